@@ -1,0 +1,228 @@
+//! The `footfall` command line. Every flag also reads a `FOOTFALL_…` environment variable.
+
+use crate::config::{DEFAULT_DATABASE_URL, DEFAULT_LISTEN, ServeConfig};
+use crate::domain::{SiteDomain, TimeZone};
+use crate::ingest::writer::WriterConfig;
+use crate::seed::{self, SeedOptions};
+use crate::startup::{Application, redact};
+use crate::store::{self, StoreError};
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use ipnet::IpNet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "footfall",
+    version,
+    about = "Self-hosted, privacy-friendly web analytics"
+)]
+pub struct Cli {
+    /// Database: sqlite://PATH (created if missing) or postgres://USER@HOST/DB.
+    #[arg(long, env = "FOOTFALL_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the collection endpoint (and everything else) over HTTP.
+    Serve(ServeArgs),
+    /// Manage sites.
+    #[command(subcommand)]
+    Site(SiteCommand),
+    /// Write realistic synthetic events for a site (benchmarks, demos).
+    Seed(SeedArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "FOOTFALL_LISTEN", default_value = DEFAULT_LISTEN)]
+    pub listen: String,
+    /// Events held in memory before the endpoint answers 503.
+    #[arg(long, env = "FOOTFALL_QUEUE_CAPACITY", default_value_t = 50_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub queue_capacity: u32,
+    /// Events per database write.
+    #[arg(long, env = "FOOTFALL_BATCH_SIZE", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_size: u32,
+    /// Longest an event waits in memory before its batch is written.
+    #[arg(long, env = "FOOTFALL_FLUSH_INTERVAL_MS", default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]
+    pub flush_interval_ms: u64,
+    /// MaxMind-format database (GeoLite2 / GeoIP2 City or Country, DB-IP) for country, region, city.
+    #[arg(long, env = "FOOTFALL_GEOIP_DB")]
+    pub geoip_db: Option<PathBuf>,
+    /// Proxies whose X-Forwarded-For is believed, as CIDRs (10.0.0.0/8,::1/128).
+    #[arg(long, env = "FOOTFALL_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpNet>,
+    /// HTTP worker threads (default: one per CPU core).
+    #[arg(long, env = "FOOTFALL_WORKERS")]
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SiteCommand {
+    /// Register a site to collect events for.
+    Add {
+        /// The site's domain, e.g. example.com (its subdomains are included).
+        domain: String,
+        /// IANA time zone for the dashboard's days and hours.
+        #[arg(long, env = "FOOTFALL_SITE_TIMEZONE", default_value = "UTC")]
+        timezone: String,
+    },
+    /// List registered sites.
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// Domain of an existing site.
+    #[arg(long, env = "FOOTFALL_SEED_SITE")]
+    pub site: String,
+    /// How many events to write.
+    #[arg(long, env = "FOOTFALL_SEED_EVENTS")]
+    pub events: u64,
+    /// Spread over this many days up to now.
+    #[arg(long, env = "FOOTFALL_SEED_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub days: u32,
+    /// Random seed, for reproducible data sets.
+    #[arg(long, env = "FOOTFALL_SEED_RANDOM", default_value_t = 1)]
+    pub random_seed: u64,
+    /// Events per database write.
+    #[arg(long, env = "FOOTFALL_BATCH_SIZE", default_value_t = 5000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_size: u32,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(&cli.database_url, args).await,
+        Command::Site(cmd) => site(&cli.database_url, cmd).await,
+        Command::Seed(args) => {
+            let store = open(&cli.database_url).await?;
+            let report = seed::run(
+                store,
+                SeedOptions {
+                    domain: SiteDomain::parse(&args.site)?,
+                    events: args.events,
+                    days: args.days,
+                    random_seed: args.random_seed,
+                    batch_size: args.batch_size as usize,
+                },
+            )
+            .await?;
+            println!(
+                "seeded {} events in {} sessions over {} days in {:.1}s ({:.0} events/s)",
+                report.events,
+                report.sessions,
+                args.days,
+                report.elapsed.as_secs_f64(),
+                report.events as f64 / report.elapsed.as_secs_f64().max(1e-9)
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn open(url: &str) -> anyhow::Result<store::DynStore> {
+    store::connect(url)
+        .await
+        .with_context(|| format!("opening database {}", redact(url)))
+}
+
+async fn site(url: &str, cmd: SiteCommand) -> anyhow::Result<()> {
+    let store = open(url).await?;
+    match cmd {
+        SiteCommand::Add { domain, timezone } => {
+            let domain = SiteDomain::parse(&domain)?;
+            let timezone = TimeZone::parse(&timezone)?;
+            match store.add_site(&domain, timezone).await {
+                Ok(site) => {
+                    println!(
+                        "added site {} (id {}, time zone {})",
+                        site.domain,
+                        site.id.0,
+                        site.timezone.name()
+                    );
+                    Ok(())
+                }
+                Err(e @ StoreError::SiteExists(_)) => Err(e.into()),
+                Err(e) => Err(anyhow::Error::new(e).context("adding the site")),
+            }
+        }
+        SiteCommand::List => {
+            let sites = store.list_sites().await?;
+            if sites.is_empty() {
+                println!("no sites yet: add one with `footfall site add example.com`");
+            }
+            for site in sites {
+                println!("{}\t{}\t{}", site.id.0, site.domain, site.timezone.name());
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<()> {
+    let config = ServeConfig {
+        listen: args.listen,
+        database_url: url.to_owned(),
+        queue_capacity: args.queue_capacity as usize,
+        writer: WriterConfig {
+            batch_size: args.batch_size as usize,
+            flush_interval: Duration::from_millis(args.flush_interval_ms),
+        },
+        geoip_db: args.geoip_db,
+        trusted_proxies: args.trusted_proxies,
+        workers: args.workers,
+    };
+    let app = Application::build(config).await?;
+    tracing::info!(
+        port = app.port(),
+        database = %redact(url),
+        backend = app.store().backend(),
+        "footfall is listening"
+    );
+    let handle = app.handle();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!(
+            "shutdown requested: no new events; draining the queue (signal again to abort)"
+        );
+        let stop = handle.stop(true);
+        tokio::spawn(async {
+            wait_for_signal().await;
+            tracing::error!("second signal: exiting without draining; queued events are lost");
+            std::process::exit(1);
+        });
+        stop.await;
+    });
+    let report = app.run_until_stopped().await?;
+    tracing::info!(stored = report.stored, "shut down cleanly");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C only");
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,13 @@
+//! Validated domain types. Untrusted input becomes one of these through a `parse` constructor that
+//! returns `Result`; holding the type is the proof that the check ran.
+
+mod event;
+mod site;
+
+pub use event::{EventName, PagePath, Props, PropsError, SessionId, VisitorId, truncate_chars};
+pub use site::{Site, SiteDomain, SiteId, TimeZone};
+
+/// Why an input could not become a domain value; the message names the problem for the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);

@@ -1,0 +1,74 @@
+//! The enriched event that travels from the parser through the queue to the writer, and the
+//! batch the writer hands to the store.
+
+use crate::domain::{EventName, PagePath, Props, SessionId, SiteId, VisitorId};
+use chrono::{DateTime, Utc};
+
+/// UTM campaign parameters, taken from the page URL's query string.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Utm {
+    pub source: Option<String>,
+    pub medium: Option<String>,
+    pub campaign: Option<String>,
+    pub content: Option<String>,
+    pub term: Option<String>,
+}
+
+/// A validated, enriched event. Nothing in it identifies a person: the IP and the full user agent
+/// were used for the visitor hash and the device fields, then dropped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub site_id: SiteId,
+    pub created_at: DateTime<Utc>,
+    pub visitor_id: VisitorId,
+    pub name: EventName,
+    pub hostname: String,
+    pub path: PagePath,
+    pub referrer: Option<String>,
+    pub referrer_source: Option<String>,
+    pub utm: Utm,
+    pub browser: &'static str,
+    pub browser_version: String,
+    pub os: &'static str,
+    pub os_version: String,
+    pub device: &'static str,
+    pub country: Option<String>,
+    pub region: Option<String>,
+    pub city: Option<String>,
+    pub viewport_width: Option<i32>,
+    pub props: Props,
+}
+
+/// What one session gained in one batch. For a session the store has not seen yet, the entry
+/// dimensions come from `batch.events[first_event]`; for a known one only the counters, the end
+/// time and the exit page change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionUpdate {
+    pub id: SessionId,
+    pub first_event: usize,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: DateTime<Utc>,
+    /// Path of the last pageview in this batch, if it had one.
+    pub exit_path: Option<String>,
+    pub pageviews: i32,
+    pub events: i32,
+}
+
+/// One transaction's worth of writes.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub events: Vec<Event>,
+    /// `session_ids[i]` is the session of `events[i]`.
+    pub session_ids: Vec<SessionId>,
+    pub sessions: Vec<SessionUpdate>,
+}
+
+impl Batch {
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+}

@@ -1,0 +1,15 @@
+//! The collection pipeline, in the order an event travels:
+//! `listener` (HTTP) → `parser` (validate + `enrich`) → `logic` (bots, sessions) → `queue` →
+//! `writer` (batches into the store).
+
+pub mod client_ip;
+pub mod enrich;
+pub mod error;
+pub mod event;
+pub mod listener;
+pub mod logic;
+pub mod parser;
+pub mod queue;
+pub mod sites;
+pub mod visitor;
+pub mod writer;

@@ -1,0 +1,208 @@
+//! Parser: turns a collection request into a validated, enriched `Event` (or says it came from
+//! a bot). Cheap checks run first — JSON, site, user agent — so junk and bots cost little;
+//! enrichment (URL, referrer, GeoIP, visitor hash) runs only for events we will keep.
+
+use super::enrich::geoip::GeoIp;
+use super::enrich::useragent::Classified;
+use super::enrich::{classify_user_agent, referrer};
+use super::error::CollectError;
+use super::event::{Event, Utm};
+use super::sites::SiteCache;
+use super::visitor::Salts;
+use crate::domain::{EventName, PagePath, Props, truncate_chars};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+/// Longest accepted page URL and referrer, in characters.
+pub const MAX_URL_CHARS: usize = 2048;
+/// UTM values are cut to this many characters rather than rejected: a long campaign name is the
+/// site owner's doing, not the visitor's.
+const MAX_UTM_CHARS: usize = 300;
+
+/// The collection contract's JSON body (see DESIGN.md). Strings borrow from the request body.
+#[derive(Debug, Deserialize)]
+struct Payload<'a> {
+    #[serde(borrow)]
+    n: Cow<'a, str>,
+    #[serde(borrow)]
+    u: Cow<'a, str>,
+    #[serde(borrow)]
+    d: Cow<'a, str>,
+    #[serde(borrow, default)]
+    r: Option<Cow<'a, str>>,
+    #[serde(default)]
+    w: Option<f64>,
+    #[serde(default)]
+    p: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// What the listener knows about a request besides its body.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestMeta<'a> {
+    pub user_agent: &'a str,
+    pub ip: IpAddr,
+    pub received_at: DateTime<Utc>,
+}
+
+/// Lookups the parser needs; all in memory.
+#[derive(Clone, Copy)]
+pub struct Enrichment<'a> {
+    pub sites: &'a SiteCache,
+    pub salts: &'a Salts,
+    pub geoip: Option<&'a GeoIp>,
+}
+
+#[derive(Debug)]
+pub enum Parsed {
+    Event(Box<Event>),
+    Bot,
+}
+
+pub fn parse(
+    body: &[u8],
+    meta: RequestMeta<'_>,
+    ctx: Enrichment<'_>,
+) -> Result<Parsed, CollectError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let payload: Payload<'_> = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." {
+            CollectError::InvalidJson(e.into_inner().to_string())
+        } else {
+            CollectError::InvalidJson(format!("field {path}: {}", e.into_inner()))
+        }
+    })?;
+    de.end()
+        .map_err(|e| CollectError::InvalidJson(e.to_string()))?;
+
+    let domain = payload.d.trim().to_ascii_lowercase();
+    let site = ctx
+        .sites
+        .get(&domain)
+        .ok_or_else(|| CollectError::UnknownSite(truncate_chars(&domain, 100).to_owned()))?;
+
+    let ua = match classify_user_agent(meta.user_agent) {
+        Classified::Bot => return Ok(Parsed::Bot),
+        Classified::Human(ua) => ua,
+    };
+
+    let name = EventName::parse(&payload.n).map_err(|e| CollectError::InvalidField(e.0))?;
+    if payload.u.chars().count() > MAX_URL_CHARS {
+        return Err(CollectError::InvalidField(format!(
+            "field u (page URL) is longer than {MAX_URL_CHARS} characters"
+        )));
+    }
+    let url = url::Url::parse(&payload.u)
+        .map_err(|e| CollectError::InvalidField(format!("field u (page URL) is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(CollectError::InvalidField(
+            "field u (page URL) must be an http or https URL".into(),
+        ));
+    }
+    let host = url
+        .host_str()
+        .ok_or_else(|| CollectError::InvalidField("field u (page URL) has no host".into()))?;
+    if !site.domain.covers_host(host) {
+        return Err(CollectError::HostMismatch {
+            host: truncate_chars(host, 100).to_owned(),
+            domain: site.domain.to_string(),
+        });
+    }
+    let path = PagePath::parse(url.path(), url.fragment())
+        .map_err(|e| CollectError::InvalidField(format!("field u: {}", e.0)))?;
+    let props = match &payload.p {
+        Some(map) => Props::parse(map).map_err(|e| CollectError::InvalidField(e.to_string()))?,
+        None => Props::default(),
+    };
+    let viewport_width = match payload.w {
+        None => None,
+        // Browsers report whole CSS pixels; anything outside this range is not a screen.
+        Some(w) if (0.0..=100_000.0).contains(&w) => Some(w.round() as i32),
+        Some(_) => {
+            return Err(CollectError::InvalidField(
+                "field w (viewport width) must be between 0 and 100000".into(),
+            ));
+        }
+    };
+    let referrer = match payload.r.as_deref().map(str::trim) {
+        Some(r) if r.chars().count() > MAX_URL_CHARS => {
+            return Err(CollectError::InvalidField(format!(
+                "field r (referrer) is longer than {MAX_URL_CHARS} characters"
+            )));
+        }
+        Some(r) if !r.is_empty() => referrer::source(r, site.domain.as_str()),
+        _ => None,
+    };
+    let geo = ctx.geoip.map(|g| g.lookup(meta.ip)).unwrap_or_default();
+    let visitor_id = ctx.salts.visitor_id(
+        meta.received_at.date_naive(),
+        site.id,
+        meta.ip,
+        meta.user_agent,
+    );
+
+    Ok(Parsed::Event(Box::new(Event {
+        site_id: site.id,
+        created_at: meta.received_at,
+        visitor_id,
+        hostname: host.to_owned(),
+        path,
+        utm: utm_from(&url),
+        referrer_source: referrer.as_ref().map(|r| r.source.clone()),
+        referrer: referrer.map(|r| r.url),
+        browser: ua.browser,
+        browser_version: ua.browser_version,
+        os: ua.os,
+        os_version: ua.os_version,
+        device: ua.device.as_str(),
+        country: geo.country,
+        region: geo.region,
+        city: geo.city,
+        viewport_width,
+        props,
+        name,
+    })))
+}
+
+/// UTM parameters from the page URL; every other query parameter is dropped (it may carry
+/// tokens, emails or session ids).
+pub fn utm_from(url: &url::Url) -> Utm {
+    let mut utm = Utm::default();
+    if url.query().is_none() {
+        return utm;
+    }
+    for (key, value) in url.query_pairs() {
+        let slot = match key.as_ref() {
+            "utm_source" => &mut utm.source,
+            "utm_medium" => &mut utm.medium,
+            "utm_campaign" => &mut utm.campaign,
+            "utm_content" => &mut utm.content,
+            "utm_term" => &mut utm.term,
+            _ => continue,
+        };
+        let value = truncate_chars(value.trim(), MAX_UTM_CHARS);
+        if slot.is_none() && !value.is_empty() {
+            *slot = Some(value.to_owned());
+        }
+    }
+    utm
+}
+
+/// Whether a request's content type is one the tracker or a person with curl would send.
+pub fn content_type_allowed(content_type: Option<&str>) -> Result<(), CollectError> {
+    let Some(ct) = content_type else {
+        return Ok(());
+    };
+    let essence = ct.split(';').next().unwrap_or_default().trim();
+    if essence.eq_ignore_ascii_case("application/json")
+        || essence.eq_ignore_ascii_case("text/plain")
+    {
+        Ok(())
+    } else {
+        Err(CollectError::UnsupportedMediaType(
+            truncate_chars(ct, 100).to_owned(),
+        ))
+    }
+}

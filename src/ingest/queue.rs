@@ -1,0 +1,43 @@
+//! The bounded in-memory queue between the listener and the writer. Pushing never waits: a
+//! full queue is an immediate 503, so a slow database shows up as refusals, not as latency.
+
+use super::error::CollectError;
+use super::event::Event;
+use tokio::sync::mpsc::{self, error::TrySendError};
+
+#[derive(Debug, Clone)]
+pub struct EventQueue {
+    tx: mpsc::Sender<Event>,
+}
+
+/// A queue of `capacity` events and the receiving end the writer drains.
+pub fn bounded(capacity: usize) -> (EventQueue, mpsc::Receiver<Event>) {
+    let (tx, rx) = mpsc::channel(capacity.max(1));
+    (EventQueue { tx }, rx)
+}
+
+impl EventQueue {
+    /// For the listener: queue or refuse at once.
+    pub fn try_push(&self, event: Event) -> Result<(), CollectError> {
+        self.tx.try_send(event).map_err(|e| match e {
+            TrySendError::Full(_) => CollectError::QueueFull,
+            TrySendError::Closed(_) => CollectError::ShuttingDown,
+        })
+    }
+
+    /// For bulk producers (seed, import): wait for room instead of refusing.
+    pub async fn push(&self, event: Event) -> Result<(), CollectError> {
+        self.tx
+            .send(event)
+            .await
+            .map_err(|_| CollectError::ShuttingDown)
+    }
+
+    pub fn depth(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.tx.max_capacity()
+    }
+}

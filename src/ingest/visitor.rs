@@ -1,0 +1,128 @@
+//! Cookie-less visitor ids: a keyed BLAKE3 hash of (daily salt, site, IP, user agent). Salts live
+//! in the database so every collector agrees on them; they rotate at midnight UTC and older ones
+//! are deleted, so an id cannot be recomputed or linked to another day's once its day is over.
+
+use crate::domain::{SiteId, VisitorId};
+use crate::store::{Salt, Store, StoreError};
+use chrono::{Days, NaiveDate, Utc};
+use std::net::IpAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+/// The salts of today and tomorrow (made ahead so midnight needs no database round trip),
+/// kept in memory for the request path.
+#[derive(Debug, Default)]
+pub struct Salts {
+    days: RwLock<Vec<Salt>>,
+}
+
+impl Salts {
+    /// Loads (creating when needed) today's and tomorrow's salts and deletes older ones.
+    pub async fn load(store: &dyn Store) -> Result<Self, StoreError> {
+        let salts = Self::default();
+        salts.rotate(store, Utc::now().date_naive()).await?;
+        Ok(salts)
+    }
+
+    /// Makes sure the salts of `today` and the day after exist and are the ones in memory, and
+    /// deletes every older salt from the database.
+    pub async fn rotate(&self, store: &dyn Store, today: NaiveDate) -> Result<(), StoreError> {
+        let tomorrow = today.checked_add_days(Days::new(1)).unwrap_or(today);
+        let fresh = vec![
+            store.salt_for_day(today).await?,
+            store.salt_for_day(tomorrow).await?,
+        ];
+        store.delete_salts_before(today).await?;
+        *self.days.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+        Ok(())
+    }
+
+    /// The visitor id for a request on `day`. When `day`'s salt is not loaded (a rotation that
+    /// failed because the database was away), the newest earlier salt keeps ids stable rather
+    /// than inventing a salt other collectors would not share.
+    pub fn visitor_id(
+        &self,
+        day: NaiveDate,
+        site: SiteId,
+        ip: IpAddr,
+        user_agent: &str,
+    ) -> VisitorId {
+        let days = self.days.read().unwrap_or_else(|p| p.into_inner());
+        let salt = days
+            .iter()
+            .rev()
+            .find(|s| s.day <= day)
+            .or_else(|| days.first());
+        match salt {
+            Some(salt) => hash(&salt.key, site, ip, user_agent),
+            // Unreachable after `load`; an all-zero key still yields a usable, non-identifying id.
+            None => hash(&[0; 32], site, ip, user_agent),
+        }
+    }
+}
+
+/// The keyed hash itself. IPv4 is hashed in its IPv6-mapped form so one address has one id.
+pub fn hash(key: &[u8; 32], site: SiteId, ip: IpAddr, user_agent: &str) -> VisitorId {
+    let ip16 = match ip {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        IpAddr::V6(v6) => v6.octets(),
+    };
+    let mut hasher = blake3::Hasher::new_keyed(key);
+    hasher.update(&site.0.to_le_bytes());
+    hasher.update(&ip16);
+    hasher.update(user_agent.as_bytes());
+    let digest = hasher.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest.as_bytes()[..8]);
+    VisitorId(i64::from_le_bytes(first))
+}
+
+/// Re-checks the salts every `every` (and so within that much of midnight UTC). Concurrent
+/// collectors converge on the same salts through the database's primary key.
+pub fn spawn_rotation(
+    salts: Arc<Salts>,
+    store: Arc<dyn Store>,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = salts.rotate(store.as_ref(), Utc::now().date_naive()).await {
+                tracing::warn!(error = %e, "salt rotation failed; keeping the salts in memory");
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_visitor_gets_the_same_id_and_anything_else_changes_it() {
+        let key = [7u8; 32];
+        let ip: IpAddr = "203.0.113.5".parse().unwrap_or_else(|e| panic!("{e}"));
+        let other_ip: IpAddr = "203.0.113.6".parse().unwrap_or_else(|e| panic!("{e}"));
+        let a = hash(&key, SiteId(1), ip, "UA");
+        assert_eq!(a, hash(&key, SiteId(1), ip, "UA"));
+        assert_ne!(a, hash(&[8u8; 32], SiteId(1), ip, "UA"));
+        assert_ne!(a, hash(&key, SiteId(2), ip, "UA"));
+        assert_ne!(a, hash(&key, SiteId(1), other_ip, "UA"));
+        assert_ne!(a, hash(&key, SiteId(1), ip, "UA2"));
+    }
+
+    #[test]
+    fn ipv4_and_its_mapped_form_hash_alike() {
+        let key = [1u8; 32];
+        let v4: IpAddr = "198.51.100.1".parse().unwrap_or_else(|e| panic!("{e}"));
+        let mapped: IpAddr = "::ffff:198.51.100.1"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            hash(&key, SiteId(1), v4, "x"),
+            hash(&key, SiteId(1), mapped, "x")
+        );
+    }
+}

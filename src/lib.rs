@@ -1,0 +1,17 @@
+//! footfall: self-hosted, privacy-friendly web analytics.
+//!
+//! A guided tour, in the order an event travels: `ingest::listener` (HTTP endpoint) →
+//! `ingest::parser` (validation and `ingest::enrich`ment) → `ingest::logic` (bots, sessions) →
+//! `ingest::queue` → `ingest::writer` → `store` (SQLite or Postgres). `startup` wires it, `cli`
+//! drives it, `domain` holds the validated types.
+
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod ingest;
+pub mod metrics;
+pub mod seed;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,160 @@
+//! Wires the pipeline together and runs it: store, caches, queue, writer task, HTTP server.
+//! `Application::build` binds the port (0 in tests), `run_until_stopped` serves until stopped and
+//! then drains the queue.
+
+use crate::config::ServeConfig;
+use crate::ingest::client_ip::TrustedProxies;
+use crate::ingest::enrich::geoip::GeoIp;
+use crate::ingest::listener::{self, Collector};
+use crate::ingest::queue;
+use crate::ingest::sites::{self, SiteCache};
+use crate::ingest::visitor::{self, Salts};
+use crate::ingest::writer::{Writer, WriterReport};
+use crate::metrics::Metrics;
+use crate::store::{self, DynStore};
+use crate::web::{self, Ops};
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{App, HttpServer};
+use anyhow::Context;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    store: DynStore,
+    metrics: Arc<Metrics>,
+    writer: JoinHandle<WriterReport>,
+    stop_writer: watch::Sender<bool>,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl Application {
+    pub async fn build(config: ServeConfig) -> anyhow::Result<Self> {
+        let store = store::connect(&config.database_url)
+            .await
+            .with_context(|| format!("opening database {}", redact(&config.database_url)))?;
+        Self::build_with_store(config, store).await
+    }
+
+    pub async fn build_with_store(config: ServeConfig, store: DynStore) -> anyhow::Result<Self> {
+        let metrics = Arc::new(Metrics::default());
+        let geoip = match &config.geoip_db {
+            Some(path) => {
+                let db = GeoIp::open(path)?;
+                tracing::info!(path = %path.display(), kind = db.database_type(), "GeoIP database loaded");
+                Some(Arc::new(db))
+            }
+            None => None,
+        };
+        let sites = Arc::new(
+            SiteCache::load(store.as_ref())
+                .await
+                .context("loading sites")?,
+        );
+        let salts = Arc::new(Salts::load(store.as_ref()).await.context("loading salts")?);
+        let background = vec![
+            sites::spawn_refresh(
+                sites.clone(),
+                store.clone(),
+                Duration::from_secs(30),
+                Duration::from_secs(1),
+            ),
+            visitor::spawn_rotation(salts.clone(), store.clone(), Duration::from_secs(60)),
+        ];
+
+        let (queue, rx) = queue::bounded(config.queue_capacity);
+        let (stop_writer, stop_rx) = watch::channel(false);
+        let writer = Writer::new(store.clone(), metrics.clone(), config.writer)
+            .await
+            .context("resuming open sessions")?;
+        let writer = tokio::spawn(writer.run(rx, stop_rx));
+
+        let collector = actix_web::web::Data::new(Collector {
+            sites,
+            salts,
+            geoip,
+            queue: queue.clone(),
+            metrics: metrics.clone(),
+            trusted_proxies: TrustedProxies::new(config.trusted_proxies.clone()),
+        });
+        let ops = actix_web::web::Data::new(Ops {
+            store: store.clone(),
+            metrics: metrics.clone(),
+            queue,
+        });
+
+        let listener = TcpListener::bind(&config.listen)
+            .with_context(|| format!("binding {}", config.listen))?;
+        let port = listener.local_addr()?.port();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(collector.clone())
+                .app_data(ops.clone())
+                .configure(listener::configure)
+                .configure(web::configure)
+        })
+        // Signals are handled by the caller, which then calls `stop`: one shutdown path for
+        // SIGTERM, Ctrl-C and tests.
+        .disable_signals()
+        .shutdown_timeout(10);
+        if let Some(workers) = config.workers {
+            server = server.workers(workers);
+        }
+        let server = server.listen(listener)?.run();
+        Ok(Self {
+            port,
+            server,
+            store,
+            metrics,
+            writer,
+            stop_writer,
+            background,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn store(&self) -> DynStore {
+        self.store.clone()
+    }
+
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.metrics.clone()
+    }
+
+    /// A handle whose `stop(true)` begins a graceful shutdown.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped, then stops accepting, lets in-flight requests finish, and drains
+    /// every queued event to the database.
+    pub async fn run_until_stopped(self) -> anyhow::Result<WriterReport> {
+        self.server.await.context("HTTP server failed")?;
+        tracing::info!("HTTP server stopped; draining the queue");
+        // The receiver may already be gone if the writer panicked; the join below reports that.
+        let _ = self.stop_writer.send(true);
+        let report = self.writer.await.context("writer task failed")?;
+        for task in self.background {
+            task.abort();
+        }
+        Ok(report)
+    }
+}
+
+/// A database URL fit for logs: the password replaced.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,160 @@
+//! Storage: one trait, two backends (SQLite, Postgres), chosen from the database URL's scheme.
+//! The writer, the CLI and (later) the dashboard reach the database only through `Store`.
+
+mod postgres;
+mod sqlite;
+
+use crate::domain::{SessionId, Site, SiteDomain, SiteId, TimeZone, VisitorId};
+use crate::ingest::event::Batch;
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use std::sync::Arc;
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("site {0} already exists")]
+    SiteExists(String),
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("database migration failed")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+    #[error("stored value is invalid: {0}")]
+    Corrupt(String),
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+}
+
+/// A salt for one UTC day's visitor hashes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Salt {
+    pub day: NaiveDate,
+    pub key: [u8; 32],
+}
+
+impl std::fmt::Debug for Salt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key must never reach a log.
+        f.debug_struct("Salt")
+            .field("day", &self.day)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A session still open when the writer starts, so visits in progress survive a restart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenSession {
+    pub id: SessionId,
+    pub visitor_id: VisitorId,
+    pub ended_at: DateTime<Utc>,
+}
+
+/// A stored event as read back (live view, tests).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StoredEvent {
+    pub id: i64,
+    pub site_id: i64,
+    pub created_at: DateTime<Utc>,
+    pub visitor_id: i64,
+    pub session_id: i64,
+    pub name: String,
+    pub hostname: String,
+    pub path: String,
+    pub referrer: Option<String>,
+    pub referrer_source: Option<String>,
+    pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub utm_content: Option<String>,
+    pub utm_term: Option<String>,
+    pub browser: String,
+    pub browser_version: String,
+    pub os: String,
+    pub os_version: String,
+    pub device: String,
+    pub country: Option<String>,
+    pub region: Option<String>,
+    pub city: Option<String>,
+    pub viewport_width: Option<i32>,
+    pub props: Option<serde_json::Value>,
+}
+
+/// A stored session as read back.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StoredSession {
+    pub id: i64,
+    pub site_id: i64,
+    pub visitor_id: i64,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: DateTime<Utc>,
+    pub entry_path: String,
+    pub exit_path: String,
+    pub pageviews: i32,
+    pub events: i32,
+    pub referrer_source: Option<String>,
+    pub utm_source: Option<String>,
+    pub browser: String,
+    pub os: String,
+    pub device: String,
+    pub country: Option<String>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// "sqlite" or "postgres", for logs and metrics.
+    fn backend(&self) -> &'static str;
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    async fn add_site(&self, domain: &SiteDomain, timezone: TimeZone) -> Result<Site, StoreError>;
+    async fn list_sites(&self) -> Result<Vec<Site>, StoreError>;
+
+    /// The salt for `day`, created if no collector has made it yet. Concurrent callers get the
+    /// same salt.
+    async fn salt_for_day(&self, day: NaiveDate) -> Result<Salt, StoreError>;
+    /// Deletes salts of days before `day`; returns how many went.
+    async fn delete_salts_before(&self, day: NaiveDate) -> Result<u64, StoreError>;
+
+    /// Writes a batch atomically: all its events and session updates, or nothing.
+    async fn write_batch(&self, batch: &Batch) -> Result<(), StoreError>;
+    async fn open_sessions(
+        &self,
+        ended_after: DateTime<Utc>,
+    ) -> Result<Vec<OpenSession>, StoreError>;
+
+    /// The newest events of a site, newest first.
+    async fn recent_events(&self, site: SiteId, limit: i64)
+    -> Result<Vec<StoredEvent>, StoreError>;
+    async fn recent_sessions(
+        &self,
+        site: SiteId,
+        limit: i64,
+    ) -> Result<Vec<StoredSession>, StoreError>;
+    async fn count_events(&self, site: SiteId) -> Result<i64, StoreError>;
+}
+
+pub type DynStore = Arc<dyn Store>;
+
+/// Opens the database named by `url` (creating a SQLite file if missing) and runs migrations.
+pub async fn connect(url: &str) -> Result<DynStore, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::connect(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_owned()))
+    }
+}
+
+fn parse_timezone(name: &str) -> Result<TimeZone, StoreError> {
+    TimeZone::parse(name).map_err(|e| StoreError::Corrupt(e.0))
+}
+
+fn parse_domain(domain: &str) -> Result<SiteDomain, StoreError> {
+    SiteDomain::parse(domain).map_err(|e| StoreError::Corrupt(e.0))
+}
+
+/// Bound parameters per event row and per session row; both backends insert these columns.
+const EVENT_COLUMNS: usize = 24;
+const SESSION_COLUMNS: usize = 24;

@@ -1,0 +1,347 @@
+//! SQLite backend: one file, WAL mode, the embedded default. Times are unix seconds.
+
+use super::{
+    EVENT_COLUMNS, OpenSession, SESSION_COLUMNS, Salt, Store, StoreError, StoredEvent,
+    StoredSession, parse_domain, parse_timezone,
+};
+use crate::domain::{SessionId, Site, SiteDomain, SiteId, TimeZone, VisitorId};
+use crate::ingest::event::Batch;
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// SQLite refuses statements with more bound parameters than this.
+const MAX_PARAMS: usize = 32_766;
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // WAL + NORMAL: a crash can lose the last transactions but never corrupts the file,
+            // and commits skip an fsync each.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true)
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-32000");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(StoreError::Migrate)?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+fn to_ts(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+fn from_ts(secs: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp(secs, 0)
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {secs}")))
+}
+
+fn site_from_row(row: &SqliteRow) -> Result<Site, StoreError> {
+    Ok(Site {
+        id: SiteId(row.try_get("id")?),
+        domain: parse_domain(row.try_get("domain")?)?,
+        timezone: parse_timezone(row.try_get("timezone")?)?,
+    })
+}
+
+fn salt_from_row(day: NaiveDate, bytes: &[u8]) -> Result<Salt, StoreError> {
+    let key = <[u8; 32]>::try_from(bytes)
+        .map_err(|_| StoreError::Corrupt(format!("salt for {day} has {} bytes", bytes.len())))?;
+    Ok(Salt { day, key })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn add_site(&self, domain: &SiteDomain, timezone: TimeZone) -> Result<Site, StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO sites (domain, timezone, created_at) VALUES (?, ?, ?) RETURNING id",
+        )
+        .bind(domain.as_str())
+        .bind(timezone.name())
+        .bind(Utc::now().timestamp())
+        .fetch_one(&self.pool)
+        .await;
+        match result {
+            Ok(row) => Ok(Site {
+                id: SiteId(row.try_get("id")?),
+                domain: domain.clone(),
+                timezone,
+            }),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(StoreError::SiteExists(domain.to_string()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_sites(&self) -> Result<Vec<Site>, StoreError> {
+        sqlx::query("SELECT id, domain, timezone FROM sites ORDER BY domain")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(site_from_row)
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn salt_for_day(&self, day: NaiveDate) -> Result<Salt, StoreError> {
+        let key = day.format("%Y-%m-%d").to_string();
+        let fresh: [u8; 32] = rand::random();
+        sqlx::query("INSERT INTO salts (day, salt) VALUES (?, ?) ON CONFLICT (day) DO NOTHING")
+            .bind(&key)
+            .bind(&fresh[..])
+            .execute(&self.pool)
+            .await?;
+        let row = sqlx::query("SELECT salt FROM salts WHERE day = ?")
+            .bind(&key)
+            .fetch_one(&self.pool)
+            .await?;
+        salt_from_row(day, row.try_get::<&[u8], _>("salt")?)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn delete_salts_before(&self, day: NaiveDate) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM salts WHERE day < ?")
+            .bind(day.format("%Y-%m-%d").to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    #[tracing::instrument(skip_all, fields(events = batch.events.len(), sessions = batch.sessions.len()))]
+    async fn write_batch(&self, batch: &Batch) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let rows: Vec<usize> = (0..batch.events.len()).collect();
+        for chunk in rows.chunks(MAX_PARAMS / EVENT_COLUMNS) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO events (site_id, created_at, visitor_id, session_id, name, hostname, \
+                 path, referrer, referrer_source, utm_source, utm_medium, utm_campaign, \
+                 utm_content, utm_term, browser, browser_version, os, os_version, device, \
+                 country, region, city, viewport_width, props) ",
+            );
+            q.push_values(chunk, |mut b, &i| {
+                let e = &batch.events[i];
+                b.push_bind(e.site_id.0)
+                    .push_bind(to_ts(e.created_at))
+                    .push_bind(e.visitor_id.0)
+                    .push_bind(batch.session_ids[i].0)
+                    .push_bind(e.name.as_str())
+                    .push_bind(e.hostname.as_str())
+                    .push_bind(e.path.as_str())
+                    .push_bind(e.referrer.as_deref())
+                    .push_bind(e.referrer_source.as_deref())
+                    .push_bind(e.utm.source.as_deref())
+                    .push_bind(e.utm.medium.as_deref())
+                    .push_bind(e.utm.campaign.as_deref())
+                    .push_bind(e.utm.content.as_deref())
+                    .push_bind(e.utm.term.as_deref())
+                    .push_bind(e.browser)
+                    .push_bind(e.browser_version.as_str())
+                    .push_bind(e.os)
+                    .push_bind(e.os_version.as_str())
+                    .push_bind(e.device)
+                    .push_bind(e.country.as_deref())
+                    .push_bind(e.region.as_deref())
+                    .push_bind(e.city.as_deref())
+                    .push_bind(e.viewport_width)
+                    .push_bind(e.props.to_json());
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        for chunk in batch.sessions.chunks(MAX_PARAMS / SESSION_COLUMNS) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO sessions (id, site_id, visitor_id, started_at, ended_at, entry_path, \
+                 exit_path, pageviews, events, hostname, referrer, referrer_source, utm_source, \
+                 utm_medium, utm_campaign, utm_content, utm_term, browser, browser_version, os, \
+                 os_version, device, country, region, city) ",
+            );
+            q.push_values(chunk, |mut b, s| {
+                let e = &batch.events[s.first_event];
+                b.push_bind(s.id.0)
+                    .push_bind(e.site_id.0)
+                    .push_bind(e.visitor_id.0)
+                    .push_bind(to_ts(s.started_at))
+                    .push_bind(to_ts(s.ended_at))
+                    .push_bind(e.path.as_str())
+                    .push_bind(s.exit_path.as_deref().unwrap_or(e.path.as_str()))
+                    .push_bind(s.pageviews)
+                    .push_bind(s.events)
+                    .push_bind(e.hostname.as_str())
+                    .push_bind(e.referrer.as_deref())
+                    .push_bind(e.referrer_source.as_deref())
+                    .push_bind(e.utm.source.as_deref())
+                    .push_bind(e.utm.medium.as_deref())
+                    .push_bind(e.utm.campaign.as_deref())
+                    .push_bind(e.utm.content.as_deref())
+                    .push_bind(e.utm.term.as_deref())
+                    .push_bind(e.browser)
+                    .push_bind(e.browser_version.as_str())
+                    .push_bind(e.os)
+                    .push_bind(e.os_version.as_str())
+                    .push_bind(e.device)
+                    .push_bind(e.country.as_deref())
+                    .push_bind(e.region.as_deref())
+                    .push_bind(e.city.as_deref());
+            });
+            q.push(
+                " ON CONFLICT (id) DO UPDATE SET \
+                 started_at = MIN(sessions.started_at, excluded.started_at), \
+                 ended_at = MAX(sessions.ended_at, excluded.ended_at), \
+                 exit_path = CASE WHEN excluded.pageviews > 0 THEN excluded.exit_path \
+                             ELSE sessions.exit_path END, \
+                 pageviews = sessions.pageviews + excluded.pageviews, \
+                 events = sessions.events + excluded.events",
+            );
+            q.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn open_sessions(
+        &self,
+        ended_after: DateTime<Utc>,
+    ) -> Result<Vec<OpenSession>, StoreError> {
+        sqlx::query("SELECT id, visitor_id, ended_at FROM sessions WHERE ended_at > ?")
+            .bind(to_ts(ended_after))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(OpenSession {
+                    id: SessionId(row.try_get("id")?),
+                    visitor_id: VisitorId(row.try_get("visitor_id")?),
+                    ended_at: from_ts(row.try_get("ended_at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn recent_events(
+        &self,
+        site: SiteId,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        sqlx::query(
+            "SELECT * FROM events WHERE site_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+        )
+        .bind(site.0)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            let props: Option<String> = row.try_get("props")?;
+            Ok(StoredEvent {
+                id: row.try_get("id")?,
+                site_id: row.try_get("site_id")?,
+                created_at: from_ts(row.try_get("created_at")?)?,
+                visitor_id: row.try_get("visitor_id")?,
+                session_id: row.try_get("session_id")?,
+                name: row.try_get("name")?,
+                hostname: row.try_get("hostname")?,
+                path: row.try_get("path")?,
+                referrer: row.try_get("referrer")?,
+                referrer_source: row.try_get("referrer_source")?,
+                utm_source: row.try_get("utm_source")?,
+                utm_medium: row.try_get("utm_medium")?,
+                utm_campaign: row.try_get("utm_campaign")?,
+                utm_content: row.try_get("utm_content")?,
+                utm_term: row.try_get("utm_term")?,
+                browser: row.try_get("browser")?,
+                browser_version: row.try_get("browser_version")?,
+                os: row.try_get("os")?,
+                os_version: row.try_get("os_version")?,
+                device: row.try_get("device")?,
+                country: row.try_get("country")?,
+                region: row.try_get("region")?,
+                city: row.try_get("city")?,
+                viewport_width: row.try_get("viewport_width")?,
+                props: props
+                    .map(|p| serde_json::from_str(&p))
+                    .transpose()
+                    .map_err(|e| StoreError::Corrupt(format!("props: {e}")))?,
+            })
+        })
+        .collect()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn recent_sessions(
+        &self,
+        site: SiteId,
+        limit: i64,
+    ) -> Result<Vec<StoredSession>, StoreError> {
+        sqlx::query("SELECT * FROM sessions WHERE site_id = ? ORDER BY started_at DESC, id LIMIT ?")
+            .bind(site.0)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(StoredSession {
+                    id: row.try_get("id")?,
+                    site_id: row.try_get("site_id")?,
+                    visitor_id: row.try_get("visitor_id")?,
+                    started_at: from_ts(row.try_get("started_at")?)?,
+                    ended_at: from_ts(row.try_get("ended_at")?)?,
+                    entry_path: row.try_get("entry_path")?,
+                    exit_path: row.try_get("exit_path")?,
+                    pageviews: row.try_get("pageviews")?,
+                    events: row.try_get("events")?,
+                    referrer_source: row.try_get("referrer_source")?,
+                    utm_source: row.try_get("utm_source")?,
+                    browser: row.try_get("browser")?,
+                    os: row.try_get("os")?,
+                    device: row.try_get("device")?,
+                    country: row.try_get("country")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn count_events(&self, site: SiteId) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM events WHERE site_id = ?")
+            .bind(site.0)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+}

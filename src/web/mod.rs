@@ -1,0 +1,47 @@
+//! HTTP routes other than collection: health and metrics (dashboard and API come later).
+
+use crate::ingest::queue::EventQueue;
+use crate::metrics::{Metrics, QueueGauge};
+use crate::store::DynStore;
+use actix_web::{HttpResponse, web};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What the operational endpoints read.
+pub struct Ops {
+    pub store: DynStore,
+    pub metrics: Arc<Metrics>,
+    pub queue: EventQueue,
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/metrics", web::get().to(metrics));
+}
+
+/// 200 when the database answers within two seconds, 503 otherwise.
+async fn healthz(ops: web::Data<Ops>) -> HttpResponse {
+    match tokio::time::timeout(Duration::from_secs(2), ops.store.ping()).await {
+        Ok(Ok(())) => HttpResponse::Ok().json(serde_json::json!({
+            "status": "ok",
+            "database": ops.store.backend(),
+        })),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, cause = ?std::error::Error::source(&e), "health check: database error");
+            HttpResponse::ServiceUnavailable()
+                .json(serde_json::json!({"status": "database unavailable"}))
+        }
+        Err(_) => HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({"status": "database timed out"})),
+    }
+}
+
+async fn metrics(ops: web::Data<Ops>) -> HttpResponse {
+    let body = ops.metrics.render(QueueGauge {
+        depth: ops.queue.depth(),
+        capacity: ops.queue.capacity(),
+    });
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(body)
+}

@@ -1,0 +1,161 @@
+// footfall browser tracker.
+//
+// Loaded on customer sites as
+//   <script defer data-domain="example.com" src="https://stats.example.com/js/script.js"></script>
+//
+// Design constraints that shape this file:
+// - It ships to every visitor of every tracked site, so the minified, gzipped
+//   build must stay well under 1 KiB. Prefer code that minifies and compresses
+//   well (arrow functions, repeated idioms) over cleverness.
+// - It runs inside pages we don't control. Nothing here may throw into the host
+//   page, and the only global it creates is `window.footfall`. (build.mjs
+//   wraps the file in an IIFE, so top-level names stay private.)
+// - It never stores identity: no cookies, no storage writes. The only storage
+//   access is *reading* the opt-out flag.
+// - Targets ES2020 (optional chaining, optional catch binding); every browser
+//   without those is long out of support.
+
+let win = window;
+let doc = document;
+let loc = location;
+let nav = navigator;
+let on = (target, type, fn) => target.addEventListener(type, fn);
+
+// Events held back while the page is being prerendered (see send()).
+let held = [];
+// Path of the last pageview, to suppress duplicates from routers that
+// push/replace the same URL repeatedly.
+let lastPath;
+
+try {
+  // Calls made before we loaded (via the documented one-line stub) sit in
+  // footfall.q as `arguments` objects; grab them before replacing the stub.
+  let queued = win.footfall?.q || [];
+
+  // currentScript is null for async callbacks and module scripts; fall back
+  // to the last tagged script, which is ours in every sane page.
+  let script = doc.currentScript || [...doc.querySelectorAll('script[data-domain]')].pop();
+  let data = script.dataset;
+  let hashMode = 'hash' in data;
+  // Events go to the server that served the script unless told otherwise, so
+  // self-hosters need no extra configuration. Throws (and so disables us) for
+  // an inline copy without data-api: there is nowhere to send to.
+  // (A URL object is fine: sendBeacon and fetch stringify it.)
+  let endpoint = data.api || new URL('/api/event', script.src);
+
+  // pathname + search (+ hash in hash mode): both the dedupe key and, after
+  // the origin, the reported URL. Using origin rather than href also keeps any
+  // user:password@ out of the payload.
+  let path = () => loc.pathname + loc.search + (hashMode ? loc.hash : '');
+
+  let prerendering = () => doc.prerendering || doc.visibilityState == 'prerender';
+
+  // Checked per event rather than once, so flipping the opt-out flag or DNT
+  // takes effect without a reload.
+  let ignored = () => {
+    // Reading localStorage throws in sandboxed iframes and with storage
+    // blocked. It comes last so that a throw can only mean "flag unset": every
+    // other check has already come out false by then.
+    try {
+      return (
+        /^(localhost|127\.0\.0\.1|\[::1])$/.test(loc.hostname) ||
+        loc.protocol == 'file:' ||
+        ((nav.doNotTrack == 1 || nav.globalPrivacyControl) && data.dnt != 'ignore') ||
+        (nav.webdriver && data.webdriver != 'allow') ||
+        localStorage.footfall_ignore == 'true'
+      );
+    } catch {}
+  };
+
+  // A string body is sent as text/plain;charset=UTF-8 by both sendBeacon and
+  // fetch: a CORS "simple" request, so no preflight. (Hence no explicit
+  // Content-Type header: the default is already right and the bytes are not
+  // free.) The browser queues beacons past page unload, which is why link
+  // clicks need no delay. fetch+keepalive is the fallback when sendBeacon is
+  // missing or refuses the beacon (returns false, e.g. over its size quota).
+  // sendBeacon only throws for a URL fetch would reject too.
+  let post = (body) => {
+    try {
+      nav.sendBeacon?.(endpoint, body) ||
+        fetch(endpoint, { method: 'POST', body, keepalive: true }).catch(() => {});
+    } catch {}
+  };
+
+  let send = (name, props) => {
+    try {
+      if (ignored()) return;
+      // Built now so it describes the page when the event happened, even if it
+      // is only posted after prerendering ends.
+      let body = JSON.stringify({
+        n: name,
+        u: loc.origin + path(),
+        d: data.domain,
+        r: doc.referrer || null,
+        w: win.innerWidth,
+        p: props, // undefined is dropped by JSON.stringify
+      });
+      // A prerendered page may never be shown; count it only once it is.
+      prerendering() ? held.push(body) : post(body);
+    } catch {}
+  };
+
+  let flush = () => prerendering() || held.splice(0).forEach(post);
+  on(doc, 'visibilitychange', flush);
+  on(doc, 'prerenderingchange', flush);
+
+  let pageview = () => {
+    let p = path();
+    if (p != lastPath) {
+      lastPath = p;
+      send('pageview');
+    }
+  };
+
+  // SPA navigation. There is no event for pushState/replaceState, so wrap
+  // them. Both go through the same dedupe, which yields "replaceState counts
+  // only when the path changed" and skips pushes of the current URL.
+  let hist = win.history;
+  ['pushState', 'replaceState'].forEach((method) => {
+    let original = hist[method];
+    // pushState/replaceState always return undefined, so nothing to pass on.
+    hist[method] = (...args) => {
+      original.apply(hist, args);
+      pageview();
+    };
+  });
+  on(win, 'popstate', pageview);
+  if (hashMode) on(win, 'hashchange', pageview);
+
+  // Outbound links and downloads, from one delegated listener that only
+  // observes: no preventDefault, no delayed navigation, so modified clicks,
+  // new tabs and target=_blank behave exactly as without us. auxclick covers
+  // middle-click (button 1), which does not fire "click".
+  let onClick = (event) => {
+    // closest?.: the target may be a non-element (e.g. a synthetic event on
+    // document). click reports button 0; auxclick must be the middle button
+    // (1), not the context-menu button or back/forward.
+    let link = event.button < 2 && event.target.closest?.('a[href]');
+    // Download wins over outbound: a file on a CDN is still a download.
+    // host is '' for mailto:, tel: and javascript: links, never outbound.
+    // Downloads: pdf xls(x) doc(x) ppt(x) txt rtf csv exe key pps 7z pkg rar
+    // gz zip avi mov mp3 mp4 mpg mpeg wmv mid(i) wav wma dmg iso msi.
+    let name =
+      link &&
+      (/\.(pdf|(doc|xls|ppt)x?|txt|rtf|csv|exe|key|pps|7z|pkg|rar|gz|zip|avi|mov|mp[34]|mpe?g|wmv|midi?|wav|wma|dmg|iso|msi)$/i.test(link.pathname)
+        ? 'File Download'
+        : link.host && link.host != loc.host && 'Outbound Link: Click');
+    if (name) send(name, { url: link.href });
+  };
+  on(doc, 'click', onClick);
+  on(doc, 'auxclick', onClick);
+
+  // Public API: footfall(name, {props, callback}). The callback runs even when
+  // nothing is sent, so code waiting on it (e.g. to navigate) never hangs.
+  win.footfall = (name, options) => {
+    send(name, options?.props);
+    options?.callback?.();
+  };
+
+  pageview();
+  queued.forEach((args) => win.footfall(...args));
+} catch {}
