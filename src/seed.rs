@@ -344,7 +344,7 @@ impl Generator {
             .map(|size| (self.visit_start(day_start), size))
             .collect();
         // Popped from the end: latest first in the vector.
-        visits.sort_by(|a, b| b.0.cmp(&a.0));
+        visits.sort_by_key(|v| std::cmp::Reverse(v.0));
         self.day_visits = visits;
         self.day_visitors.clear();
     }

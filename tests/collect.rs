@@ -1,0 +1,749 @@
+//! The collection endpoint end to end: real server on port 0, real HTTP, read back from the
+//! database. Every test runs on SQLite and (when configured) on Postgres.
+
+mod support;
+
+use serde_json::Value;
+use support::{Backend, CHROME_UA, IPHONE_UA, Options, TestApp, pageview};
+
+both_backends!(
+    collect_stores_a_valid_event_with_every_enriched_field,
+    collect_rejects_bad_input_with_a_clear_4xx_and_stores_nothing,
+    collect_answers_bots_with_202_but_stores_nothing,
+    collect_answers_cors_preflight,
+    collect_drops_query_strings_but_keeps_utm_and_the_hash_path,
+    collect_groups_a_visitors_events_into_one_session,
+    collect_believes_x_forwarded_for_only_from_trusted_proxies,
+    collect_picks_up_a_site_added_while_running,
+    shutdown_with_events_queued_stores_every_accepted_event,
+    a_full_queue_answers_503_with_retry_after_and_loses_nothing,
+    healthz_and_metrics_report_the_pipeline,
+);
+
+async fn collect_stores_a_valid_event_with_every_enriched_field(backend: Backend) {
+    let geo = support::geo::fixture();
+    let Some(app) = TestApp::spawn(
+        backend,
+        Options {
+            geoip_db: Some(geo.path.clone()),
+            trusted_proxies: vec!["127.0.0.1/32".parse().unwrap_or_else(|e| panic!("{e}"))],
+            ..Options::default()
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let site = app.site("example.com").await;
+    let response = app
+        .client
+        .post(format!("{}/api/event", app.address))
+        .header("Content-Type", "application/json")
+        .header("User-Agent", IPHONE_UA)
+        .header("X-Forwarded-For", "81.2.69.160")
+        .body(
+            r#"{"n":"Signup","u":"https://blog.example.com/pricing?utm_source=news&utm_medium=email&utm_campaign=launch&utm_content=hero&utm_term=analytics&token=secret","d":"example.com","r":"https://news.ycombinator.com/item?id=1","w":390,"p":{"plan":"pro","seats":3}}"#,
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status(), 202);
+    assert_eq!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.as_bytes()),
+        Some(&b"*"[..])
+    );
+
+    let events = app.wait_for_events("example.com", 1).await;
+    let e = &events[0];
+    assert_eq!(e.site_id, site.id.0);
+    assert_eq!(e.name, "Signup");
+    assert_eq!(e.hostname, "blog.example.com");
+    assert_eq!(e.path, "/pricing");
+    assert_eq!(
+        e.referrer.as_deref(),
+        Some("https://news.ycombinator.com/item")
+    );
+    assert_eq!(e.referrer_source.as_deref(), Some("Hacker News"));
+    assert_eq!(e.utm_source.as_deref(), Some("news"));
+    assert_eq!(e.utm_medium.as_deref(), Some("email"));
+    assert_eq!(e.utm_campaign.as_deref(), Some("launch"));
+    assert_eq!(e.utm_content.as_deref(), Some("hero"));
+    assert_eq!(e.utm_term.as_deref(), Some("analytics"));
+    assert_eq!(e.browser, "Safari");
+    assert_eq!(e.browser_version, "17");
+    assert_eq!(e.os, "iOS");
+    assert_eq!(e.os_version, "17.4");
+    assert_eq!(e.device, "mobile");
+    assert_eq!(e.country.as_deref(), Some("GB"));
+    assert_eq!(e.region.as_deref(), Some("England"));
+    assert_eq!(e.city.as_deref(), Some("London"));
+    assert_eq!(e.viewport_width, Some(390));
+    assert_eq!(
+        e.props,
+        Some(serde_json::json!({"plan": "pro", "seats": "3"}))
+    );
+    let age = chrono::Utc::now() - e.created_at;
+    assert!(
+        age.num_seconds().abs() < 10,
+        "created_at is {}",
+        e.created_at
+    );
+    // The visitor id is the documented keyed hash of today's salt, site, IP and UA: nothing of
+    // the IP itself is stored.
+    let salt = app
+        .store
+        .salt_for_day(chrono::Utc::now().date_naive())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ip = "81.2.69.160".parse().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        e.visitor_id,
+        footfall::ingest::visitor::hash(&salt.key, site.id, ip, IPHONE_UA).0
+    );
+    let dump = serde_json::to_string(&events).unwrap_or_default();
+    assert!(
+        !dump.contains("81.2.69"),
+        "the IP leaked into storage: {dump}"
+    );
+    assert!(
+        !dump.contains("secret"),
+        "a non-UTM query parameter was stored: {dump}"
+    );
+
+    let sessions = app
+        .store
+        .recent_sessions(site.id, 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0].id, e.session_id);
+    assert_eq!(sessions[0].entry_path, "/pricing");
+    assert_eq!(sessions[0].events, 1);
+    assert_eq!(sessions[0].pageviews, 0, "a custom event is not a pageview");
+    assert_eq!(sessions[0].referrer_source.as_deref(), Some("Hacker News"));
+    assert_eq!(sessions[0].country.as_deref(), Some("GB"));
+    let (_, _, db) = app.stop().await;
+    db.cleanup().await;
+}
+
+async fn collect_rejects_bad_input_with_a_clear_4xx_and_stores_nothing(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, Options::default()).await else {
+        return;
+    };
+    let long_url = format!("https://example.com/{}", "a".repeat(2048));
+    let long_ref = format!("https://ref.example.org/{}", "a".repeat(2048));
+    let many_props: String = (0..31)
+        .map(|i| format!("\"k{i}\":1"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let long_value = "v".repeat(301);
+    let long_key = "k".repeat(301);
+    let huge = format!(
+        r#"{{"n":"pageview","u":"https://example.com/","d":"example.com","p":{{"x":"{}"}}}}"#,
+        "a".repeat(9000)
+    );
+    let cases: Vec<(&str, String, u16, &str)> = vec![
+        ("not JSON", "hello".into(), 400, "invalid JSON"),
+        (
+            "truncated JSON",
+            r#"{"n":"pageview","#.into(),
+            400,
+            "invalid JSON",
+        ),
+        (
+            "trailing garbage",
+            format!("{} x", pageview("/")),
+            400,
+            "invalid JSON",
+        ),
+        ("a JSON array", "[1,2]".into(), 400, "invalid JSON"),
+        ("empty body", String::new(), 400, "invalid JSON"),
+        (
+            "missing n",
+            r#"{"u":"https://example.com/","d":"example.com"}"#.into(),
+            400,
+            "missing field `n`",
+        ),
+        (
+            "missing u",
+            r#"{"n":"pageview","d":"example.com"}"#.into(),
+            400,
+            "missing field `u`",
+        ),
+        (
+            "missing d",
+            r#"{"n":"pageview","u":"https://example.com/"}"#.into(),
+            400,
+            "missing field `d`",
+        ),
+        (
+            "n not a string",
+            r#"{"n":5,"u":"https://example.com/","d":"example.com"}"#.into(),
+            400,
+            "field n",
+        ),
+        (
+            "w not a number",
+            r#"{"n":"pageview","u":"https://example.com/","d":"example.com","w":"wide"}"#.into(),
+            400,
+            "field w",
+        ),
+        (
+            "w out of range",
+            r#"{"n":"pageview","u":"https://example.com/","d":"example.com","w":-5}"#.into(),
+            400,
+            "field w",
+        ),
+        (
+            "empty name",
+            r#"{"n":"  ","u":"https://example.com/","d":"example.com"}"#.into(),
+            400,
+            "field n",
+        ),
+        (
+            "unknown site",
+            r#"{"n":"pageview","u":"https://unknown.org/","d":"unknown.org"}"#.into(),
+            404,
+            "unknown site",
+        ),
+        (
+            "host mismatch",
+            r#"{"n":"pageview","u":"https://evil.org/","d":"example.com"}"#.into(),
+            400,
+            "is not example.com",
+        ),
+        (
+            "lookalike host",
+            r#"{"n":"pageview","u":"https://notexample.com/","d":"example.com"}"#.into(),
+            400,
+            "is not example.com",
+        ),
+        (
+            "not a URL",
+            r#"{"n":"pageview","u":"example.com/x","d":"example.com"}"#.into(),
+            400,
+            "field u",
+        ),
+        (
+            "javascript: URL",
+            r#"{"n":"pageview","u":"javascript:alert(1)","d":"example.com"}"#.into(),
+            400,
+            "field u",
+        ),
+        (
+            "URL too long",
+            format!(r#"{{"n":"pageview","u":"{long_url}","d":"example.com"}}"#),
+            400,
+            "field u",
+        ),
+        (
+            "referrer too long",
+            format!(
+                r#"{{"n":"pageview","u":"https://example.com/","d":"example.com","r":"{long_ref}"}}"#
+            ),
+            400,
+            "field r",
+        ),
+        (
+            "too many props",
+            format!(
+                r#"{{"n":"x","u":"https://example.com/","d":"example.com","p":{{{many_props}}}}}"#
+            ),
+            400,
+            "more than 30 keys",
+        ),
+        (
+            "prop value too long",
+            format!(
+                r#"{{"n":"x","u":"https://example.com/","d":"example.com","p":{{"a":"{long_value}"}}}}"#
+            ),
+            400,
+            "longer than 300",
+        ),
+        (
+            "prop key too long",
+            format!(
+                r#"{{"n":"x","u":"https://example.com/","d":"example.com","p":{{"{long_key}":"a"}}}}"#
+            ),
+            400,
+            "longer than 300",
+        ),
+        (
+            "nested props",
+            r#"{"n":"x","u":"https://example.com/","d":"example.com","p":{"a":{"b":1}}}"#.into(),
+            400,
+            "flat",
+        ),
+        (
+            "props not an object",
+            r#"{"n":"x","u":"https://example.com/","d":"example.com","p":[1]}"#.into(),
+            400,
+            "field p",
+        ),
+        ("body over 8 KiB", huge, 413, "larger than 8192 bytes"),
+    ];
+    for (what, body, status, message) in &cases {
+        let response = app.post_event(body, CHROME_UA).await;
+        assert_eq!(response.status().as_u16(), *status, "{what}: wrong status");
+        let json: Value = response
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{what}: body is not JSON: {e}"));
+        let error = json["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains(message),
+            "{what}: error {error:?} does not mention {message:?}"
+        );
+    }
+    // Wrong content type (a form post, curl's default) is refused before the body is read.
+    let response = app
+        .client
+        .post(format!("{}/api/event", app.address))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("User-Agent", CHROME_UA)
+        .body(pageview("/"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status(), 415);
+    let json: Value = response.json().await.unwrap_or_default();
+    assert!(
+        json["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("application/json")
+    );
+
+    // A valid sentinel after the bad ones: once it is stored, anything queued before it would
+    // have been stored too.
+    assert_eq!(
+        app.post_event(&pageview("/sentinel"), CHROME_UA)
+            .await
+            .status(),
+        202
+    );
+    let events = app.wait_for_events("example.com", 1).await;
+    assert_eq!(events.len(), 1, "bad input was stored: {events:?}");
+    assert_eq!(events[0].path, "/sentinel");
+    let m = &app.metrics;
+    use footfall::metrics::Rejection::*;
+    assert_eq!(m.rejected(UnknownSite), 1);
+    assert_eq!(m.rejected(HostMismatch), 2);
+    assert_eq!(m.rejected(TooLarge), 1);
+    assert_eq!(m.rejected(UnsupportedMediaType), 1);
+    assert_eq!(
+        m.rejected(InvalidJson) + m.rejected(InvalidField),
+        cases.len() as u64 - 4
+    );
+    let (_, _, db) = app.stop().await;
+    db.cleanup().await;
+}
+
+async fn collect_answers_bots_with_202_but_stores_nothing(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, Options::default()).await else {
+        return;
+    };
+    let bots = [
+        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36",
+        "curl/8.5.0",
+        "",
+    ];
+    for ua in bots {
+        let response = app.post_event(&pageview("/bot"), ua).await;
+        assert_eq!(response.status(), 202, "bot {ua:?}");
+    }
+    assert_eq!(
+        app.post_event(&pageview("/human"), CHROME_UA)
+            .await
+            .status(),
+        202
+    );
+    let events = app.wait_for_events("example.com", 1).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].path, "/human");
+    assert_eq!(
+        app.metrics.bots.load(std::sync::atomic::Ordering::Relaxed),
+        4
+    );
+    let (_, _, db) = app.stop().await;
+    db.cleanup().await;
+}
+
+async fn collect_answers_cors_preflight(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, Options::default()).await else {
+        return;
+    };
+    let response = app
+        .client
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/api/event", app.address),
+        )
+        .header("Origin", "https://example.com")
+        .header("Access-Control-Request-Method", "POST")
+        .header("Access-Control-Request-Headers", "content-type")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status(), 204);
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(header("access-control-allow-origin"), "*");
+    assert!(header("access-control-allow-methods").contains("POST"));
+    assert!(
+        header("access-control-allow-headers")
+            .to_lowercase()
+            .contains("content-type")
+    );
+    let (_, _, db) = app.stop().await;
+    db.cleanup().await;
+}
+
+async fn collect_drops_query_strings_but_keeps_utm_and_the_hash_path(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, Options::default()).await else {
+        return;
+    };
+    let body = r#"{"n":"pageview","u":"https://www.example.com/app/?email=a%40b.c&utm_campaign=spring%20sale#/settings","d":"example.com","r":"https://www.example.com/other"}"#;
+    assert_eq!(app.post_event(body, CHROME_UA).await.status(), 202);
+    let events = app.wait_for_events("example.com", 1).await;
+    let e = &events[0];
+    assert_eq!(e.path, "/app/#/settings");
+    assert_eq!(e.hostname, "www.example.com");
+    assert_eq!(e.utm_campaign.as_deref(), Some("spring sale"));
+    assert_eq!(e.utm_source, None);
+    assert_eq!(e.referrer, None, "a self-referral is not a source");
+    assert_eq!(e.referrer_source, None);
+    let (_, _, db) = app.stop().await;
+    db.cleanup().await;
+}
+
+async fn collect_groups_a_visitors_events_into_one_session(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, Options::default()).await else {
+        return;
+    };
+    for path in ["/", "/pricing", "/signup"] {
+        assert_eq!(
+            app.post_event(&pageview(path), CHROME_UA).await.status(),
+            202
+        );
+        // Separate batches, so the session row is updated, not just inserted.
+        tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+    }
+    let custom = r#"{"n":"Signup","u":"https://example.com/signup","d":"example.com"}"#;
+    assert_eq!(app.post_event(custom, CHROME_UA).await.status(), 202);
+    // Another device is another visitor.
+    assert_eq!(
+        app.post_event(&pageview("/"), IPHONE_UA).await.status(),
+        202
+    );
+    let events = app.wait_for_events("example.com", 5).await;
+    let site = app.site("example.com").await;
+    let sessions = app
+        .store
+        .recent_sessions(site.id, 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sessions.len(), 2, "{sessions:?}");
+    let desktop = sessions
+        .iter()
+        .find(|s| s.device == "desktop")
+        .unwrap_or_else(|| panic!("no desktop session in {sessions:?}"));
+    assert_eq!(desktop.pageviews, 3);
+    assert_eq!(desktop.events, 4);
+    assert_eq!(desktop.entry_path, "/");
+    assert_eq!(desktop.exit_path, "/signup");
+    assert!(desktop.ended_at >= desktop.started_at);
+    let desktop_events = events.iter().filter(|e| e.session_id == desktop.id).count();
+    assert_eq!(desktop_events, 4);
+    let visitors: std::collections::HashSet<i64> = events.iter().map(|e| e.visitor_id).collect();
+    assert_eq!(visitors.len(), 2);
+    let (_, _, db) = app.stop().await;
+    db.cleanup().await;
+}
+
+async fn collect_believes_x_forwarded_for_only_from_trusted_proxies(backend: Backend) {
+    for trusted in [false, true] {
+        let options = Options {
+            trusted_proxies: if trusted {
+                vec!["127.0.0.0/8".parse().unwrap_or_else(|e| panic!("{e}"))]
+            } else {
+                Vec::new()
+            },
+            ..Options::default()
+        };
+        let Some(app) = TestApp::spawn(backend, options).await else {
+            return;
+        };
+        for ip in ["198.51.100.1", "198.51.100.2"] {
+            let response = app
+                .client
+                .post(format!("{}/api/event", app.address))
+                .header("User-Agent", CHROME_UA)
+                .header("X-Forwarded-For", ip)
+                .body(pageview("/"))
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(response.status(), 202);
+        }
+        let events = app.wait_for_events("example.com", 2).await;
+        let distinct = events
+            .iter()
+            .map(|e| e.visitor_id)
+            .collect::<std::collections::HashSet<_>>()
+            .len();
+        assert_eq!(
+            distinct,
+            if trusted { 2 } else { 1 },
+            "trusted proxies: {trusted}"
+        );
+        let (_, _, db) = app.stop().await;
+        db.cleanup().await;
+    }
+}
+
+async fn collect_picks_up_a_site_added_while_running(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, Options::default()).await else {
+        return;
+    };
+    let body = r#"{"n":"pageview","u":"https://late.example.org/","d":"late.example.org"}"#;
+    assert_eq!(app.post_event(body, CHROME_UA).await.status(), 404);
+    // As `footfall site add` from another process would.
+    let other = footfall::store::connect(&app.db.url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    other
+        .add_site(
+            &footfall::domain::SiteDomain::parse("late.example.org")
+                .unwrap_or_else(|e| panic!("{e}")),
+            footfall::domain::TimeZone::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut status = 0;
+    for _ in 0..50 {
+        status = app.post_event(body, CHROME_UA).await.status().as_u16();
+        if status == 202 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 202, "a new site was not picked up within 5 s");
+    app.wait_for_events("late.example.org", 1).await;
+    let (_, _, db) = app.stop().await;
+    db.cleanup().await;
+}
+
+async fn shutdown_with_events_queued_stores_every_accepted_event(backend: Backend) {
+    // Batches would only be written at 10,000 events or after a minute: everything accepted is
+    // still in memory when the shutdown starts.
+    let options = Options {
+        writer: footfall::ingest::writer::WriterConfig {
+            batch_size: 10_000,
+            flush_interval: std::time::Duration::from_secs(60),
+        },
+        ..Options::default()
+    };
+    let Some(app) = TestApp::spawn(backend, options).await else {
+        return;
+    };
+    let site = app.site("example.com").await;
+    let mut sent = Vec::new();
+    for i in 0..300 {
+        let client = app.client.clone();
+        let url = format!("{}/api/event", app.address);
+        sent.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .header("User-Agent", CHROME_UA)
+                .body(pageview(&format!("/page/{i}")))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        }));
+    }
+    let mut accepted = 0;
+    for task in sent {
+        if task.await.ok().and_then(Result::ok) == Some(202) {
+            accepted += 1;
+        }
+    }
+    assert_eq!(accepted, 300);
+    assert_eq!(
+        app.store
+            .count_events(site.id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        0,
+        "nothing should be written before the shutdown"
+    );
+    let (stored, store, db) = app.stop().await;
+    assert_eq!(stored, 300);
+    assert_eq!(
+        store
+            .count_events(site.id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        300
+    );
+    db.cleanup().await;
+}
+
+async fn healthz_and_metrics_report_the_pipeline(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, Options::default()).await else {
+        return;
+    };
+    let health = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(health.status(), 200);
+    app.post_event(&pageview("/"), CHROME_UA).await;
+    app.post_event("{", CHROME_UA).await;
+    app.wait_for_events("example.com", 1).await;
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    for line in [
+        "footfall_events_accepted_total 1",
+        "footfall_events_stored_total 1",
+        "footfall_events_rejected_total{reason=\"invalid_json\"} 1",
+        "footfall_queue_depth 0",
+        "footfall_queue_capacity 10000",
+        "footfall_batches_written_total 1",
+        "footfall_batch_size_count 1",
+        "footfall_flush_duration_seconds_count 1",
+        "footfall_write_errors_total 0",
+        "footfall_events_bots_total 0",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+    let (_, _, db) = app.stop().await;
+    db.cleanup().await;
+}
+
+/// Holds the events table locked from another connection, so the writer cannot commit.
+enum Lock {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+async fn lock_events_table(db: &support::TestDb) -> Lock {
+    use sqlx::{Connection, Executor};
+    match db.backend {
+        Backend::Sqlite => {
+            let mut conn = sqlx::SqliteConnection::connect(&db.url)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            conn.execute("BEGIN EXCLUSIVE")
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            Lock::Sqlite(conn)
+        }
+        Backend::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(&db.url)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            conn.execute("BEGIN; LOCK TABLE events IN EXCLUSIVE MODE")
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            Lock::Postgres(conn)
+        }
+    }
+}
+
+async fn unlock(lock: Lock) {
+    use sqlx::Executor;
+    match lock {
+        Lock::Sqlite(mut c) => c.execute("COMMIT").await.map(drop),
+        Lock::Postgres(mut c) => c.execute("COMMIT").await.map(drop),
+    }
+    .unwrap_or_else(|e| panic!("{e}"));
+}
+
+async fn a_full_queue_answers_503_with_retry_after_and_loses_nothing(backend: Backend) {
+    let options = Options {
+        queue_capacity: 5,
+        writer: footfall::ingest::writer::WriterConfig {
+            batch_size: 5,
+            flush_interval: std::time::Duration::from_millis(10),
+        },
+        ..Options::default()
+    };
+    let Some(app) = TestApp::spawn(backend, options).await else {
+        return;
+    };
+    let site = app.site("example.com").await;
+    // The database is busy: the writer holds its first batch and retries, the queue fills up.
+    let lock = lock_events_table(&app.db).await;
+    let mut accepted = 0;
+    let mut refused = None;
+    for i in 0..500 {
+        let response = app
+            .post_event(&pageview(&format!("/p/{i}")), CHROME_UA)
+            .await;
+        match response.status().as_u16() {
+            202 => accepted += 1,
+            503 => {
+                refused = Some(response);
+                break;
+            }
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    let refused = refused.unwrap_or_else(|| panic!("500 events were accepted into a queue of 5"));
+    assert_eq!(
+        refused
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    let json: Value = refused.json().await.unwrap_or_default();
+    assert!(
+        json["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("queue is full")
+    );
+    // One batch in the writer's hands, the rest in the queue.
+    assert!((5..=10).contains(&accepted), "accepted {accepted}");
+    assert_eq!(
+        app.metrics
+            .rejected(footfall::metrics::Rejection::QueueFull),
+        1
+    );
+
+    unlock(lock).await;
+    let (stored, store, db) = app.stop().await;
+    assert_eq!(stored, accepted);
+    assert_eq!(
+        store
+            .count_events(site.id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        accepted as i64
+    );
+    db.cleanup().await;
+}

@@ -1,0 +1,296 @@
+//! Test harness: spawns the real server on port 0 against a fresh database (a temp SQLite file,
+//! or a new Postgres database when `FOOTFALL_TEST_POSTGRES_URL` is set) and speaks HTTP to it.
+#![allow(dead_code)] // Each test binary uses a different part of the harness.
+
+use footfall::config::ServeConfig;
+use footfall::domain::{Site, SiteDomain, TimeZone};
+use footfall::ingest::writer::WriterConfig;
+use footfall::metrics::Metrics;
+use footfall::startup::Application;
+use footfall::store::{DynStore, StoredEvent};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The environment variable naming a Postgres server URL for the Postgres half of the suite.
+pub const POSTGRES_ENV: &str = "FOOTFALL_TEST_POSTGRES_URL";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh, empty database for one test.
+pub struct TestDb {
+    pub url: String,
+    pub backend: Backend,
+    _dir: Option<tempfile::TempDir>,
+    admin: Option<(String, String)>,
+}
+
+impl TestDb {
+    /// `None` (after saying so) when the backend is Postgres and no server is configured.
+    pub async fn new(backend: Backend) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+                let url = format!("sqlite://{}", dir.path().join("footfall.db").display());
+                Some(Self {
+                    url,
+                    backend,
+                    _dir: Some(dir),
+                    admin: None,
+                })
+            }
+            Backend::Postgres => {
+                let Ok(admin_url) = std::env::var(POSTGRES_ENV) else {
+                    eprintln!("SKIPPED: Postgres variant, {POSTGRES_ENV} is not set");
+                    return None;
+                };
+                let name = format!("footfall_test_{:016x}", rand::random::<u64>());
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
+                    .await
+                    .unwrap_or_else(|e| panic!("connecting to {POSTGRES_ENV}: {e}"));
+                sqlx::Executor::execute(
+                    &mut conn,
+                    sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("creating {name}: {e}"));
+                let mut url = url::Url::parse(&admin_url).unwrap_or_else(|e| panic!("{e}"));
+                url.set_path(&name);
+                Some(Self {
+                    url: url.to_string(),
+                    backend,
+                    _dir: None,
+                    admin: Some((admin_url, name)),
+                })
+            }
+        }
+    }
+
+    /// Drops a Postgres test database (SQLite temp dirs go on their own).
+    pub async fn cleanup(self) {
+        if let Some((admin_url, name)) = &self.admin
+            && let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(admin_url).await
+        {
+            let _ = sqlx::Executor::execute(
+                &mut conn,
+                sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")),
+            )
+            .await;
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub store: DynStore,
+    pub metrics: Arc<Metrics>,
+    pub client: reqwest::Client,
+    pub db: TestDb,
+    handle: actix_web::dev::ServerHandle,
+    running: tokio::task::JoinHandle<anyhow::Result<footfall::ingest::writer::WriterReport>>,
+}
+
+/// Tuning for one test's server.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub queue_capacity: usize,
+    pub writer: WriterConfig,
+    pub geoip_db: Option<std::path::PathBuf>,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub sites: Vec<(&'static str, &'static str)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            queue_capacity: 10_000,
+            writer: WriterConfig {
+                batch_size: 100,
+                flush_interval: Duration::from_millis(20),
+            },
+            geoip_db: None,
+            trusted_proxies: Vec::new(),
+            sites: vec![("example.com", "Europe/Berlin")],
+        }
+    }
+}
+
+pub const CHROME_UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+pub const IPHONE_UA: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";
+
+impl TestApp {
+    /// `None` when the backend is not available here (the test then passes after printing
+    /// that it skipped).
+    pub async fn spawn(backend: Backend, options: Options) -> Option<Self> {
+        let db = TestDb::new(backend).await?;
+        let store = footfall::store::connect(&db.url)
+            .await
+            .unwrap_or_else(|e| panic!("opening {}: {e:?}", db.url));
+        for (domain, tz) in &options.sites {
+            store
+                .add_site(
+                    &SiteDomain::parse(domain).unwrap_or_else(|e| panic!("{e}")),
+                    TimeZone::parse(tz).unwrap_or_else(|e| panic!("{e}")),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("adding {domain}: {e}"));
+        }
+        let mut config = ServeConfig::new(db.url.clone());
+        config.listen = "127.0.0.1:0".into();
+        config.queue_capacity = options.queue_capacity;
+        config.writer = options.writer;
+        config.geoip_db = options.geoip_db;
+        config.trusted_proxies = options.trusted_proxies;
+        config.workers = Some(2);
+        let app = Application::build_with_store(config, store.clone())
+            .await
+            .unwrap_or_else(|e| panic!("building the app: {e:?}"));
+        let port = app.port();
+        let handle = app.handle();
+        let metrics = app.metrics();
+        let running = tokio::spawn(app.run_until_stopped());
+        Some(Self {
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            store,
+            metrics,
+            client: reqwest::Client::new(),
+            db,
+            handle,
+            running,
+        })
+    }
+
+    pub async fn site(&self, domain: &str) -> Site {
+        self.store
+            .list_sites()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .find(|s| s.domain.as_str() == domain)
+            .unwrap_or_else(|| panic!("no site {domain}"))
+    }
+
+    /// POSTs `body` to the collection endpoint as the tracker does (text/plain).
+    pub async fn post_event(&self, body: &str, user_agent: &str) -> reqwest::Response {
+        self.client
+            .post(format!("{}/api/event", self.address))
+            .header("Content-Type", "text/plain;charset=UTF-8")
+            .header("User-Agent", user_agent)
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST /api/event: {e}"))
+    }
+
+    /// Waits (up to 5 s) until `site` holds `n` events, and returns them newest first.
+    pub async fn wait_for_events(&self, domain: &str, n: usize) -> Vec<StoredEvent> {
+        let site = self.site(domain).await;
+        let mut events = Vec::new();
+        for _ in 0..250 {
+            events = self
+                .store
+                .recent_events(site.id, 100_000)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            if events.len() >= n {
+                return events;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("expected {n} events for {domain}, found {}", events.len());
+    }
+
+    /// Graceful shutdown, exactly as on SIGTERM; returns how many events the writer stored.
+    pub async fn stop(self) -> (u64, DynStore, TestDb) {
+        self.handle.stop(true).await;
+        let report = self
+            .running
+            .await
+            .unwrap_or_else(|e| panic!("server task: {e}"))
+            .unwrap_or_else(|e| panic!("server: {e:?}"));
+        (report.stored, self.store, self.db)
+    }
+}
+
+/// A pageview body for `example.com`.
+pub fn pageview(path: &str) -> String {
+    format!(r#"{{"n":"pageview","u":"https://example.com{path}","d":"example.com"}}"#)
+}
+
+/// Runs an async test body against SQLite always and against Postgres when configured:
+/// `both_backends!(name, body_fn)` makes `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::support::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::support::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+pub mod geo {
+    //! A tiny GeoLite2-City-shaped database built at test time (no third-party data committed).
+
+    use mmdb_writer::{IpVersion, Value, Writer};
+    use std::path::PathBuf;
+
+    pub struct Fixture {
+        pub path: PathBuf,
+        _dir: tempfile::TempDir,
+    }
+
+    fn names(en: &str) -> Value {
+        Value::map([("en", en)])
+    }
+
+    /// 81.2.69.0/24 → GB / England / London; 2a02:8108::/32 → DE / Bavaria / Munich.
+    pub fn fixture() -> Fixture {
+        let mut writer = Writer::builder("GeoLite2-City")
+            .languages(["en"])
+            .description(&[("en", "footfall test fixture")])
+            .ip_version(IpVersion::V6)
+            .build();
+        for (net, iso, region, city) in [
+            ("81.2.69.0/24", "GB", "England", "London"),
+            ("2a02:8108::/32", "DE", "Bavaria", "Munich"),
+        ] {
+            let record = Value::map([
+                ("city", Value::map([("names", names(city))])),
+                (
+                    "country",
+                    Value::map([("iso_code", Value::from(iso)), ("names", names(iso))]),
+                ),
+                (
+                    "subdivisions",
+                    Value::Array(vec![Value::map([("names", names(region))])]),
+                ),
+            ]);
+            writer
+                .insert_value(
+                    net.parse::<mmdb_writer::ipnet::IpNet>()
+                        .unwrap_or_else(|e| panic!("{e}")),
+                    record,
+                )
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("city.mmdb");
+        std::fs::write(&path, writer.to_bytes().unwrap_or_else(|e| panic!("{e}")))
+            .unwrap_or_else(|e| panic!("{e}"));
+        Fixture { path, _dir: dir }
+    }
+}
