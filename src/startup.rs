@@ -95,6 +95,7 @@ impl Application {
                 .app_data(collector.clone())
                 .app_data(ops.clone())
                 .configure(listener::configure)
+                .configure(crate::ingest::pixel::configure)
                 .configure(web::configure)
         })
         // Signals are handled by the caller, which then calls `stop`: one shutdown path for

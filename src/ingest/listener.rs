@@ -60,41 +60,48 @@ async fn accept(
         .map(|v| v.to_str().unwrap_or("(not text)"));
     parser::content_type_allowed(content_type)?;
     let body = read_body(req, payload).await?;
-
-    let user_agent = req
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let peer = req
-        .peer_addr()
-        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |a| a.ip());
-    let forwarded = req
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok());
-    let meta = RequestMeta {
-        user_agent,
-        ip: collector.trusted_proxies.client_ip(peer, forwarded),
-        received_at: chrono::Utc::now(),
-    };
-    let ctx = Enrichment {
-        sites: &collector.sites,
-        salts: &collector.salts,
-        geoip: collector.geoip.as_deref(),
-    };
-    match parser::parse(&body, meta, ctx)? {
-        Parsed::Bot => {
-            collector.metrics.bots.fetch_add(1, Relaxed);
-        }
-        Parsed::Event(event) => {
-            collector.queue.try_push(*event)?;
-            collector.metrics.accepted.fetch_add(1, Relaxed);
-        }
-    }
+    collector.ingest(req, &body)?;
     Ok(HttpResponse::Accepted()
         .insert_header(("Access-Control-Allow-Origin", "*"))
         .finish())
+}
+
+impl Collector {
+    /// Parses, enriches and queues one event body sent with `req`.
+    pub fn ingest(&self, req: &HttpRequest, body: &[u8]) -> Result<(), CollectError> {
+        let user_agent = req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let peer = req
+            .peer_addr()
+            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+        let forwarded = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok());
+        let meta = RequestMeta {
+            user_agent,
+            ip: self.trusted_proxies.client_ip(peer, forwarded),
+            received_at: chrono::Utc::now(),
+        };
+        let ctx = Enrichment {
+            sites: &self.sites,
+            salts: &self.salts,
+            geoip: self.geoip.as_deref(),
+        };
+        match parser::parse(body, meta, ctx)? {
+            Parsed::Bot => {
+                self.metrics.bots.fetch_add(1, Relaxed);
+            }
+            Parsed::Event(event) => {
+                self.queue.try_push(*event)?;
+                self.metrics.accepted.fetch_add(1, Relaxed);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Reads at most `MAX_BODY_BYTES`, refusing early when the declared length is already too big.

@@ -9,6 +9,7 @@ pub mod event;
 pub mod listener;
 pub mod logic;
 pub mod parser;
+pub mod pixel;
 pub mod queue;
 pub mod sites;
 pub mod visitor;

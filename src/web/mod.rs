@@ -1,4 +1,6 @@
-//! HTTP routes other than collection: health and metrics (dashboard and API come later).
+//! HTTP routes other than collection: the tracker script, health and metrics.
+
+pub mod tracker;
 
 use crate::ingest::queue::EventQueue;
 use crate::metrics::{Metrics, QueueGauge};
@@ -15,7 +17,8 @@ pub struct Ops {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
+    cfg.configure(tracker::configure)
+        .route("/healthz", web::get().to(healthz))
         .route("/metrics", web::get().to(metrics));
 }
 

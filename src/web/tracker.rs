@@ -1,0 +1,91 @@
+//! `GET /js/script.js`: the tracker, embedded in the binary from `static/js/` (built from
+//! `tracker-js/` and committed, so building footfall needs no Node). Served precompressed when
+//! the client accepts brotli or gzip, with a long cache lifetime and an ETag for revalidation.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use std::sync::LazyLock;
+
+const SCRIPT: &[u8] = include_bytes!("../../static/js/script.js");
+const SCRIPT_GZ: &[u8] = include_bytes!("../../static/js/script.js.gz");
+const SCRIPT_BR: &[u8] = include_bytes!("../../static/js/script.js.br");
+
+/// Browsers keep the script a day, then revalidate with the ETag (a 304 costs a few bytes).
+const CACHE_CONTROL: &str = "public, max-age=86400, stale-while-revalidate=604800";
+
+static ETAG: LazyLock<String> = LazyLock::new(|| {
+    let hash = blake3::hash(SCRIPT).to_hex();
+    format!("\"{}\"", &hash[..16])
+});
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/js/script.js", web::get().to(script));
+}
+
+async fn script(req: HttpRequest) -> HttpResponse {
+    let etag = ETAG.as_str();
+    let fresh = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let mut response = if fresh {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    response
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, CACHE_CONTROL))
+        .insert_header((header::VARY, "Accept-Encoding"))
+        .insert_header(("Access-Control-Allow-Origin", "*"));
+    if fresh {
+        return response.finish();
+    }
+    response.content_type("application/javascript; charset=utf-8");
+    let accepted = req
+        .headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if accepts(accepted, "br") {
+        response
+            .insert_header((header::CONTENT_ENCODING, "br"))
+            .body(SCRIPT_BR)
+    } else if accepts(accepted, "gzip") {
+        response
+            .insert_header((header::CONTENT_ENCODING, "gzip"))
+            .body(SCRIPT_GZ)
+    } else {
+        response.body(SCRIPT)
+    }
+}
+
+/// Whether an `Accept-Encoding` value allows `coding` (present and not `q=0`).
+fn accepts(header: &str, coding: &str) -> bool {
+    header.split(',').any(|item| {
+        let mut parts = item.split(';');
+        let name = parts.next().unwrap_or_default().trim();
+        let refused = parts.any(|p| {
+            p.trim()
+                .strip_prefix("q=")
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .is_some_and(|q| q == 0.0)
+        });
+        name.eq_ignore_ascii_case(coding) && !refused
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accepts;
+
+    #[test]
+    fn accept_encoding_is_read_with_q_values() {
+        assert!(accepts("gzip, deflate, br, zstd", "br"));
+        assert!(accepts("gzip;q=0.8", "gzip"));
+        assert!(!accepts("gzip;q=0, br", "gzip"));
+        assert!(!accepts("identity", "gzip"));
+        assert!(!accepts("", "br"));
+    }
+}
