@@ -11,7 +11,8 @@ fn tracker_unit_tests_pass_under_node() {
     let ready = dir.join("node_modules/jsdom").is_dir()
         && Command::new("node").arg("--version").output().is_ok();
     if !ready {
-        let why = "tracker unit tests need node and tracker-js/node_modules (cd tracker-js && npm ci)";
+        let why =
+            "tracker unit tests need node and tracker-js/node_modules (cd tracker-js && npm ci)";
         if std::env::var_os("FOOTFALL_REQUIRE_BROWSER").is_some() {
             panic!("{why}");
         }
@@ -35,5 +36,8 @@ fn tracker_unit_tests_pass_under_node() {
         .find_map(|l| l.strip_prefix("# pass "))
         .and_then(|n| n.trim().parse::<u32>().ok())
         .unwrap_or(0);
-    assert!(passed > 20, "expected the tracker's unit tests to run, got:\n{stdout}");
+    assert!(
+        passed > 20,
+        "expected the tracker's unit tests to run, got:\n{stdout}"
+    );
 }
