@@ -1,0 +1,172 @@
+//! The storage contract, run against both backends through the `Store` trait alone.
+
+mod support;
+
+use chrono::{NaiveDate, TimeDelta, Utc};
+use footfall::domain::{SiteDomain, TimeZone};
+use footfall::store::StoreError;
+use support::{Backend, TestDb};
+
+both_backends!(
+    adding_a_site_twice_is_a_conflict_not_a_crash,
+    salts_are_shared_per_day_and_old_ones_are_deleted,
+    a_visit_written_over_several_batches_is_one_session_row,
+);
+
+fn domain(d: &str) -> SiteDomain {
+    SiteDomain::parse(d).unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn adding_a_site_twice_is_a_conflict_not_a_crash(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let store = footfall::store::connect(&db.url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let tz = TimeZone::parse("Asia/Tokyo").unwrap_or_else(|e| panic!("{e}"));
+    let site = store
+        .add_site(&domain("example.com"), tz)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(
+        store.add_site(&domain("example.com"), tz).await,
+        Err(StoreError::SiteExists(d)) if d == "example.com"
+    ));
+    let sites = store.list_sites().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sites, vec![site]);
+    assert_eq!(sites[0].timezone.name(), "Asia/Tokyo");
+    db.cleanup().await;
+}
+
+async fn salts_are_shared_per_day_and_old_ones_are_deleted(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let store = footfall::store::connect(&db.url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // A second collector on the same database.
+    let other = footfall::store::connect(&db.url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let day = |d: u32| NaiveDate::from_ymd_opt(2026, 11, d).unwrap_or_default();
+    let a = store
+        .salt_for_day(day(1))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let b = other
+        .salt_for_day(day(1))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a, b, "collectors must agree on a day's salt");
+    let c = store
+        .salt_for_day(day(2))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_ne!(a.key, c.key);
+    assert_eq!(
+        store
+            .delete_salts_before(day(2))
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        1
+    );
+    let again = store
+        .salt_for_day(day(1))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_ne!(again.key, a.key, "a deleted salt can never come back");
+
+    // The rotation keeps today and tomorrow and deletes the rest.
+    let salts = footfall::ingest::visitor::Salts::load(store.as_ref())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    drop(salts);
+    let today = Utc::now().date_naive();
+    assert_eq!(
+        store
+            .delete_salts_before(today)
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        0
+    );
+    db.cleanup().await;
+}
+
+async fn a_visit_written_over_several_batches_is_one_session_row(backend: Backend) {
+    use footfall::domain::{EventName, PagePath, Props, VisitorId};
+    use footfall::ingest::event::{Event, Utm};
+    use footfall::ingest::logic::{SESSION_TIMEOUT, Sessionizer};
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let store = footfall::store::connect(&db.url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let site = store
+        .add_site(&domain("example.com"), TimeZone::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let start = Utc::now() - TimeDelta::minutes(20);
+    let event = |minute: i64, name: &str, path: &str, source: Option<&str>| Event {
+        site_id: site.id,
+        created_at: start + TimeDelta::minutes(minute),
+        visitor_id: VisitorId(42),
+        name: EventName::parse(name).unwrap_or_else(|e| panic!("{e}")),
+        hostname: "example.com".into(),
+        path: PagePath::parse(path, None).unwrap_or_else(|e| panic!("{e}")),
+        referrer: source.map(|_| "https://www.google.com/".into()),
+        referrer_source: source.map(str::to_owned),
+        utm: Utm::default(),
+        browser: "Firefox",
+        browser_version: "133".into(),
+        os: "Linux",
+        os_version: String::new(),
+        device: "desktop",
+        country: Some("DE".into()),
+        region: None,
+        city: None,
+        viewport_width: Some(1280),
+        props: Props::default(),
+    };
+    let mut sessions = Sessionizer::new(SESSION_TIMEOUT, []);
+    for batch in [
+        vec![
+            event(0, "pageview", "/", Some("Google")),
+            event(1, "pageview", "/pricing", None),
+        ],
+        vec![event(2, "Signup", "/pricing", None)],
+        vec![event(3, "pageview", "/thanks", None)],
+    ] {
+        store
+            .write_batch(&sessions.assign(batch))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let rows = store
+        .recent_sessions(site.id, 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let s = &rows[0];
+    assert_eq!((s.pageviews, s.events), (3, 4));
+    assert_eq!(
+        (s.entry_path.as_str(), s.exit_path.as_str()),
+        ("/", "/thanks")
+    );
+    assert_eq!(s.ended_at - s.started_at, TimeDelta::minutes(3));
+    assert_eq!(
+        s.referrer_source.as_deref(),
+        Some("Google"),
+        "entry dimensions stay those of the first event"
+    );
+    let open = store
+        .open_sessions(Utc::now() - SESSION_TIMEOUT)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].id.0, s.id);
+    assert_eq!(open[0].visitor_id, VisitorId(42));
+    db.cleanup().await;
+}
