@@ -97,6 +97,8 @@ impl Application {
                 .configure(listener::configure)
                 .configure(crate::ingest::pixel::configure)
                 .configure(web::configure)
+                .app_data(web::query_config())
+                .default_service(actix_web::web::to(web::not_found))
         })
         // Signals are handled by the caller, which then calls `stop`: one shutdown path for
         // SIGTERM, Ctrl-C and tests.

@@ -317,6 +317,26 @@ async fn collect_rejects_bad_input_with_a_clear_4xx_and_stores_nothing(backend: 
             .contains("application/json")
     );
 
+    // Wrong method and unknown paths get the same JSON error shape.
+    for (method, path, status) in [
+        (reqwest::Method::GET, "/api/event", 405),
+        (reqwest::Method::PUT, "/api/event", 405),
+        (reqwest::Method::GET, "/api/nothing", 404),
+    ] {
+        let response = app
+            .client
+            .request(method.clone(), format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(response.status().as_u16(), status, "{method} {path}");
+        let json: Value = response.json().await.unwrap_or_default();
+        assert!(
+            json["error"].as_str().is_some_and(|e| e.contains(path)),
+            "{method} {path}: {json}"
+        );
+    }
+
     // A valid sentinel after the bad ones: once it is stored, anything queued before it would
     // have been stored too.
     assert_eq!(

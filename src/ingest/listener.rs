@@ -33,7 +33,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/api/event")
             .route(web::post().to(collect))
-            .route(web::method(actix_web::http::Method::OPTIONS).to(preflight)),
+            .route(web::method(actix_web::http::Method::OPTIONS).to(preflight))
+            .default_service(web::to(crate::web::method_not_allowed)),
     );
 }
 
