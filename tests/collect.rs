@@ -767,3 +767,151 @@ async fn a_full_queue_answers_503_with_retry_after_and_loses_nothing(backend: Ba
     );
     db.cleanup().await;
 }
+
+/// A store whose first `fail` batch writes fail, as a database that went away would.
+struct FlakyStore {
+    inner: footfall::store::DynStore,
+    fail: std::sync::atomic::AtomicU32,
+}
+
+#[async_trait::async_trait]
+impl footfall::store::Store for FlakyStore {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+    async fn ping(&self) -> Result<(), footfall::store::StoreError> {
+        self.inner.ping().await
+    }
+    async fn add_site(
+        &self,
+        domain: &footfall::domain::SiteDomain,
+        timezone: footfall::domain::TimeZone,
+    ) -> Result<footfall::domain::Site, footfall::store::StoreError> {
+        self.inner.add_site(domain, timezone).await
+    }
+    async fn list_sites(&self) -> Result<Vec<footfall::domain::Site>, footfall::store::StoreError> {
+        self.inner.list_sites().await
+    }
+    async fn salt_for_day(
+        &self,
+        day: chrono::NaiveDate,
+    ) -> Result<footfall::store::Salt, footfall::store::StoreError> {
+        self.inner.salt_for_day(day).await
+    }
+    async fn delete_salts_before(
+        &self,
+        day: chrono::NaiveDate,
+    ) -> Result<u64, footfall::store::StoreError> {
+        self.inner.delete_salts_before(day).await
+    }
+    async fn write_batch(
+        &self,
+        batch: &footfall::ingest::event::Batch,
+    ) -> Result<(), footfall::store::StoreError> {
+        let left = self.fail.load(std::sync::atomic::Ordering::SeqCst);
+        if left > 0 {
+            self.fail
+                .store(left - 1, std::sync::atomic::Ordering::SeqCst);
+            return Err(footfall::store::StoreError::Database(
+                sqlx::Error::PoolTimedOut,
+            ));
+        }
+        self.inner.write_batch(batch).await
+    }
+    async fn open_sessions(
+        &self,
+        ended_after: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<footfall::store::OpenSession>, footfall::store::StoreError> {
+        self.inner.open_sessions(ended_after).await
+    }
+    async fn recent_events(
+        &self,
+        site: footfall::domain::SiteId,
+        limit: i64,
+    ) -> Result<Vec<footfall::store::StoredEvent>, footfall::store::StoreError> {
+        self.inner.recent_events(site, limit).await
+    }
+    async fn recent_sessions(
+        &self,
+        site: footfall::domain::SiteId,
+        limit: i64,
+    ) -> Result<Vec<footfall::store::StoredSession>, footfall::store::StoreError> {
+        self.inner.recent_sessions(site, limit).await
+    }
+    async fn count_events(
+        &self,
+        site: footfall::domain::SiteId,
+    ) -> Result<i64, footfall::store::StoreError> {
+        self.inner.count_events(site).await
+    }
+}
+
+both_backends!(a_failed_write_is_retried_and_loses_nothing);
+
+async fn a_failed_write_is_retried_and_loses_nothing(backend: Backend) {
+    let Some(db) = support::TestDb::new(backend).await else {
+        return;
+    };
+    let real = footfall::store::connect(&db.url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let site = real
+        .add_site(
+            &footfall::domain::SiteDomain::parse("example.com").unwrap_or_else(|e| panic!("{e}")),
+            footfall::domain::TimeZone::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let flaky: footfall::store::DynStore = std::sync::Arc::new(FlakyStore {
+        inner: real.clone(),
+        fail: std::sync::atomic::AtomicU32::new(3),
+    });
+    let mut config = footfall::config::ServeConfig::new(db.url.clone());
+    config.listen = "127.0.0.1:0".into();
+    config.writer.flush_interval = std::time::Duration::from_millis(10);
+    let app = footfall::startup::Application::build_with_store(config, flaky)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let address = format!("http://127.0.0.1:{}/api/event", app.port());
+    let handle = app.handle();
+    let metrics = app.metrics();
+    let running = tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::new();
+    for i in 0..20 {
+        let status = client
+            .post(&address)
+            .header("User-Agent", CHROME_UA)
+            .body(pageview(&format!("/{i}")))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or_default();
+        assert_eq!(status, 202);
+    }
+    // Three failures back off 100 + 200 + 400 ms; the events wait in memory meanwhile.
+    let mut stored = 0;
+    for _ in 0..100 {
+        stored = real
+            .count_events(site.id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        if stored == 20 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(stored, 20);
+    assert_eq!(
+        metrics
+            .write_errors
+            .load(std::sync::atomic::Ordering::Relaxed),
+        3
+    );
+    handle.stop(true).await;
+    let report = running
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(report.stored, 20);
+    db.cleanup().await;
+}
