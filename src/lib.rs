@@ -12,6 +12,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod seed;
 pub mod startup;
+pub mod stats;
 pub mod store;
 pub mod telemetry;
 pub mod web;

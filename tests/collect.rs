@@ -3,7 +3,10 @@
 
 mod support;
 
+use footfall::domain::{Site, SiteDomain, SiteId, TimeZone};
+use footfall::store::{IngestStore, StoreError};
 use serde_json::Value;
+use std::sync::atomic::Ordering;
 use support::{Backend, CHROME_UA, IPHONE_UA, Options, TestApp, pageview};
 
 both_backends!(
@@ -775,80 +778,67 @@ struct FlakyStore {
 }
 
 #[async_trait::async_trait]
-impl footfall::store::Store for FlakyStore {
+impl IngestStore for FlakyStore {
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }
-    async fn ping(&self) -> Result<(), footfall::store::StoreError> {
+    async fn ping(&self) -> Result<(), StoreError> {
         self.inner.ping().await
     }
-    async fn add_site(
-        &self,
-        domain: &footfall::domain::SiteDomain,
-        timezone: footfall::domain::TimeZone,
-    ) -> Result<footfall::domain::Site, footfall::store::StoreError> {
+    async fn add_site(&self, domain: &SiteDomain, timezone: TimeZone) -> Result<Site, StoreError> {
         self.inner.add_site(domain, timezone).await
     }
-    async fn list_sites(&self) -> Result<Vec<footfall::domain::Site>, footfall::store::StoreError> {
+    async fn list_sites(&self) -> Result<Vec<Site>, StoreError> {
         self.inner.list_sites().await
     }
     async fn salt_for_day(
         &self,
         day: chrono::NaiveDate,
-    ) -> Result<footfall::store::Salt, footfall::store::StoreError> {
+    ) -> Result<footfall::store::Salt, StoreError> {
         self.inner.salt_for_day(day).await
     }
-    async fn delete_salts_before(
-        &self,
-        day: chrono::NaiveDate,
-    ) -> Result<u64, footfall::store::StoreError> {
+    async fn delete_salts_before(&self, day: chrono::NaiveDate) -> Result<u64, StoreError> {
         self.inner.delete_salts_before(day).await
     }
-    async fn write_batch(
-        &self,
-        batch: &footfall::ingest::event::Batch,
-    ) -> Result<(), footfall::store::StoreError> {
-        let left = self.fail.load(std::sync::atomic::Ordering::SeqCst);
+    async fn write_batch(&self, batch: &footfall::ingest::event::Batch) -> Result<(), StoreError> {
+        let left = self.fail.load(Ordering::SeqCst);
         if left > 0 {
-            self.fail
-                .store(left - 1, std::sync::atomic::Ordering::SeqCst);
-            return Err(footfall::store::StoreError::Database(
-                sqlx::Error::PoolTimedOut,
-            ));
+            self.fail.store(left - 1, Ordering::SeqCst);
+            return Err(StoreError::Database(sqlx::Error::PoolTimedOut));
         }
         self.inner.write_batch(batch).await
     }
     async fn open_sessions(
         &self,
         ended_after: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<footfall::store::OpenSession>, footfall::store::StoreError> {
+    ) -> Result<Vec<footfall::store::OpenSession>, StoreError> {
         self.inner.open_sessions(ended_after).await
     }
     async fn recent_events(
         &self,
-        site: footfall::domain::SiteId,
+        site: SiteId,
         limit: i64,
-    ) -> Result<Vec<footfall::store::StoredEvent>, footfall::store::StoreError> {
+    ) -> Result<Vec<footfall::store::StoredEvent>, StoreError> {
         self.inner.recent_events(site, limit).await
     }
     async fn recent_sessions(
         &self,
-        site: footfall::domain::SiteId,
+        site: SiteId,
         limit: i64,
-    ) -> Result<Vec<footfall::store::StoredSession>, footfall::store::StoreError> {
+    ) -> Result<Vec<footfall::store::StoredSession>, StoreError> {
         self.inner.recent_sessions(site, limit).await
     }
-    async fn count_events(
-        &self,
-        site: footfall::domain::SiteId,
-    ) -> Result<i64, footfall::store::StoreError> {
+    async fn count_events(&self, site: SiteId) -> Result<i64, StoreError> {
         self.inner.count_events(site).await
     }
 }
 
 both_backends!(a_failed_write_is_retried_and_loses_nothing);
 
+/// The writer on its own (the listener in front of it is covered above): three failed writes,
+/// then the database is back.
 async fn a_failed_write_is_retried_and_loses_nothing(backend: Backend) {
+    use footfall::ingest::{event::Event, parser, queue, writer};
     let Some(db) = support::TestDb::new(backend).await else {
         return;
     };
@@ -857,36 +847,49 @@ async fn a_failed_write_is_retried_and_loses_nothing(backend: Backend) {
         .unwrap_or_else(|e| panic!("{e}"));
     let site = real
         .add_site(
-            &footfall::domain::SiteDomain::parse("example.com").unwrap_or_else(|e| panic!("{e}")),
-            footfall::domain::TimeZone::default(),
+            &SiteDomain::parse("example.com").unwrap_or_else(|e| panic!("{e}")),
+            TimeZone::default(),
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let flaky: footfall::store::DynStore = std::sync::Arc::new(FlakyStore {
+    let flaky = std::sync::Arc::new(FlakyStore {
         inner: real.clone(),
         fail: std::sync::atomic::AtomicU32::new(3),
     });
-    let mut config = footfall::config::ServeConfig::new(db.url.clone());
-    config.listen = "127.0.0.1:0".into();
-    config.writer.flush_interval = std::time::Duration::from_millis(10);
-    let app = footfall::startup::Application::build_with_store(config, flaky)
+    let metrics = std::sync::Arc::new(footfall::metrics::Metrics::default());
+    let config = writer::WriterConfig {
+        batch_size: 100,
+        flush_interval: std::time::Duration::from_millis(10),
+    };
+    let w = writer::Writer::new(flaky, metrics.clone(), config)
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let address = format!("http://127.0.0.1:{}/api/event", app.port());
-    let handle = app.handle();
-    let metrics = app.metrics();
-    let running = tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::new();
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (queue, rx) = queue::bounded(100);
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(w.run(rx, stop_rx));
+
+    let sites = footfall::ingest::sites::SiteCache::load(real.as_ref())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let salts = footfall::ingest::visitor::Salts::load(real.as_ref())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ctx = parser::Enrichment {
+        sites: &sites,
+        salts: &salts,
+        geoip: None,
+    };
     for i in 0..20 {
-        let status = client
-            .post(&address)
-            .header("User-Agent", CHROME_UA)
-            .body(pageview(&format!("/{i}")))
-            .send()
-            .await
-            .map(|r| r.status().as_u16())
-            .unwrap_or_default();
-        assert_eq!(status, 202);
+        let meta = parser::RequestMeta {
+            user_agent: CHROME_UA,
+            ip: std::net::IpAddr::from([203, 0, 113, 7]),
+            received_at: chrono::Utc::now(),
+        };
+        let event: Event = match parser::parse(pageview(&format!("/{i}")).as_bytes(), meta, ctx) {
+            Ok(parser::Parsed::Event(e)) => *e,
+            other => panic!("{other:?}"),
+        };
+        queue.try_push(event).unwrap_or_else(|e| panic!("{e}"));
     }
     // Three failures back off 100 + 200 + 400 ms; the events wait in memory meanwhile.
     let mut stored = 0;
@@ -901,17 +904,9 @@ async fn a_failed_write_is_retried_and_loses_nothing(backend: Backend) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(stored, 20);
-    assert_eq!(
-        metrics
-            .write_errors
-            .load(std::sync::atomic::Ordering::Relaxed),
-        3
-    );
-    handle.stop(true).await;
-    let report = running
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(metrics.write_errors.load(Ordering::Relaxed), 3);
+    let _ = stop.send(true);
+    let report = running.await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(report.stored, 20);
     db.cleanup().await;
 }

@@ -3,7 +3,7 @@
 //! added with `footfall site add` from another process).
 
 use crate::domain::Site;
-use crate::store::{Store, StoreError};
+use crate::store::{IngestStore, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -16,13 +16,13 @@ pub struct SiteCache {
 }
 
 impl SiteCache {
-    pub async fn load(store: &dyn Store) -> Result<Self, StoreError> {
+    pub async fn load(store: &dyn IngestStore) -> Result<Self, StoreError> {
         let cache = Self::default();
         cache.refresh(store).await?;
         Ok(cache)
     }
 
-    pub async fn refresh(&self, store: &dyn Store) -> Result<(), StoreError> {
+    pub async fn refresh(&self, store: &dyn IngestStore) -> Result<(), StoreError> {
         let sites = store.list_sites().await?;
         let map = sites
             .into_iter()
@@ -51,7 +51,7 @@ impl SiteCache {
 /// events for an unknown domain cannot hammer the database.
 pub fn spawn_refresh(
     cache: Arc<SiteCache>,
-    store: Arc<dyn Store>,
+    store: Arc<dyn IngestStore>,
     every: Duration,
     min_gap: Duration,
 ) -> tokio::task::JoinHandle<()> {

@@ -3,7 +3,7 @@
 //! are deleted, so an id cannot be recomputed or linked to another day's once its day is over.
 
 use crate::domain::{SiteId, VisitorId};
-use crate::store::{Salt, Store, StoreError};
+use crate::store::{IngestStore, Salt, StoreError};
 use chrono::{Days, NaiveDate, Utc};
 use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
@@ -18,7 +18,7 @@ pub struct Salts {
 
 impl Salts {
     /// Loads (creating when needed) today's and tomorrow's salts and deletes older ones.
-    pub async fn load(store: &dyn Store) -> Result<Self, StoreError> {
+    pub async fn load(store: &dyn IngestStore) -> Result<Self, StoreError> {
         let salts = Self::default();
         salts.rotate(store, Utc::now().date_naive()).await?;
         Ok(salts)
@@ -26,7 +26,11 @@ impl Salts {
 
     /// Makes sure the salts of `today` and the day after exist and are the ones in memory, and
     /// deletes every older salt from the database.
-    pub async fn rotate(&self, store: &dyn Store, today: NaiveDate) -> Result<(), StoreError> {
+    pub async fn rotate(
+        &self,
+        store: &dyn IngestStore,
+        today: NaiveDate,
+    ) -> Result<(), StoreError> {
         let tomorrow = today.checked_add_days(Days::new(1)).unwrap_or(today);
         let fresh = vec![
             store.salt_for_day(today).await?,
@@ -81,7 +85,7 @@ pub fn hash(key: &[u8; 32], site: SiteId, ip: IpAddr, user_agent: &str) -> Visit
 /// collectors converge on the same salts through the database's primary key.
 pub fn spawn_rotation(
     salts: Arc<Salts>,
-    store: Arc<dyn Store>,
+    store: Arc<dyn IngestStore>,
     every: Duration,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {

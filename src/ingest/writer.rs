@@ -7,7 +7,7 @@
 use super::event::Event;
 use super::logic::{SESSION_TIMEOUT, Sessionizer};
 use crate::metrics::Metrics;
-use crate::store::{Store, StoreError};
+use crate::store::{IngestStore, StoreError};
 use chrono::Utc;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -40,7 +40,7 @@ pub struct WriterReport {
 }
 
 pub struct Writer {
-    store: Arc<dyn Store>,
+    store: Arc<dyn IngestStore>,
     metrics: Arc<Metrics>,
     config: WriterConfig,
     sessions: Sessionizer,
@@ -49,7 +49,7 @@ pub struct Writer {
 impl Writer {
     /// A writer that continues the visits still open in the database.
     pub async fn new(
-        store: Arc<dyn Store>,
+        store: Arc<dyn IngestStore>,
         metrics: Arc<Metrics>,
         config: WriterConfig,
     ) -> Result<Self, StoreError> {

@@ -1,8 +1,13 @@
 //! Storage: one trait, two backends (SQLite, Postgres), chosen from the database URL's scheme.
 //! The writer, the CLI and (later) the dashboard reach the database only through `Store`.
 
+mod auth;
 mod postgres;
 mod sqlite;
+mod stats;
+
+pub use auth::AuthStore;
+pub use stats::StatsStore;
 
 use crate::domain::{SessionId, Site, SiteDomain, SiteId, TimeZone, VisitorId};
 use crate::ingest::event::Batch;
@@ -101,8 +106,15 @@ pub struct StoredSession {
     pub country: Option<String>,
 }
 
+/// Everything a backend offers. Areas are separate traits so each can be implemented (and
+/// faked in tests) on its own.
+pub trait Store: IngestStore + StatsStore + AuthStore + 'static {}
+
+impl<T: IngestStore + StatsStore + AuthStore + 'static> Store for T {}
+
+/// Sites, salts and the writer's batches: what collection needs.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait IngestStore: Send + Sync {
     /// "sqlite" or "postgres", for logs and metrics.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> Result<(), StoreError>;

@@ -1,8 +1,11 @@
 //! Postgres backend: pooled connections, timestamptz columns, JSONB props. The engine for
 //! several collectors sharing one database.
 
+mod auth;
+mod stats;
+
 use super::{
-    EVENT_COLUMNS, OpenSession, SESSION_COLUMNS, Salt, Store, StoreError, StoredEvent,
+    EVENT_COLUMNS, IngestStore, OpenSession, SESSION_COLUMNS, Salt, StoreError, StoredEvent,
     StoredSession, parse_domain, parse_timezone,
 };
 use crate::domain::{SessionId, Site, SiteDomain, SiteId, TimeZone, VisitorId};
@@ -49,7 +52,7 @@ fn site_from_row(row: &PgRow) -> Result<Site, StoreError> {
 }
 
 #[async_trait]
-impl Store for PostgresStore {
+impl IngestStore for PostgresStore {
     fn backend(&self) -> &'static str {
         "postgres"
     }

@@ -1,7 +1,10 @@
 //! SQLite backend: one file, WAL mode, the embedded default. Times are unix seconds.
 
+mod auth;
+mod stats;
+
 use super::{
-    EVENT_COLUMNS, OpenSession, SESSION_COLUMNS, Salt, Store, StoreError, StoredEvent,
+    EVENT_COLUMNS, IngestStore, OpenSession, SESSION_COLUMNS, Salt, StoreError, StoredEvent,
     StoredSession, parse_domain, parse_timezone,
 };
 use crate::domain::{SessionId, Site, SiteDomain, SiteId, TimeZone, VisitorId};
@@ -75,7 +78,7 @@ fn salt_from_row(day: NaiveDate, bytes: &[u8]) -> Result<Salt, StoreError> {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl IngestStore for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
     }

@@ -1,0 +1,221 @@
+//! The query layer shared by the dashboard and the stats API: what a question looks like
+//! (`StatsQuery`: site, local date range, filters) and what the answers are. Stores answer these
+//! through `store::StatsStore`; both backends must give the same numbers.
+//!
+//! Metric definitions (the README documents them for users):
+//! - visitors: for each local day of the range, the distinct visitor ids among matching events;
+//!   summed over the days (visitor ids rotate daily, so per-day counts are exact and additive).
+//! - visits: sessions that started in the range and match the filters.
+//! - pageviews: matching events named `pageview`; events: all matching events.
+//! - bounce_rate: percentage of visits with at most one pageview.
+//! - visit_duration: mean of `ended_at - started_at` over visits, in seconds.
+//! - views_per_visit: pageviews of the visits divided by visits.
+
+pub mod period;
+
+use crate::domain::{SiteId, TimeZone};
+use chrono::{NaiveDate, NaiveDateTime};
+use std::fmt;
+
+/// What a breakdown groups by and a filter matches on. The names are the API's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Dimension {
+    Page,
+    EntryPage,
+    ExitPage,
+    Source,
+    Referrer,
+    UtmSource,
+    UtmMedium,
+    UtmCampaign,
+    UtmContent,
+    UtmTerm,
+    Country,
+    Region,
+    City,
+    Browser,
+    BrowserVersion,
+    Os,
+    OsVersion,
+    Device,
+    EventName,
+    /// A custom property, by key (`prop:plan`).
+    Prop(String),
+}
+
+impl Dimension {
+    /// Every dimension except `Prop`, in the order the dashboard shows them.
+    pub const FIXED: [Dimension; 19] = [
+        Self::Page,
+        Self::EntryPage,
+        Self::ExitPage,
+        Self::Source,
+        Self::Referrer,
+        Self::UtmSource,
+        Self::UtmMedium,
+        Self::UtmCampaign,
+        Self::UtmContent,
+        Self::UtmTerm,
+        Self::Country,
+        Self::Region,
+        Self::City,
+        Self::Browser,
+        Self::BrowserVersion,
+        Self::Os,
+        Self::OsVersion,
+        Self::Device,
+        Self::EventName,
+    ];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        if let Some(key) = name.strip_prefix("prop:") {
+            let key = key.trim();
+            return (!key.is_empty() && key.chars().count() <= crate::domain::Props::MAX_CHARS)
+                .then(|| Self::Prop(key.to_owned()));
+        }
+        Self::FIXED.into_iter().find(|d| d.name() == name)
+    }
+
+    /// The API / URL name: `page`, `utm_source`, `prop:plan` …
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Page => "page",
+            Self::EntryPage => "entry_page",
+            Self::ExitPage => "exit_page",
+            Self::Source => "source",
+            Self::Referrer => "referrer",
+            Self::UtmSource => "utm_source",
+            Self::UtmMedium => "utm_medium",
+            Self::UtmCampaign => "utm_campaign",
+            Self::UtmContent => "utm_content",
+            Self::UtmTerm => "utm_term",
+            Self::Country => "country",
+            Self::Region => "region",
+            Self::City => "city",
+            Self::Browser => "browser",
+            Self::BrowserVersion => "browser_version",
+            Self::Os => "os",
+            Self::OsVersion => "os_version",
+            Self::Device => "device",
+            Self::EventName => "event_name",
+            Self::Prop(_) => "prop",
+        }
+    }
+
+    /// Human label for tables and filter chips.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Page => "Page".into(),
+            Self::EntryPage => "Entry page".into(),
+            Self::ExitPage => "Exit page".into(),
+            Self::Source => "Source".into(),
+            Self::Referrer => "Referrer".into(),
+            Self::UtmSource => "UTM source".into(),
+            Self::UtmMedium => "UTM medium".into(),
+            Self::UtmCampaign => "UTM campaign".into(),
+            Self::UtmContent => "UTM content".into(),
+            Self::UtmTerm => "UTM term".into(),
+            Self::Country => "Country".into(),
+            Self::Region => "Region".into(),
+            Self::City => "City".into(),
+            Self::Browser => "Browser".into(),
+            Self::BrowserVersion => "Browser version".into(),
+            Self::Os => "Operating system".into(),
+            Self::OsVersion => "OS version".into(),
+            Self::Device => "Device".into(),
+            Self::EventName => "Event".into(),
+            Self::Prop(key) => format!("Property {key}"),
+        }
+    }
+}
+
+impl fmt::Display for Dimension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Prop(key) => write!(f, "prop:{key}"),
+            other => f.write_str(other.name()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FilterOp {
+    /// Equal to the value. For an empty value: the dimension is not set (direct visits).
+    Is,
+    /// Contains the value, case-insensitively (ASCII).
+    Contains,
+}
+
+impl FilterOp {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Is => "is",
+            Self::Contains => "contains",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "is" | "eq" | "==" => Some(Self::Is),
+            "contains" | "~" => Some(Self::Contains),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Filter {
+    pub dimension: Dimension,
+    pub op: FilterOp,
+    pub value: String,
+}
+
+/// One question: a site, an inclusive range of local dates in the site's time zone, filters
+/// (all must hold).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatsQuery {
+    pub site: SiteId,
+    pub timezone: TimeZone,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub filters: Vec<Filter>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Aggregate {
+    pub visitors: i64,
+    pub visits: i64,
+    pub pageviews: i64,
+    pub events: i64,
+    pub views_per_visit: f64,
+    /// Percent, 0–100.
+    pub bounce_rate: f64,
+    /// Seconds.
+    pub visit_duration: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Interval {
+    Hour,
+    Day,
+}
+
+/// One bucket of a time series; every bucket of the range is present, empty ones as zeros.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Point {
+    /// Start of the bucket, local time.
+    pub start: NaiveDateTime,
+    pub visitors: i64,
+    pub pageviews: i64,
+}
+
+/// One row of a breakdown, biggest first (by visitors, then pageviews, then value).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BreakdownRow {
+    /// The dimension's value; `None` where it is not set (direct traffic, unknown country).
+    pub value: Option<String>,
+    pub visitors: i64,
+    pub pageviews: i64,
+    pub events: i64,
+}

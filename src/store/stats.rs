@@ -1,0 +1,40 @@
+//! The analytics queries behind the dashboard and the stats API (see `crate::stats` for the
+//! question and answer types and the metric definitions).
+
+use super::{StoreError, StoredEvent};
+use crate::domain::SiteId;
+use crate::stats::{Aggregate, BreakdownRow, Dimension, Interval, Point, StatsQuery};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+#[async_trait]
+pub trait StatsStore: Send + Sync {
+    /// Top figures for the query.
+    async fn aggregate(&self, query: &StatsQuery) -> Result<Aggregate, StoreError>;
+    /// Visitors and pageviews per local hour or day, every bucket of the range present.
+    async fn timeseries(
+        &self,
+        query: &StatsQuery,
+        interval: Interval,
+    ) -> Result<Vec<Point>, StoreError>;
+    /// Rows grouped by `dimension`, biggest first; `offset`/`limit` page through them.
+    async fn breakdown(
+        &self,
+        query: &StatsQuery,
+        dimension: &Dimension,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<BreakdownRow>, StoreError>;
+    /// Keys of custom props seen on matching events, most used first.
+    async fn prop_keys(&self, query: &StatsQuery, limit: i64) -> Result<Vec<String>, StoreError>;
+    /// Distinct visitors with an event after `since` (realtime).
+    async fn current_visitors(&self, site: SiteId, since: DateTime<Utc>)
+    -> Result<i64, StoreError>;
+    /// Events stored after event id `after_id`, oldest first (the live stream).
+    async fn events_after(
+        &self,
+        site: SiteId,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError>;
+}
