@@ -170,3 +170,69 @@ async fn a_visit_written_over_several_batches_is_one_session_row(backend: Backen
     assert_eq!(open[0].visitor_id, VisitorId(42));
     db.cleanup().await;
 }
+
+both_backends!(a_batch_with_thousands_of_visits_is_written_in_one_go);
+
+/// Regression: multi-row inserts must stay under the backends' bound-parameter limits however
+/// many events and visits one batch holds.
+async fn a_batch_with_thousands_of_visits_is_written_in_one_go(backend: Backend) {
+    use footfall::domain::{EventName, PagePath, Props, VisitorId};
+    use footfall::ingest::event::{Event, Utm};
+    use footfall::ingest::logic::{SESSION_TIMEOUT, Sessionizer};
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let store = footfall::store::connect(&db.url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let site = store
+        .add_site(&domain("example.com"), TimeZone::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let now = Utc::now();
+    let events: Vec<Event> = (0..5_000)
+        .map(|i| Event {
+            site_id: site.id,
+            created_at: now,
+            visitor_id: VisitorId(i),
+            name: EventName::pageview(),
+            hostname: "example.com".into(),
+            path: PagePath::parse("/", None).unwrap_or_else(|e| panic!("{e}")),
+            referrer: None,
+            referrer_source: None,
+            utm: Utm::default(),
+            browser: "Firefox",
+            browser_version: "133".into(),
+            os: "Linux",
+            os_version: String::new(),
+            device: "desktop",
+            country: None,
+            region: None,
+            city: None,
+            viewport_width: None,
+            props: Props::default(),
+        })
+        .collect();
+    let batch = Sessionizer::new(SESSION_TIMEOUT, []).assign(events);
+    assert_eq!(batch.sessions.len(), 5_000);
+    store
+        .write_batch(&batch)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        store
+            .count_events(site.id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        5_000
+    );
+    assert_eq!(
+        store
+            .recent_sessions(site.id, 10_000)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .len(),
+        5_000
+    );
+    db.cleanup().await;
+}

@@ -121,6 +121,8 @@ pub trait IngestStore: Send + Sync {
 
     async fn add_site(&self, domain: &SiteDomain, timezone: TimeZone) -> Result<Site, StoreError>;
     async fn list_sites(&self) -> Result<Vec<Site>, StoreError>;
+    /// Deletes a site with all its events, sessions and share links.
+    async fn delete_site(&self, site: SiteId) -> Result<(), StoreError>;
 
     /// The salt for `day`, created if no collector has made it yet. Concurrent callers get the
     /// same salt.
@@ -167,6 +169,36 @@ fn parse_domain(domain: &str) -> Result<SiteDomain, StoreError> {
     SiteDomain::parse(domain).map_err(|e| StoreError::Corrupt(e.0))
 }
 
-/// Bound parameters per event row and per session row; both backends insert these columns.
-const EVENT_COLUMNS: usize = 24;
-const SESSION_COLUMNS: usize = 24;
+/// Splits `n` rows into multi-row INSERTs of a few fixed sizes (256, 64, 16, 4, 1 rows). Fixed
+/// shapes mean a handful of distinct statements, which the backends prepare once and cache;
+/// a statement per batch size would be parsed anew for almost every batch. 256 rows stay far
+/// below both backends' bound-parameter limits (SQLite 32,766, Postgres 65,535).
+fn insert_chunks(n: usize) -> Vec<std::ops::Range<usize>> {
+    const SIZES: [usize; 5] = [256, 64, 16, 4, 1];
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    for size in SIZES {
+        while n - start >= size {
+            chunks.push(start..start + size);
+            start += size;
+        }
+    }
+    chunks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_chunks_cover_every_row_once_in_few_shapes() {
+        for n in [0, 1, 5, 255, 256, 1000, 1311, 5000] {
+            let chunks = insert_chunks(n);
+            assert_eq!(chunks.iter().map(|c| c.len()).sum::<usize>(), n);
+            assert!(chunks.windows(2).all(|w| w[0].end == w[1].start));
+            // 25 bound columns per session row, SQLite's limit of 32,766 parameters.
+            assert!(chunks.iter().all(|c| c.len() * 25 <= 32_766));
+        }
+        assert_eq!(insert_chunks(1000).len(), 3 + 3 + 2 + 2);
+    }
+}

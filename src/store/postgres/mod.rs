@@ -5,8 +5,8 @@ mod auth;
 mod stats;
 
 use super::{
-    EVENT_COLUMNS, IngestStore, OpenSession, SESSION_COLUMNS, Salt, StoreError, StoredEvent,
-    StoredSession, parse_domain, parse_timezone,
+    IngestStore, OpenSession, Salt, StoreError, StoredEvent, StoredSession, insert_chunks,
+    parse_domain, parse_timezone,
 };
 use crate::domain::{SessionId, Site, SiteDomain, SiteId, TimeZone, VisitorId};
 use crate::ingest::event::Batch;
@@ -15,9 +15,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, QueryBuilder, Row};
 use std::time::Duration;
-
-/// Postgres refuses statements with more bound parameters than this.
-const MAX_PARAMS: usize = 65_535;
 
 pub struct PostgresStore {
     pool: PgPool,
@@ -94,6 +91,27 @@ impl IngestStore for PostgresStore {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn delete_site(&self, site: SiteId) -> Result<(), StoreError> {
+        // Children first, in one transaction: the foreign keys cascade too, but explicit
+        // deletes keep the cost visible and do not depend on the cascade being enabled.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM events WHERE site_id = $1")
+            .bind(site.0)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE site_id = $1")
+            .bind(site.0)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sites WHERE id = $1")
+            .bind(site.0)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn salt_for_day(&self, day: NaiveDate) -> Result<Salt, StoreError> {
         let fresh: [u8; 32] = rand::random();
         sqlx::query("INSERT INTO salts (day, salt) VALUES ($1, $2) ON CONFLICT (day) DO NOTHING")
@@ -124,15 +142,14 @@ impl IngestStore for PostgresStore {
     #[tracing::instrument(skip_all, fields(events = batch.events.len(), sessions = batch.sessions.len()))]
     async fn write_batch(&self, batch: &Batch) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let rows: Vec<usize> = (0..batch.events.len()).collect();
-        for chunk in rows.chunks(MAX_PARAMS / EVENT_COLUMNS) {
+        for chunk in insert_chunks(batch.events.len()) {
             let mut q = QueryBuilder::<Postgres>::new(
                 "INSERT INTO events (site_id, created_at, visitor_id, session_id, name, hostname, \
                  path, referrer, referrer_source, utm_source, utm_medium, utm_campaign, \
                  utm_content, utm_term, browser, browser_version, os, os_version, device, \
                  country, region, city, viewport_width, props) ",
             );
-            q.push_values(chunk, |mut b, &i| {
+            q.push_values(chunk, |mut b, i| {
                 let e = &batch.events[i];
                 b.push_bind(e.site_id.0)
                     .push_bind(e.created_at)
@@ -162,14 +179,14 @@ impl IngestStore for PostgresStore {
             });
             q.build().execute(&mut *tx).await?;
         }
-        for chunk in batch.sessions.chunks(MAX_PARAMS / SESSION_COLUMNS) {
+        for chunk in insert_chunks(batch.sessions.len()) {
             let mut q = QueryBuilder::<Postgres>::new(
                 "INSERT INTO sessions (id, site_id, visitor_id, started_at, ended_at, entry_path, \
                  exit_path, pageviews, events, hostname, referrer, referrer_source, utm_source, \
                  utm_medium, utm_campaign, utm_content, utm_term, browser, browser_version, os, \
                  os_version, device, country, region, city) ",
             );
-            q.push_values(chunk, |mut b, s| {
+            q.push_values(&batch.sessions[chunk], |mut b, s| {
                 let e = &batch.events[s.first_event];
                 b.push_bind(s.id.0)
                     .push_bind(e.site_id.0)
