@@ -98,6 +98,7 @@ pub struct Metrics {
     pub stored: AtomicU64,
     pub batches: AtomicU64,
     pub write_errors: AtomicU64,
+    pub dropped: AtomicU64,
     pub batch_size: Histogram,
     pub flush_seconds: Histogram,
 }
@@ -111,6 +112,7 @@ impl Default for Metrics {
             stored: AtomicU64::new(0),
             batches: AtomicU64::new(0),
             write_errors: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
             batch_size: Histogram::new(&[
                 1.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
             ]),
@@ -169,6 +171,11 @@ impl Metrics {
             "footfall_write_errors_total",
             "Failed batch writes (each is retried).",
             self.write_errors.load(Relaxed),
+        );
+        counter(
+            "footfall_events_dropped_total",
+            "Accepted events the database refused permanently (logged).",
+            self.dropped.load(Relaxed),
         );
         let name = "footfall_events_rejected_total";
         let _ = writeln!(

@@ -772,9 +772,11 @@ async fn a_full_queue_answers_503_with_retry_after_and_loses_nothing(backend: Ba
 }
 
 /// A store whose first `fail` batch writes fail, as a database that went away would.
+/// Batches holding an event for `poison` fail permanently, as a value the database refuses would.
 struct FlakyStore {
     inner: footfall::store::DynStore,
     fail: std::sync::atomic::AtomicU32,
+    poison: Option<&'static str>,
 }
 
 #[async_trait::async_trait]
@@ -791,6 +793,9 @@ impl IngestStore for FlakyStore {
     async fn list_sites(&self) -> Result<Vec<Site>, StoreError> {
         self.inner.list_sites().await
     }
+    async fn delete_site(&self, site: SiteId) -> Result<(), StoreError> {
+        self.inner.delete_site(site).await
+    }
     async fn salt_for_day(
         &self,
         day: chrono::NaiveDate,
@@ -801,6 +806,13 @@ impl IngestStore for FlakyStore {
         self.inner.delete_salts_before(day).await
     }
     async fn write_batch(&self, batch: &footfall::ingest::event::Batch) -> Result<(), StoreError> {
+        if batch
+            .events
+            .iter()
+            .any(|e| Some(e.path.as_str()) == self.poison)
+        {
+            return Err(StoreError::Corrupt("refused".into()));
+        }
         let left = self.fail.load(Ordering::SeqCst);
         if left > 0 {
             self.fail.store(left - 1, Ordering::SeqCst);
@@ -833,15 +845,46 @@ impl IngestStore for FlakyStore {
     }
 }
 
-both_backends!(a_failed_write_is_retried_and_loses_nothing);
+both_backends!(
+    a_failed_write_is_retried_and_loses_nothing,
+    an_event_the_database_refuses_is_dropped_without_blocking_the_rest,
+);
 
 /// The writer on its own (the listener in front of it is covered above): three failed writes,
 /// then the database is back.
 async fn a_failed_write_is_retried_and_loses_nothing(backend: Backend) {
-    use footfall::ingest::{event::Event, parser, queue, writer};
-    let Some(db) = support::TestDb::new(backend).await else {
+    let Some((stored, metrics, db)) = write_through_flaky_store(backend, 3, None).await else {
         return;
     };
+    assert_eq!(stored, 20);
+    assert_eq!(metrics.write_errors.load(Ordering::Relaxed), 3);
+    assert_eq!(metrics.dropped.load(Ordering::Relaxed), 0);
+    db.cleanup().await;
+}
+
+async fn an_event_the_database_refuses_is_dropped_without_blocking_the_rest(backend: Backend) {
+    let Some((stored, metrics, db)) = write_through_flaky_store(backend, 0, Some("/7")).await
+    else {
+        return;
+    };
+    assert_eq!(stored, 19);
+    assert_eq!(metrics.dropped.load(Ordering::Relaxed), 1);
+    db.cleanup().await;
+}
+
+/// Writes 20 pageviews (`/0` … `/19`) through a writer in front of a `FlakyStore`; returns
+/// what reached the database.
+async fn write_through_flaky_store(
+    backend: Backend,
+    fail: u32,
+    poison: Option<&'static str>,
+) -> Option<(
+    i64,
+    std::sync::Arc<footfall::metrics::Metrics>,
+    support::TestDb,
+)> {
+    use footfall::ingest::{event::Event, parser, queue, writer};
+    let db = support::TestDb::new(backend).await?;
     let real = footfall::store::connect(&db.url)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -854,7 +897,8 @@ async fn a_failed_write_is_retried_and_loses_nothing(backend: Backend) {
         .unwrap_or_else(|e| panic!("{e}"));
     let flaky = std::sync::Arc::new(FlakyStore {
         inner: real.clone(),
-        fail: std::sync::atomic::AtomicU32::new(3),
+        fail: std::sync::atomic::AtomicU32::new(fail),
+        poison,
     });
     let metrics = std::sync::Arc::new(footfall::metrics::Metrics::default());
     let config = writer::WriterConfig {
@@ -891,22 +935,14 @@ async fn a_failed_write_is_retried_and_loses_nothing(backend: Backend) {
         };
         queue.try_push(event).unwrap_or_else(|e| panic!("{e}"));
     }
-    // Three failures back off 100 + 200 + 400 ms; the events wait in memory meanwhile.
-    let mut stored = 0;
-    for _ in 0..100 {
-        stored = real
-            .count_events(site.id)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        if stored == 20 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert_eq!(stored, 20);
-    assert_eq!(metrics.write_errors.load(Ordering::Relaxed), 3);
+    // Failures back off 100 + 200 + 400 ms; the events wait in memory meanwhile. Stopping the
+    // writer drains everything, so what is stored afterwards is final.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     let _ = stop.send(true);
-    let report = running.await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(report.stored, 20);
-    db.cleanup().await;
+    running.await.unwrap_or_else(|e| panic!("{e}"));
+    let stored = real
+        .count_events(site.id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    Some((stored, metrics, db))
 }

@@ -72,3 +72,31 @@ impl Batch {
         self.events.is_empty()
     }
 }
+
+impl Batch {
+    /// One batch per event, each with its own share of the session counters. Session updates
+    /// are additive upserts, so writing these one by one gives the same rows as the whole batch;
+    /// the writer does it to isolate an event the database refuses.
+    pub fn split(&self) -> Vec<Batch> {
+        self.events
+            .iter()
+            .zip(&self.session_ids)
+            .map(|(event, &id)| {
+                let pageview = event.name.is_pageview();
+                Batch {
+                    events: vec![event.clone()],
+                    session_ids: vec![id],
+                    sessions: vec![SessionUpdate {
+                        id,
+                        first_event: 0,
+                        started_at: event.created_at,
+                        ended_at: event.created_at,
+                        exit_path: pageview.then(|| event.path.as_str().to_owned()),
+                        pageviews: i32::from(pageview),
+                        events: 1,
+                    }],
+                }
+            })
+            .collect()
+    }
+}

@@ -1,10 +1,12 @@
 //! Writer: drains the queue into batches and commits each batch in one transaction. A batch is
 //! written when it holds `batch_size` events or `flush_interval` after its first event arrived,
-//! whichever comes first. A failed write is retried with backoff while the events stay in
-//! memory (the queue fills meanwhile and the listener answers 503). On shutdown the queue is
+//! whichever comes first. A transient failure (database unreachable, busy) is retried with
+//! backoff while the events stay in memory (the queue fills meanwhile and the listener answers
+//! 503); a batch the database refuses outright is written event by event, so one bad event is
+//! dropped (logged and counted) instead of blocking every event behind it. On shutdown the queue is
 //! closed and drained to the database before `run` returns.
 
-use super::event::Event;
+use super::event::{Batch, Event};
 use super::logic::{SESSION_TIMEOUT, Sessionizer};
 use crate::metrics::Metrics;
 use crate::store::{IngestStore, StoreError};
@@ -116,10 +118,38 @@ impl Writer {
 
     async fn write(&mut self, events: Vec<Event>) {
         let batch = self.sessions.assign(events);
+        let Err(e) = self.commit(&batch).await else {
+            return;
+        };
+        // The database refuses this batch and will keep refusing it: find the events it
+        // refuses instead of blocking the pipeline behind them.
+        tracing::error!(
+            error = %e,
+            cause = ?std::error::Error::source(&e),
+            events = batch.len(),
+            "a batch failed permanently; writing its events one by one"
+        );
+        for single in batch.split() {
+            if let Err(e) = self.commit(&single).await {
+                self.metrics.dropped.fetch_add(1, Relaxed);
+                tracing::error!(
+                    error = %e,
+                    cause = ?std::error::Error::source(&e),
+                    site = single.events[0].site_id.0,
+                    name = single.events[0].name.as_str(),
+                    "the database refuses an event; dropping it"
+                );
+            }
+        }
+    }
+
+    /// Writes one batch, retrying with backoff for as long as the failure is transient (the
+    /// events stay in memory meanwhile). Returns the error of a permanent failure.
+    async fn commit(&self, batch: &Batch) -> Result<(), StoreError> {
         let mut delay = RETRY_FIRST;
         loop {
             let started = Instant::now();
-            match self.store.write_batch(&batch).await {
+            match self.store.write_batch(batch).await {
                 Ok(()) => {
                     let n = batch.len() as u64;
                     self.metrics.stored.fetch_add(n, Relaxed);
@@ -128,10 +158,13 @@ impl Writer {
                     self.metrics
                         .flush_seconds
                         .observe(started.elapsed().as_secs_f64());
-                    return;
+                    return Ok(());
                 }
                 Err(e) => {
                     self.metrics.write_errors.fetch_add(1, Relaxed);
+                    if !e.is_transient() {
+                        return Err(e);
+                    }
                     tracing::error!(
                         error = %e,
                         cause = ?std::error::Error::source(&e),

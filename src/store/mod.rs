@@ -32,6 +32,37 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
 }
 
+impl StoreError {
+    /// Whether trying again later may succeed: the database is unreachable, busy or overloaded.
+    /// Anything else (a constraint, a value the database refuses) fails the same way every time.
+    pub fn is_transient(&self) -> bool {
+        let Self::Database(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Protocol(_) => true,
+            sqlx::Error::Database(db) => {
+                let code = db.code().unwrap_or_default();
+                matches!(
+                    code.as_ref(),
+                    // SQLite: SQLITE_BUSY, SQLITE_LOCKED (and their extended codes), SQLITE_IOERR, SQLITE_FULL.
+                    "5" | "6" | "10" | "13" | "261" | "262" | "517" | "773"
+                    // Postgres: serialization failure, deadlock, too many connections, admin
+                    // shutdown, crash shutdown, cannot connect now, and connection exceptions.
+                    | "40001" | "40P01" | "53300" | "57P01" | "57P02" | "57P03"
+                ) || code.starts_with("08")
+                    || code.starts_with("53")
+            }
+            _ => false,
+        }
+    }
+}
+
 /// A salt for one UTC day's visitor hashes.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Salt {
@@ -200,5 +231,12 @@ mod tests {
             assert!(chunks.iter().all(|c| c.len() * 25 <= 32_766));
         }
         assert_eq!(insert_chunks(1000).len(), 3 + 3 + 2 + 2);
+    }
+
+    #[test]
+    fn only_an_unreachable_or_busy_database_is_worth_retrying() {
+        assert!(StoreError::Database(sqlx::Error::PoolTimedOut).is_transient());
+        assert!(!StoreError::Corrupt("x".into()).is_transient());
+        assert!(!StoreError::Database(sqlx::Error::RowNotFound).is_transient());
     }
 }
