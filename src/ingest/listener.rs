@@ -61,6 +61,11 @@ async fn accept(
         .map(|v| v.to_str().unwrap_or("(not text)"));
     parser::content_type_allowed(content_type)?;
     let body = read_body(req, payload).await?;
+    // Overloaded: refuse before spending CPU on parsing an event we could not queue anyway;
+    // that CPU is better left to the writer, which is what has to catch up.
+    if collector.queue.is_full() {
+        return Err(CollectError::QueueFull);
+    }
     collector.ingest(req, &body)?;
     Ok(HttpResponse::Accepted()
         .insert_header(("Access-Control-Allow-Origin", "*"))

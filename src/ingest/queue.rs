@@ -33,6 +33,11 @@ impl EventQueue {
             .map_err(|_| CollectError::ShuttingDown)
     }
 
+    /// True when a push would be refused right now.
+    pub fn is_full(&self) -> bool {
+        self.tx.capacity() == 0
+    }
+
     pub fn depth(&self) -> usize {
         self.tx.max_capacity() - self.tx.capacity()
     }

@@ -79,6 +79,10 @@ impl std::fmt::Debug for Salt {
     }
 }
 
+/// Visits that started longer ago than this are not resumed after a restart (they are very rare
+/// and would need an index on `ended_at` that every upsert pays for).
+const MAX_RESUMED_VISIT: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
 /// A session still open when the writer starts, so visits in progress survive a restart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OpenSession {

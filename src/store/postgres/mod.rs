@@ -234,19 +234,23 @@ impl IngestStore for PostgresStore {
         &self,
         ended_after: DateTime<Utc>,
     ) -> Result<Vec<OpenSession>, StoreError> {
-        sqlx::query("SELECT id, visitor_id, ended_at FROM sessions WHERE ended_at > $1")
-            .bind(ended_after)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|row| {
-                Ok(OpenSession {
-                    id: SessionId(row.try_get("id")?),
-                    visitor_id: VisitorId(row.try_get("visitor_id")?),
-                    ended_at: row.try_get("ended_at")?,
-                })
+        sqlx::query(
+            "SELECT id, visitor_id, ended_at FROM sessions \
+             WHERE site_id IN (SELECT id FROM sites) AND started_at > $1 AND ended_at > $2",
+        )
+        .bind(ended_after - super::MAX_RESUMED_VISIT)
+        .bind(ended_after)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(OpenSession {
+                id: SessionId(row.try_get("id")?),
+                visitor_id: VisitorId(row.try_get("visitor_id")?),
+                ended_at: row.try_get("ended_at")?,
             })
-            .collect()
+        })
+        .collect()
     }
 
     #[tracing::instrument(skip_all)]

@@ -19,8 +19,12 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 use std::str::FromStr;
 use std::time::Duration;
 
+/// Two pools on one file: a single writer connection (SQLite serialises writers anyway; one
+/// connection means our own writes never wait on each other's locks and only one page cache
+/// fills with write traffic) and a few readers, which WAL lets run alongside it.
 pub struct SqliteStore {
     pool: SqlitePool,
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -33,17 +37,22 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true)
-            .pragma("temp_store", "memory")
-            .pragma("cache_size", "-32000");
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
+            .pragma("temp_store", "memory");
+        // Page caches are per connection: 16 MB for the writer, 8 MB for each reader, which
+        // bounds SQLite's memory at about 50 MB; the OS page cache does the rest.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone().pragma("cache_size", "-16000"))
             .await?;
         sqlx::migrate!("migrations/sqlite")
-            .run(&pool)
+            .run(&writer)
             .await
             .map_err(StoreError::Migrate)?;
-        Ok(Self { pool })
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.pragma("cache_size", "-8000"))
+            .await?;
+        Ok(Self { pool, writer })
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -93,7 +102,7 @@ impl IngestStore for SqliteStore {
         .bind(domain.as_str())
         .bind(timezone.name())
         .bind(Utc::now().timestamp())
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await;
         match result {
             Ok(row) => Ok(Site {
@@ -122,7 +131,7 @@ impl IngestStore for SqliteStore {
     async fn delete_site(&self, site: SiteId) -> Result<(), StoreError> {
         // Children first, in one transaction: the foreign keys cascade too, but explicit
         // deletes keep the cost visible and do not depend on the cascade being enabled.
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query("DELETE FROM events WHERE site_id = ?")
             .bind(site.0)
             .execute(&mut *tx)
@@ -146,11 +155,11 @@ impl IngestStore for SqliteStore {
         sqlx::query("INSERT INTO salts (day, salt) VALUES (?, ?) ON CONFLICT (day) DO NOTHING")
             .bind(&key)
             .bind(&fresh[..])
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         let row = sqlx::query("SELECT salt FROM salts WHERE day = ?")
             .bind(&key)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.writer)
             .await?;
         salt_from_row(day, row.try_get::<&[u8], _>("salt")?)
     }
@@ -159,14 +168,14 @@ impl IngestStore for SqliteStore {
     async fn delete_salts_before(&self, day: NaiveDate) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM salts WHERE day < ?")
             .bind(day.format("%Y-%m-%d").to_string())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected())
     }
 
     #[tracing::instrument(skip_all, fields(events = batch.events.len(), sessions = batch.sessions.len()))]
     async fn write_batch(&self, batch: &Batch) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         for chunk in insert_chunks(batch.events.len()) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO events (site_id, created_at, visitor_id, session_id, name, hostname, \
@@ -258,19 +267,23 @@ impl IngestStore for SqliteStore {
         &self,
         ended_after: DateTime<Utc>,
     ) -> Result<Vec<OpenSession>, StoreError> {
-        sqlx::query("SELECT id, visitor_id, ended_at FROM sessions WHERE ended_at > ?")
-            .bind(to_ts(ended_after))
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|row| {
-                Ok(OpenSession {
-                    id: SessionId(row.try_get("id")?),
-                    visitor_id: VisitorId(row.try_get("visitor_id")?),
-                    ended_at: from_ts(row.try_get("ended_at")?)?,
-                })
+        sqlx::query(
+            "SELECT id, visitor_id, ended_at FROM sessions \
+             WHERE site_id IN (SELECT id FROM sites) AND started_at > ? AND ended_at > ?",
+        )
+        .bind(to_ts(ended_after - super::MAX_RESUMED_VISIT))
+        .bind(to_ts(ended_after))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(OpenSession {
+                id: SessionId(row.try_get("id")?),
+                visitor_id: VisitorId(row.try_get("visitor_id")?),
+                ended_at: from_ts(row.try_get("ended_at")?)?,
             })
-            .collect()
+        })
+        .collect()
     }
 
     #[tracing::instrument(skip_all)]
