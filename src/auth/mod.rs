@@ -58,7 +58,7 @@ impl Auth {
         }
     }
 
-    pub(crate) fn from_request(req: &HttpRequest) -> Result<web::Data<Self>, AuthError> {
+    pub(crate) fn of(req: &HttpRequest) -> Result<web::Data<Self>, AuthError> {
         req.app_data::<web::Data<Self>>()
             .cloned()
             .ok_or(AuthError::NotConfigured)

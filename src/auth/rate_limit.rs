@@ -55,7 +55,7 @@ impl LoginLimiter {
     pub fn check(&self, ip: IpAddr, account: Option<&str>) -> Result<(), RetryAfter> {
         let now = self.clock.now();
         self.ips
-            .check_key(&ip)
+            .check_key(&network_of(ip))
             .map_err(|not_until| RetryAfter(not_until.wait_time_from(now)))?;
         if let Some(account) = account {
             self.accounts
@@ -77,6 +77,18 @@ impl LoginLimiter {
     /// Keys currently remembered (accounts, IPs).
     pub fn remembered(&self) -> (usize, usize) {
         (self.accounts.len(), self.ips.len())
+    }
+}
+
+/// The unit an attacker pays for: one IPv4 address, but a whole IPv6 /64, since anyone with one
+/// IPv6 address usually has the 2^64 around it too.
+fn network_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => {
+            let [a, b, c, d, ..] = v6.segments();
+            IpAddr::from([a, b, c, d, 0, 0, 0, 0])
+        }
+        v4 => v4,
     }
 }
 
@@ -124,6 +136,15 @@ mod tests {
                 .check(IpAddr::from([192, 0, 2, 2]), Some("c@x"))
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn ipv6_addresses_share_the_budget_of_their_64() {
+        let limiter = LoginLimiter::new(nz(100), nz(1));
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap_or_else(|e| panic!("{e}"));
+        assert!(limiter.check(ip("2001:db8:1:2::1"), None).is_ok());
+        assert!(limiter.check(ip("2001:db8:1:2:ffff::9"), None).is_err());
+        assert!(limiter.check(ip("2001:db8:1:3::1"), None).is_ok());
     }
 
     #[test]

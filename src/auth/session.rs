@@ -61,7 +61,7 @@ pub async fn current_user(req: &HttpRequest) -> Result<Option<CurrentUser>, Auth
     if !looks_like_token(token) {
         return Ok(None);
     }
-    let auth = Auth::from_request(req)?;
+    let auth = Auth::of(req)?;
     let Some(user) = auth
         .store
         .login_session_user(&TokenHash::of(token), Utc::now())
