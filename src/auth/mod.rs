@@ -3,8 +3,9 @@
 //! # Using it from dashboard handlers
 //! - **Require a login**: take a [`CurrentUser`] argument. Anonymous browsers are redirected
 //!   (303) to `/login?next=<this path>`; a request that accepts JSON but not HTML gets
-//!   `401 {"error":"login required"}` instead. `Option<CurrentUser>` makes the login optional,
-//!   and [`current_user`] answers the same from a bare `&HttpRequest`.
+//!   `401 {"error":"login required"}` instead. For pages that work with or without a login,
+//!   call [`current_user`] (`Ok(None)` = anonymous, `Err` = the database failed);
+//!   `Option<CurrentUser>` works too but reads a database error as "not logged in".
 //! - **Render a page**: give the page struct `layout: user.layout()` (see `web::layout`), extend
 //!   `base.html`, and put `{% include "_csrf.html" %}` in every `<form method="post">`.
 //! - **Accept a form**: take [`CsrfForm<T>`] instead of `web::Form<T>`: it requires the login,
