@@ -35,6 +35,9 @@ pub enum Command {
     Site(SiteCommand),
     /// Write realistic synthetic events for a site (benchmarks, demos).
     Seed(SeedArgs),
+    /// Manage dashboard users.
+    #[command(subcommand)]
+    User(crate::auth::cli::UserCommand),
 }
 
 #[derive(Debug, Args)]
@@ -99,6 +102,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(&cli.database_url, args).await,
         Command::Site(cmd) => site(&cli.database_url, cmd).await,
+        Command::User(cmd) => crate::auth::cli::run(&cli.database_url, cmd).await,
         Command::Seed(args) => {
             let store = open(&cli.database_url).await?;
             let report = seed::run(

@@ -2,6 +2,7 @@
 //! `Application::build` binds the port (0 in tests), `run_until_stopped` serves until stopped and
 //! then drains the queue.
 
+use crate::auth::{self, Auth};
 use crate::config::ServeConfig;
 use crate::ingest::client_ip::TrustedProxies;
 use crate::ingest::enrich::geoip::GeoIp;
@@ -56,7 +57,7 @@ impl Application {
                 .context("loading sites")?,
         );
         let salts = Arc::new(Salts::load(store.as_ref()).await.context("loading salts")?);
-        let background = vec![
+        let mut background = vec![
             sites::spawn_refresh(
                 sites.clone(),
                 store.clone(),
@@ -81,6 +82,11 @@ impl Application {
             metrics: metrics.clone(),
             trusted_proxies: TrustedProxies::new(config.trusted_proxies.clone()),
         });
+        let auth = actix_web::web::Data::new(Auth::new(
+            store.clone(),
+            TrustedProxies::new(config.trusted_proxies.clone()),
+        ));
+        background.push(auth::spawn_housekeeping(auth.clone()));
         let ops = actix_web::web::Data::new(Ops {
             store: store.clone(),
             metrics: metrics.clone(),
@@ -94,9 +100,11 @@ impl Application {
             App::new()
                 .app_data(collector.clone())
                 .app_data(ops.clone())
+                .app_data(auth.clone())
                 .configure(listener::configure)
                 .configure(crate::ingest::pixel::configure)
                 .configure(web::configure)
+                .configure(auth::configure)
                 .app_data(web::query_config())
                 .default_service(actix_web::web::to(web::not_found))
         })

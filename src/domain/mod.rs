@@ -3,9 +3,11 @@
 
 mod event;
 mod site;
+mod user;
 
 pub use event::{EventName, PagePath, Props, PropsError, SessionId, VisitorId, truncate_chars};
 pub use site::{Site, SiteDomain, SiteId, TimeZone};
+pub use user::{Email, User, UserId};
 
 /// Why an input could not become a domain value; the message names the problem for the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -6,7 +6,7 @@ mod postgres;
 mod sqlite;
 mod stats;
 
-pub use auth::AuthStore;
+pub use auth::{AuthStore, ShareLink, ShareLinkId, TokenHash, UserCredentials};
 pub use stats::StatsStore;
 
 use crate::domain::{SessionId, Site, SiteDomain, SiteId, TimeZone, VisitorId};
@@ -22,6 +22,8 @@ pub use sqlite::SqliteStore;
 pub enum StoreError {
     #[error("site {0} already exists")]
     SiteExists(String),
+    #[error("user {0} already exists")]
+    UserExists(String),
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
     #[error("database migration failed")]

@@ -1,5 +1,9 @@
-//! HTTP routes other than collection: the tracker script, health and metrics.
+//! HTTP routes other than collection: the tracker script, the stylesheet, health and metrics;
+//! and what HTML pages share (`layout`, `security` headers).
 
+pub mod assets;
+pub mod layout;
+pub mod security;
 pub mod tracker;
 
 use crate::ingest::queue::EventQueue;
@@ -18,6 +22,7 @@ pub struct Ops {
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(tracker::configure)
+        .configure(assets::configure)
         .route("/healthz", web::get().to(healthz))
         .route("/metrics", web::get().to(metrics));
 }
