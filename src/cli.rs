@@ -49,7 +49,7 @@ pub struct ServeArgs {
     #[arg(long, env = "FOOTFALL_QUEUE_CAPACITY", default_value_t = 50_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub queue_capacity: u32,
     /// Events per database write.
-    #[arg(long, env = "FOOTFALL_BATCH_SIZE", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, env = "FOOTFALL_BATCH_SIZE", default_value_t = 5000, value_parser = clap::value_parser!(u32).range(1..))]
     pub batch_size: u32,
     /// Longest an event waits in memory before its batch is written.
     #[arg(long, env = "FOOTFALL_FLUSH_INTERVAL_MS", default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]

@@ -25,7 +25,7 @@ pub struct WriterConfig {
 impl Default for WriterConfig {
     fn default() -> Self {
         Self {
-            batch_size: 1000,
+            batch_size: 5000,
             flush_interval: Duration::from_millis(500),
         }
     }
