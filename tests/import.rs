@@ -20,6 +20,7 @@ both_backends!(
     an_imported_line_from_today_gets_the_visitor_id_of_a_live_event,
     a_missing_file_or_an_unknown_site_fails_before_anything_is_imported,
     a_gzip_file_cut_short_keeps_what_was_read_and_exits_non_zero,
+    logs_of_two_servers_that_overlap_in_time_are_merged_by_time,
 );
 
 const FIREFOX_UA: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
@@ -840,5 +841,65 @@ async fn a_gzip_file_cut_short_keeps_what_was_read_and_exits_non_zero(backend: B
             .unwrap_or_else(|e| panic!("{e}")),
         imported
     );
+    db.cleanup().await;
+}
+
+async fn logs_of_two_servers_that_overlap_in_time_are_merged_by_time(backend: Backend) {
+    let Some((db, store, site)) = setup(backend).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    // Behind a load balancer, one visitor's pages alternate between the servers' logs, a
+    // minute apart, for three hours.
+    for (name, server) in [("web1.log", 0), ("web2.log", 1)] {
+        let lines: Vec<String> = (0..180)
+            .filter(|minute| minute % 2 == server)
+            .map(|minute| {
+                let at = local(14, 9, 0, 0) + TimeDelta::minutes(minute);
+                let request = format!("GET /page/{minute} HTTP/1.1");
+                let e = entry(
+                    at,
+                    "203.0.113.9",
+                    &request,
+                    200,
+                    "-",
+                    FIREFOX_UA,
+                    Kind::Imported,
+                );
+                text(&e.text)
+            })
+            .collect();
+        std::fs::write(dir.path().join(name), lines.join("\n")).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let output = footfall(
+        &db,
+        dir.path(),
+        &[
+            "import",
+            "--site",
+            "example.com",
+            "--batch-size",
+            "5",
+            "web2.log",
+            "web1.log",
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let mut events = store
+        .recent_events(site.id, 1000)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    events.sort_by_key(|e| e.id);
+    let minutes: Vec<i64> = events
+        .iter()
+        .map(|e| (e.created_at - utc(14, 9, 0, 0)).num_minutes())
+        .collect();
+    assert_eq!(minutes, (0..180).collect::<Vec<_>>());
+    let sessions = store
+        .recent_sessions(site.id, 100)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sessions.len(), 1, "one visit: {sessions:?}");
+    assert_eq!(sessions[0].pageviews, 180);
     db.cleanup().await;
 }

@@ -50,9 +50,12 @@ pub struct Producer {
     pub progress: ProgressBar,
 }
 
-struct OpenFile {
-    lines: LineReader,
+/// One file being merged: its reader while open, its next page view, and its counts.
+struct Stream {
+    lines: Option<LineReader>,
     line_no: u64,
+    pending: Option<Event>,
+    report: FileReport,
 }
 
 impl Producer {
@@ -70,10 +73,6 @@ impl Producer {
         } = self;
         let consumed = Arc::new(AtomicU64::new(0));
         progress.set_length(files.iter().map(|f| f.size).sum());
-        let mut reports: Vec<FileReport> = files
-            .iter()
-            .map(|f| FileReport::new(f.path.clone()))
-            .collect();
         let mut convert = Converter {
             site: &site,
             enrichment: Enrichment {
@@ -84,13 +83,20 @@ impl Producer {
             url: String::new(),
             body: Vec::new(),
         };
-
+        let mut streams: Vec<Stream> = files
+            .iter()
+            .map(|f| Stream {
+                lines: None,
+                line_no: 0,
+                pending: None,
+                report: FileReport::new(f.path.clone()),
+            })
+            .collect();
         let mut order: Vec<usize> = (0..files.len()).collect();
         // Stable: files without a timestamp keep their command-line order, at the end.
         order.sort_by_key(|&i| (files[i].first.is_none(), files[i].first));
         let mut unopened = order.into_iter().peekable();
-        let mut open: Vec<Option<OpenFile>> = files.iter().map(|_| None).collect();
-        let mut pending: Vec<Option<Event>> = files.iter().map(|_| None).collect();
+        // Each open file's pending event, earliest on top.
         let mut heap: BinaryHeap<Reverse<(DateTime<Utc>, usize)>> = BinaryHeap::new();
         let mut read: u64 = 0;
 
@@ -106,88 +112,71 @@ impl Producer {
                     break;
                 }
                 unopened.next();
-                let report = &mut reports[next];
+                let stream = &mut streams[next];
                 match LineReader::open(&files[next].path, consumed.clone()) {
-                    Ok(lines) => open[next] = Some(OpenFile { lines, line_no: 0 }),
+                    Ok(lines) => stream.lines = Some(lines),
                     // It opened when the command line was checked; it may have been rotated away.
-                    Err(e) => report.error = Some((0, e.to_string())),
+                    Err(e) => stream.report.error = Some((0, e.to_string())),
                 }
-                refill(
-                    next,
-                    &mut open,
-                    &mut pending,
-                    &mut heap,
-                    report,
-                    &mut convert,
-                    &mut read,
-                );
+                if let Some(at) = stream.advance(&mut convert, &mut read) {
+                    heap.push(Reverse((at, next)));
+                }
             }
             let Some(Reverse((_, i))) = heap.pop() else {
                 break;
             };
-            if let Some(event) = pending[i].take() {
+            let stream = &mut streams[i];
+            if let Some(event) = stream.pending.take() {
                 queue.blocking_push(event)?;
-                reports[i].counts.imported += 1;
+                stream.report.counts.imported += 1;
             }
             let before = read;
-            refill(
-                i,
-                &mut open,
-                &mut pending,
-                &mut heap,
-                &mut reports[i],
-                &mut convert,
-                &mut read,
-            );
+            if let Some(at) = stream.advance(&mut convert, &mut read) {
+                heap.push(Reverse((at, i)));
+            }
             if read / PROGRESS_EVERY != before / PROGRESS_EVERY {
                 progress.set_position(consumed.load(Relaxed));
             }
         }
         progress.set_position(consumed.load(Relaxed));
-        Ok(reports)
+        Ok(streams.into_iter().map(|s| s.report).collect())
     }
 }
 
-/// Reads file `i` up to its next page view and makes that the file's pending event; counts
-/// the lines skipped on the way. Closes the file at its end or on a read error.
-fn refill(
-    i: usize,
-    open: &mut [Option<OpenFile>],
-    pending: &mut [Option<Event>],
-    heap: &mut BinaryHeap<Reverse<(DateTime<Utc>, usize)>>,
-    report: &mut FileReport,
-    convert: &mut Converter<'_>,
-    read: &mut u64,
-) {
-    let Some(file) = open[i].as_mut() else {
-        return;
-    };
-    loop {
-        let line = match file.lines.next_line() {
-            Ok(Some(line)) => line,
-            Ok(None) => break,
-            Err(e) => {
-                report.error = Some((file.line_no, e.to_string()));
-                break;
+impl Stream {
+    /// Reads up to the next page view, makes it the pending event and returns its time; counts
+    /// the lines skipped on the way (and in `read`). Closes the file at its end or on a read
+    /// error, returning `None`.
+    fn advance(&mut self, convert: &mut Converter<'_>, read: &mut u64) -> Option<DateTime<Utc>> {
+        let lines = self.lines.as_mut()?;
+        loop {
+            let line = match lines.next_line() {
+                Ok(Some(line)) => line,
+                Ok(None) => break,
+                Err(e) => {
+                    self.report.error = Some((self.line_no, e.to_string()));
+                    break;
+                }
+            };
+            self.line_no += 1;
+            self.report.counts.read += 1;
+            *read += 1;
+            let result = match line {
+                Line::TooLong => Err(SkipReason::Malformed),
+                Line::Bytes(bytes) => convert.event(bytes),
+            };
+            match result {
+                Ok(event) => {
+                    let at = event.created_at;
+                    self.pending = Some(event);
+                    return Some(at);
+                }
+                Err(reason) => self.report.skip(reason, self.line_no),
             }
-        };
-        file.line_no += 1;
-        report.counts.read += 1;
-        *read += 1;
-        let result = match line {
-            Line::TooLong => Err(SkipReason::Malformed),
-            Line::Bytes(bytes) => convert.event(bytes),
-        };
-        match result {
-            Ok(event) => {
-                heap.push(Reverse((event.created_at, i)));
-                pending[i] = Some(event);
-                return;
-            }
-            Err(reason) => report.skip(reason, file.line_no),
         }
+        self.lines = None;
+        None
     }
-    open[i] = None;
 }
 
 /// One log line → the collection contract's body → `parser::parse`, exactly as the listener
