@@ -38,6 +38,8 @@ pub enum Command {
     /// Manage dashboard users.
     #[command(subcommand)]
     User(crate::auth::cli::UserCommand),
+    /// Import page views from nginx/Apache access logs (combined format, plain or gzip).
+    Import(crate::import::cli::ImportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -103,6 +105,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve(&cli.database_url, args).await,
         Command::Site(cmd) => site(&cli.database_url, cmd).await,
         Command::User(cmd) => crate::auth::cli::run(&cli.database_url, cmd).await,
+        Command::Import(args) => crate::import::cli::run(&cli.database_url, args).await,
         Command::Seed(args) => {
             let store = open(&cli.database_url).await?;
             let report = seed::run(

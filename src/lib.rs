@@ -3,13 +3,15 @@
 //! A guided tour, in the order an event travels: `ingest::listener` (HTTP endpoint) →
 //! `ingest::parser` (validation and `ingest::enrich`ment) → `ingest::logic` (bots, sessions) →
 //! `ingest::queue` → `ingest::writer` → `store` (SQLite or Postgres). `startup` wires it, `cli`
-//! drives it, `domain` holds the validated types. The dashboard's pages sit behind `auth` and
+//! drives it, `domain` holds the validated types. `seed` and `import` (access logs) are bulk
+//! producers feeding the same queue and writer. The dashboard's pages sit behind `auth` and
 //! share `web::layout` and `web::security`.
 
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod import;
 pub mod ingest;
 pub mod metrics;
 pub mod seed;

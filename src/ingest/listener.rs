@@ -94,7 +94,7 @@ impl Collector {
         };
         let ctx = Enrichment {
             sites: &self.sites,
-            salts: &self.salts,
+            salts: self.salts.as_ref(),
             geoip: self.geoip.as_deref(),
         };
         match parser::parse(body, meta, ctx)? {

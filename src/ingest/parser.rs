@@ -8,7 +8,7 @@ use super::enrich::{classify_user_agent, referrer};
 use super::error::CollectError;
 use super::event::{Event, Utm};
 use super::sites::SiteCache;
-use super::visitor::Salts;
+use super::visitor::SaltSource;
 use crate::domain::{EventName, PagePath, Props, truncate_chars};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -50,7 +50,8 @@ pub struct RequestMeta<'a> {
 #[derive(Clone, Copy)]
 pub struct Enrichment<'a> {
     pub sites: &'a SiteCache,
-    pub salts: &'a Salts,
+    /// The listener passes the shared daily `Salts`; an import passes keys for past days.
+    pub salts: &'a dyn SaltSource,
     pub geoip: Option<&'a GeoIp>,
 }
 

@@ -33,6 +33,14 @@ impl EventQueue {
             .map_err(|_| CollectError::ShuttingDown)
     }
 
+    /// For bulk producers on a blocking thread (import, which reads files): wait for room.
+    /// Must not be called from async code, where it would stall the runtime's worker.
+    pub fn blocking_push(&self, event: Event) -> Result<(), CollectError> {
+        self.tx
+            .blocking_send(event)
+            .map_err(|_| CollectError::ShuttingDown)
+    }
+
     /// True when a push would be refused right now.
     pub fn is_full(&self) -> bool {
         self.tx.capacity() == 0

@@ -1,6 +1,7 @@
 //! Cookie-less visitor ids: a keyed BLAKE3 hash of (daily salt, site, IP, user agent). Salts live
 //! in the database so every collector agrees on them; they rotate at midnight UTC and older ones
 //! are deleted, so an id cannot be recomputed or linked to another day's once its day is over.
+//! The parser asks a `SaltSource` for a day's key, so an import can hash past days without them.
 
 use crate::domain::{SiteId, VisitorId};
 use crate::store::{IngestStore, Salt, StoreError};
@@ -40,28 +41,35 @@ impl Salts {
         *self.days.write().unwrap_or_else(|p| p.into_inner()) = fresh;
         Ok(())
     }
+}
 
-    /// The visitor id for a request on `day`. When `day`'s salt is not loaded (a rotation that
-    /// failed because the database was away), the newest earlier salt keeps ids stable rather
-    /// than inventing a salt other collectors would not share.
-    pub fn visitor_id(
-        &self,
-        day: NaiveDate,
-        site: SiteId,
-        ip: IpAddr,
-        user_agent: &str,
-    ) -> VisitorId {
+/// Where the key for one UTC day's visitor hashes comes from. Live collection uses [`Salts`],
+/// shared through the database and rotated daily; importing history uses keys for days whose
+/// stored salts are long gone (see `import::salts`). The parser only needs the key.
+pub trait SaltSource: Send + Sync {
+    /// The key for visitor hashes of events on `day` (UTC).
+    fn key_for(&self, day: NaiveDate) -> [u8; 32];
+
+    /// The visitor id for a request on `day`.
+    fn visitor_id(&self, day: NaiveDate, site: SiteId, ip: IpAddr, user_agent: &str) -> VisitorId {
+        hash(&self.key_for(day), site, ip, user_agent)
+    }
+}
+
+impl SaltSource for Salts {
+    /// When `day`'s salt is not loaded (a rotation that failed because the database was away),
+    /// the newest earlier salt keeps ids stable rather than inventing a salt other collectors
+    /// would not share.
+    fn key_for(&self, day: NaiveDate) -> [u8; 32] {
         let days = self.days.read().unwrap_or_else(|p| p.into_inner());
         let salt = days
             .iter()
             .rev()
             .find(|s| s.day <= day)
             .or_else(|| days.first());
-        match salt {
-            Some(salt) => hash(&salt.key, site, ip, user_agent),
-            // Unreachable after `load`; an all-zero key still yields a usable, non-identifying id.
-            None => hash(&[0; 32], site, ip, user_agent),
-        }
+        // None is unreachable after `load`; an all-zero key still yields a usable,
+        // non-identifying id.
+        salt.map_or([0; 32], |s| s.key)
     }
 }
 
@@ -115,6 +123,28 @@ mod tests {
         assert_ne!(a, hash(&key, SiteId(2), ip, "UA"));
         assert_ne!(a, hash(&key, SiteId(1), other_ip, "UA"));
         assert_ne!(a, hash(&key, SiteId(1), ip, "UA2"));
+    }
+
+    #[test]
+    fn a_day_without_a_loaded_salt_uses_the_newest_earlier_one() {
+        let day = |d| NaiveDate::from_ymd_opt(2026, 3, d).unwrap_or_default();
+        let salts = Salts {
+            days: RwLock::new(vec![
+                Salt {
+                    day: day(10),
+                    key: [1; 32],
+                },
+                Salt {
+                    day: day(11),
+                    key: [2; 32],
+                },
+            ]),
+        };
+        assert_eq!(salts.key_for(day(10)), [1; 32]);
+        assert_eq!(salts.key_for(day(11)), [2; 32]);
+        assert_eq!(salts.key_for(day(12)), [2; 32]);
+        assert_eq!(salts.key_for(day(9)), [1; 32]);
+        assert_eq!(Salts::default().key_for(day(9)), [0; 32]);
     }
 
     #[test]
