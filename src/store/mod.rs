@@ -169,4 +169,4 @@ fn parse_domain(domain: &str) -> Result<SiteDomain, StoreError> {
 
 /// Bound parameters per event row and per session row; both backends insert these columns.
 const EVENT_COLUMNS: usize = 24;
-const SESSION_COLUMNS: usize = 24;
+const SESSION_COLUMNS: usize = 25;
