@@ -65,6 +65,7 @@ impl Application {
                 Duration::from_secs(1),
             ),
             visitor::spawn_rotation(salts.clone(), store.clone(), Duration::from_secs(60)),
+            crate::stats::rollup::spawn_rollups(store.clone(), Duration::from_secs(60)),
         ];
 
         let (queue, rx) = queue::bounded(config.queue_capacity);

@@ -1,17 +1,58 @@
 //! The query layer shared by the dashboard and the stats API: what a question looks like
 //! (`StatsQuery`: site, local date range, filters) and what the answers are. Stores answer these
-//! through `store::StatsStore`; both backends must give the same numbers.
+//! through `store::StatsStore`; both backends give the same numbers (one SQL text for both, see
+//! `store::sql`), whether a day is read from rollups (`rollup`) or from raw rows.
+//!
+//! Days and hours are those of the site's time zone (`calendar`): `from..=to` are local dates, an
+//! event belongs to the local day its instant falls on (23:30 UTC is the next day in Berlin in
+//! summer). Hourly buckets are hours of elapsed time from local midnight, so DST days have 23 or
+//! 25 of them (the repeated hour appears twice, with the same local label).
 //!
 //! Metric definitions (the README documents them for users):
-//! - visitors: for each local day of the range, the distinct visitor ids among matching events;
-//!   summed over the days (visitor ids rotate daily, so per-day counts are exact and additive).
-//! - visits: sessions that started in the range and match the filters.
-//! - pageviews: matching events named `pageview`; events: all matching events.
-//! - bounce_rate: percentage of visits with at most one pageview.
-//! - visit_duration: mean of `ended_at - started_at` over visits, in seconds.
-//! - views_per_visit: pageviews of the visits divided by visits.
+//! - visitors: for each local day of the range, the distinct visitor ids among what is counted
+//!   (see grains below); summed over the days. Visitor ids rotate daily, so per-day counts are
+//!   exact and additive — and a visitor seen on two days counts twice.
+//! - visits: visits (sessions) that started in the range and match the filters; a visit matches an
+//!   event-level filter when it had a matching event in the range.
+//! - pageviews: counted `pageview` events; events: all counted events.
+//! - bounce_rate: percent of those visits with at most one pageview.
+//! - visit_duration: mean of `ended_at - started_at` over those visits, in whole seconds.
+//! - views_per_visit: all pageviews of those visits divided by their number.
+//!
+//! The ratios are computed from integer sums in Rust, so both backends agree to the bit.
+//!
+//! Two grains. Visitors, pageviews and events are counted either
+//! - on **events**: the matching events, each on its own local day — for unfiltered aggregates and
+//!   series, event-level breakdowns (page, event_name, prop:KEY), and every question that has an
+//!   event-level filter; or
+//! - on **visits**: the matching visits, whole (their `pageviews` and `events` totals), on the
+//!   local day they started — for session-level breakdowns (source, referrer, utm_*, country,
+//!   region, city, browser(+version), os(+version), device, entry_page, exit_page) and for
+//!   aggregates and series whose filters are all session-level.
+//!
+//! So a breakdown row always equals the aggregate filtered on it: "Google: 1,944 visitors" stays
+//! 1,944 after clicking it, and a page row's numbers are those of `page is <row>`. Session-level
+//! dimensions are a visit's entry attributes from the `sessions` table (only a visit's first
+//! event carries referrer and UTM tags).
+//!
+//! Breakdowns: one row per value, `value` `None` where not set (NULL or empty: direct traffic,
+//! unknown country, an empty OS version); rows sorted by visitors, pageviews, events (all
+//! descending), then value (byte order). `event_name` rows have `events` as their main count
+//! (pageviews are zero except for `pageview`). `prop:KEY` rows group the events that have prop
+//! `KEY` by its value — usually asked with an `event_name` filter (a goal's props).
+//!
+//! Filters (all must hold; values are always bound, never spliced into SQL):
+//! - `Is` value: equal (case-sensitive). `Is ""`: not set.
+//! - `Contains` text: set and containing the text, ASCII case-insensitively; `%`, `_` and `\`
+//!   match themselves. `Contains ""`: set.
+//! - A session-level filter keeps the visits with that entry attribute and, on the event grain,
+//!   the events of those visits. An event-level filter keeps the matching events and the visits
+//!   that had one; several event-level filters must hold on the same event.
+//! - A value no stored text can hold (a NUL character) matches nothing.
 
+pub mod calendar;
 pub mod period;
+pub mod rollup;
 
 use crate::domain::{SiteId, TimeZone};
 use chrono::{NaiveDate, NaiveDateTime};
@@ -74,6 +115,12 @@ impl Dimension {
                 .then(|| Self::Prop(key.to_owned()));
         }
         Self::FIXED.into_iter().find(|d| d.name() == name)
+    }
+
+    /// True for a visit's attributes (read from `sessions`), false for an event's (page,
+    /// event_name, prop:KEY). It decides how filters apply and how breakdowns count.
+    pub fn is_session_level(&self) -> bool {
+        !matches!(self, Self::Page | Self::EventName | Self::Prop(_))
     }
 
     /// The API / URL name: `page`, `utm_source`, `prop:plan` …
@@ -202,6 +249,7 @@ pub enum Interval {
 }
 
 /// One bucket of a time series; every bucket of the range is present, empty ones as zeros.
+/// Counted like `Aggregate` (same grain), per bucket: visitors are distinct per bucket.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Point {
     /// Start of the bucket, local time.
@@ -210,7 +258,7 @@ pub struct Point {
     pub pageviews: i64,
 }
 
-/// One row of a breakdown, biggest first (by visitors, then pageviews, then value).
+/// One row of a breakdown, biggest first (by visitors, then pageviews, then events, then value).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct BreakdownRow {
     /// The dimension's value; `None` where it is not set (direct traffic, unknown country).

@@ -3,6 +3,7 @@
 
 mod auth;
 mod postgres;
+pub(crate) mod sql;
 mod sqlite;
 mod stats;
 

@@ -3,6 +3,7 @@
 
 use super::{StoreError, StoredEvent};
 use crate::domain::SiteId;
+use crate::stats::rollup::RollupReport;
 use crate::stats::{Aggregate, BreakdownRow, Dimension, Interval, Point, StatsQuery};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -37,4 +38,10 @@ pub trait StatsStore: Send + Sync {
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, StoreError>;
+    /// Brings the rollups up to date as of `now` (see `crate::stats::rollup`). A store without
+    /// rollups (a test fake) has nothing to do.
+    async fn build_rollups(&self, now: DateTime<Utc>) -> Result<RollupReport, StoreError> {
+        let _ = now;
+        Ok(RollupReport::default())
+    }
 }

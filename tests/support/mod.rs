@@ -294,3 +294,5 @@ pub mod geo {
         Fixture { path, _dir: dir }
     }
 }
+pub mod known;
+pub mod visits;

@@ -48,6 +48,41 @@ fn site_from_row(row: &PgRow) -> Result<Site, StoreError> {
     })
 }
 
+/// A stored event as read back (`SELECT *` or the same columns).
+pub(super) fn event_from_row(row: &PgRow) -> Result<StoredEvent, StoreError> {
+    let props: Option<String> = row.try_get("props")?;
+    Ok(StoredEvent {
+        id: row.try_get("id")?,
+        site_id: row.try_get("site_id")?,
+        created_at: row.try_get("created_at")?,
+        visitor_id: row.try_get("visitor_id")?,
+        session_id: row.try_get("session_id")?,
+        name: row.try_get("name")?,
+        hostname: row.try_get("hostname")?,
+        path: row.try_get("path")?,
+        referrer: row.try_get("referrer")?,
+        referrer_source: row.try_get("referrer_source")?,
+        utm_source: row.try_get("utm_source")?,
+        utm_medium: row.try_get("utm_medium")?,
+        utm_campaign: row.try_get("utm_campaign")?,
+        utm_content: row.try_get("utm_content")?,
+        utm_term: row.try_get("utm_term")?,
+        browser: row.try_get("browser")?,
+        browser_version: row.try_get("browser_version")?,
+        os: row.try_get("os")?,
+        os_version: row.try_get("os_version")?,
+        device: row.try_get("device")?,
+        country: row.try_get("country")?,
+        region: row.try_get("region")?,
+        city: row.try_get("city")?,
+        viewport_width: row.try_get("viewport_width")?,
+        props: props
+            .map(|p| serde_json::from_str(&p))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("props: {e}")))?,
+    })
+}
+
 #[async_trait]
 impl IngestStore for PostgresStore {
     fn backend(&self) -> &'static str {
@@ -271,39 +306,7 @@ impl IngestStore for PostgresStore {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|row| {
-            let props: Option<String> = row.try_get("props")?;
-            Ok(StoredEvent {
-                id: row.try_get("id")?,
-                site_id: row.try_get("site_id")?,
-                created_at: row.try_get("created_at")?,
-                visitor_id: row.try_get("visitor_id")?,
-                session_id: row.try_get("session_id")?,
-                name: row.try_get("name")?,
-                hostname: row.try_get("hostname")?,
-                path: row.try_get("path")?,
-                referrer: row.try_get("referrer")?,
-                referrer_source: row.try_get("referrer_source")?,
-                utm_source: row.try_get("utm_source")?,
-                utm_medium: row.try_get("utm_medium")?,
-                utm_campaign: row.try_get("utm_campaign")?,
-                utm_content: row.try_get("utm_content")?,
-                utm_term: row.try_get("utm_term")?,
-                browser: row.try_get("browser")?,
-                browser_version: row.try_get("browser_version")?,
-                os: row.try_get("os")?,
-                os_version: row.try_get("os_version")?,
-                device: row.try_get("device")?,
-                country: row.try_get("country")?,
-                region: row.try_get("region")?,
-                city: row.try_get("city")?,
-                viewport_width: row.try_get("viewport_width")?,
-                props: props
-                    .map(|p| serde_json::from_str(&p))
-                    .transpose()
-                    .map_err(|e| StoreError::Corrupt(format!("props: {e}")))?,
-            })
-        })
+        .map(event_from_row)
         .collect()
     }
 

@@ -39,7 +39,7 @@ impl SqliteStore {
             .foreign_keys(true)
             .pragma("temp_store", "memory");
         // Page caches are per connection: 16 MB for the writer, 8 MB for each reader, which
-        // bounds SQLite's memory at about 50 MB; the OS page cache does the rest.
+        // bounds SQLite's own memory at about 50 MB; the OS page cache does the rest.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone().pragma("cache_size", "-16000"))
@@ -50,7 +50,16 @@ impl SqliteStore {
             .map_err(StoreError::Migrate)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options.pragma("cache_size", "-8000"))
+            // Readers go through a memory map, which shares the OS page cache between the pool's
+            // connections: with pread, a connection whose cache another had outdated re-read
+            // everything, and raw stats scans alternated between 0.1 and 0.3 s (measured on the
+            // stats branch). The writer keeps pread, so ingest does not map the whole file into
+            // its resident set. (2 GiB, SQLite's usual cap.)
+            .connect_with(
+                options
+                    .pragma("cache_size", "-8000")
+                    .pragma("mmap_size", "2147418112"),
+            )
             .await?;
         Ok(Self { pool, writer })
     }
@@ -81,6 +90,41 @@ fn salt_from_row(day: NaiveDate, bytes: &[u8]) -> Result<Salt, StoreError> {
     let key = <[u8; 32]>::try_from(bytes)
         .map_err(|_| StoreError::Corrupt(format!("salt for {day} has {} bytes", bytes.len())))?;
     Ok(Salt { day, key })
+}
+
+/// A stored event as read back (`SELECT *` or the same columns).
+pub(super) fn event_from_row(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
+    let props: Option<String> = row.try_get("props")?;
+    Ok(StoredEvent {
+        id: row.try_get("id")?,
+        site_id: row.try_get("site_id")?,
+        created_at: from_ts(row.try_get("created_at")?)?,
+        visitor_id: row.try_get("visitor_id")?,
+        session_id: row.try_get("session_id")?,
+        name: row.try_get("name")?,
+        hostname: row.try_get("hostname")?,
+        path: row.try_get("path")?,
+        referrer: row.try_get("referrer")?,
+        referrer_source: row.try_get("referrer_source")?,
+        utm_source: row.try_get("utm_source")?,
+        utm_medium: row.try_get("utm_medium")?,
+        utm_campaign: row.try_get("utm_campaign")?,
+        utm_content: row.try_get("utm_content")?,
+        utm_term: row.try_get("utm_term")?,
+        browser: row.try_get("browser")?,
+        browser_version: row.try_get("browser_version")?,
+        os: row.try_get("os")?,
+        os_version: row.try_get("os_version")?,
+        device: row.try_get("device")?,
+        country: row.try_get("country")?,
+        region: row.try_get("region")?,
+        city: row.try_get("city")?,
+        viewport_width: row.try_get("viewport_width")?,
+        props: props
+            .map(|p| serde_json::from_str(&p))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("props: {e}")))?,
+    })
 }
 
 #[async_trait]
@@ -300,39 +344,7 @@ impl IngestStore for SqliteStore {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|row| {
-            let props: Option<String> = row.try_get("props")?;
-            Ok(StoredEvent {
-                id: row.try_get("id")?,
-                site_id: row.try_get("site_id")?,
-                created_at: from_ts(row.try_get("created_at")?)?,
-                visitor_id: row.try_get("visitor_id")?,
-                session_id: row.try_get("session_id")?,
-                name: row.try_get("name")?,
-                hostname: row.try_get("hostname")?,
-                path: row.try_get("path")?,
-                referrer: row.try_get("referrer")?,
-                referrer_source: row.try_get("referrer_source")?,
-                utm_source: row.try_get("utm_source")?,
-                utm_medium: row.try_get("utm_medium")?,
-                utm_campaign: row.try_get("utm_campaign")?,
-                utm_content: row.try_get("utm_content")?,
-                utm_term: row.try_get("utm_term")?,
-                browser: row.try_get("browser")?,
-                browser_version: row.try_get("browser_version")?,
-                os: row.try_get("os")?,
-                os_version: row.try_get("os_version")?,
-                device: row.try_get("device")?,
-                country: row.try_get("country")?,
-                region: row.try_get("region")?,
-                city: row.try_get("city")?,
-                viewport_width: row.try_get("viewport_width")?,
-                props: props
-                    .map(|p| serde_json::from_str(&p))
-                    .transpose()
-                    .map_err(|e| StoreError::Corrupt(format!("props: {e}")))?,
-            })
-        })
+        .map(event_from_row)
         .collect()
     }
 

@@ -1,0 +1,68 @@
+-- Rollups: per-day aggregates the dashboard reads instead of scanning raw events. Visitor ids
+-- rotate daily, so per-day distinct visitors add up exactly over any range of days: a closed day
+-- is summed once here and only today is read raw. Days are local calendar days in the site's time
+-- zone, stored as days since 1970-01-01 (DATE '1970-01-01' + day shows one). Rollups are a cache
+-- of the events table: dropping them (and rollup_sites) makes the builder start over.
+-- See src/stats/rollup.rs.
+
+-- Per site and day: visitors, pageviews and events of the day's events; visits, bounces, total
+-- visit duration (seconds) and pageviews of the visits that started that day.
+CREATE TABLE rollup_totals (
+    site_id          BIGINT  NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+    day              INTEGER NOT NULL,
+    visitors         BIGINT  NOT NULL,
+    pageviews        BIGINT  NOT NULL,
+    events           BIGINT  NOT NULL,
+    visits           BIGINT  NOT NULL,
+    bounces          BIGINT  NOT NULL,
+    duration         BIGINT  NOT NULL,
+    visit_pageviews  BIGINT  NOT NULL,
+    PRIMARY KEY (site_id, day)
+);
+
+-- Per site, dimension and value ('' = not set), over a block of 2^level days starting at `day`
+-- (level 0: one day). Event-level dimensions (page, event_name, prop:KEY, prop_key) count events
+-- on those days; session-level ones count the visits that started on them (visits, bounces and
+-- duration only for these). A breakdown reads one primary-key range per block level; INCLUDE
+-- lets it do so from the index alone.
+CREATE TABLE rollup_dims (
+    site_id    BIGINT   NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+    dim        TEXT     NOT NULL,
+    level      SMALLINT NOT NULL,
+    day        INTEGER  NOT NULL,
+    value      TEXT     NOT NULL,
+    visitors   BIGINT   NOT NULL,
+    pageviews  BIGINT   NOT NULL,
+    events     BIGINT   NOT NULL,
+    visits     BIGINT   NOT NULL,
+    bounces    BIGINT   NOT NULL,
+    duration   BIGINT   NOT NULL,
+    PRIMARY KEY (site_id, dim, level, day, value) INCLUDE (visitors, pageviews, events)
+);
+-- The builder replaces a day's (or block's) rows of every dimension at once.
+CREATE INDEX rollup_dims_day ON rollup_dims (site_id, level, day);
+
+-- Per site: the time zone its rollups were built in, and the last local day they are complete
+-- for. Later days (today) are read from raw events.
+CREATE TABLE rollup_sites (
+    site_id        BIGINT  PRIMARY KEY REFERENCES sites(id) ON DELETE CASCADE,
+    timezone       TEXT    NOT NULL,
+    built_through  INTEGER NOT NULL
+);
+
+-- The builder's watermark: events with ids up to scanned_id have been looked at for late
+-- arrivals into days already rolled up. Transactions of several collectors can commit ids out of
+-- order, so a newer watermark (pending_id) is only trusted once every transaction that was
+-- running when it was taken (xid below pending_xmax) has ended.
+CREATE TABLE rollup_progress (
+    id            INTEGER PRIMARY KEY CHECK (id = 1),
+    scanned_id    BIGINT  NOT NULL,
+    pending_id    BIGINT,
+    pending_xmax  BIGINT
+);
+
+-- Filtered questions scan raw events of the range. A page or event-name filter (`page is
+-- /pricing`, a goal) seeks straight to the matching events of the range instead of reading every
+-- event of it; they are the filters people use most.
+CREATE INDEX events_site_path ON events (site_id, path, created_at);
+CREATE INDEX events_site_name ON events (site_id, name, created_at);

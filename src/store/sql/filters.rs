@@ -1,0 +1,214 @@
+//! Dimensions as columns, and filters as bound conditions. Session-level dimensions are columns of
+//! `sessions s` (a visit's entry attributes), event-level ones of `events e`.
+//!
+//! - `Is` with a value: equal to it. `Is` with an empty value: not set (NULL or empty).
+//! - `Contains`: a set value containing the text, ASCII case-insensitively; `%`, `_` and `\` in
+//!   the text are matched literally. `Contains ""` therefore means "is set".
+//! - Filters of one level combine with AND on the same row: two event-level filters must hold on
+//!   the same event.
+
+use super::{Dialect, Sql};
+use crate::stats::{Dimension, Filter, FilterOp};
+
+/// Where a dimension's value lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Col {
+    /// A column of `events e`.
+    Event(&'static str),
+    /// A column of `sessions s`.
+    Session(&'static str),
+    /// A key of `events e`'s props.
+    Prop(String),
+}
+
+impl Col {
+    pub fn of(dimension: &Dimension) -> Self {
+        use Dimension as D;
+        match dimension {
+            D::Page => Self::Event("path"),
+            D::EventName => Self::Event("name"),
+            D::Prop(key) => Self::Prop(key.clone()),
+            D::EntryPage => Self::Session("entry_path"),
+            D::ExitPage => Self::Session("exit_path"),
+            D::Source => Self::Session("referrer_source"),
+            D::Referrer => Self::Session("referrer"),
+            D::UtmSource => Self::Session("utm_source"),
+            D::UtmMedium => Self::Session("utm_medium"),
+            D::UtmCampaign => Self::Session("utm_campaign"),
+            D::UtmContent => Self::Session("utm_content"),
+            D::UtmTerm => Self::Session("utm_term"),
+            D::Country => Self::Session("country"),
+            D::Region => Self::Session("region"),
+            D::City => Self::Session("city"),
+            D::Browser => Self::Session("browser"),
+            D::BrowserVersion => Self::Session("browser_version"),
+            D::Os => Self::Session("os"),
+            D::OsVersion => Self::Session("os_version"),
+            D::Device => Self::Session("device"),
+        }
+    }
+
+    pub fn is_session(&self) -> bool {
+        matches!(self, Self::Session(_))
+    }
+
+    /// Pushes the value expression (NULL where not set).
+    pub fn push(&self, sql: &mut Sql) {
+        match self {
+            Self::Event(c) => {
+                sql.push("e.").push(c);
+            }
+            Self::Session(c) => {
+                sql.push("s.").push(c);
+            }
+            // No stored key holds NUL (Postgres text cannot), so that prop is never set.
+            Self::Prop(key) if key.contains('\0') => {
+                sql.push("CAST(NULL AS TEXT)");
+            }
+            // SQLite's `->>` would read a key starting with `$` as a JSON path, so look the key
+            // up with json_each, where it is compared as plain text.
+            Self::Prop(key) => match sql.dialect() {
+                Dialect::Sqlite => {
+                    sql.push("(SELECT pf.value FROM json_each(e.props) AS pf WHERE pf.key = ")
+                        .text(key)
+                        .push(")");
+                }
+                Dialect::Postgres => {
+                    sql.push("(e.props ->> ").text(key).push(")");
+                }
+            },
+        }
+    }
+}
+
+/// The session columns, in `Dimension::FIXED` order, for the rollup builder.
+pub(crate) fn session_dimensions() -> impl Iterator<Item = (&'static str, &'static str)> {
+    Dimension::FIXED
+        .iter()
+        .filter_map(|d| match Col::of(d) {
+            Col::Session(c) => Some((d.name(), c)),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+/// A query's filters split by level.
+#[derive(Debug, Default)]
+pub(crate) struct Split<'a> {
+    pub session: Vec<&'a Filter>,
+    pub event: Vec<&'a Filter>,
+}
+
+impl<'a> Split<'a> {
+    pub fn new(filters: &'a [Filter]) -> Self {
+        let (session, event) = filters.iter().partition(|f| f.dimension.is_session_level());
+        Self { session, event }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.session.is_empty() && self.event.is_empty()
+    }
+}
+
+/// `LIKE` pattern for "contains `text`": wildcards in the text escaped with `\`, ASCII letters
+/// lower-cased (see `Dialect::like_operand`).
+pub(crate) fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c.to_ascii_lowercase());
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// Pushes ` AND <condition>` for each filter.
+pub(crate) fn push_conditions(sql: &mut Sql, filters: &[&Filter]) {
+    for filter in filters {
+        sql.push(" AND ");
+        push_condition(sql, filter);
+    }
+}
+
+fn push_condition(sql: &mut Sql, filter: &Filter) {
+    // Postgres text cannot hold NUL, so no stored value has one, and binding it would be an
+    // error: such a value matches nothing.
+    if filter.value.contains('\0') {
+        sql.push("1 = 0");
+        return;
+    }
+    let col = Col::of(&filter.dimension);
+    match (filter.op, filter.value.is_empty()) {
+        (FilterOp::Is, true) => {
+            sql.push("COALESCE(");
+            col.push(sql);
+            sql.push(", '') = ''");
+        }
+        (FilterOp::Is, false) => {
+            col.push(sql);
+            sql.push(" = ").text(&filter.value);
+        }
+        (FilterOp::Contains, true) => {
+            col.push(sql);
+            sql.push(" <> ''");
+        }
+        (FilterOp::Contains, false) => {
+            let dialect = sql.dialect();
+            let (open, close) = match dialect {
+                Dialect::Sqlite => ("", ""),
+                Dialect::Postgres => ("lower(", " COLLATE \"C\")"),
+            };
+            sql.push(open);
+            col.push(sql);
+            sql.push(close)
+                .push(" LIKE ")
+                .text(&contains_pattern(&filter.value))
+                .push(" ESCAPE '\\'");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_level_dimensions_are_session_columns() {
+        for d in Dimension::FIXED
+            .iter()
+            .chain([&Dimension::Prop("k".into())])
+        {
+            assert_eq!(Col::of(d).is_session(), d.is_session_level(), "{d}");
+        }
+    }
+
+    #[test]
+    fn like_wildcards_in_filter_values_are_escaped() {
+        assert_eq!(contains_pattern("50%_Off\\"), "%50\\%\\_off\\\\%");
+        assert_eq!(contains_pattern("Ünï"), "%Ünï%");
+    }
+
+    #[test]
+    fn filter_values_are_bound_never_spliced() {
+        let filter = Filter {
+            dimension: Dimension::Source,
+            op: FilterOp::Is,
+            value: "' OR 1=1 --".into(),
+        };
+        let mut sql = Sql::new(Dialect::Postgres);
+        push_conditions(&mut sql, &[&filter]);
+        let text: String = sql
+            .pieces
+            .iter()
+            .filter_map(|p| match p {
+                super::super::Piece::Text(t) => Some(t.as_str()),
+                super::super::Piece::Bind(_) => None,
+            })
+            .collect();
+        assert_eq!(text, " AND s.referrer_source = ");
+    }
+}

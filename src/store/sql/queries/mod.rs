@@ -1,0 +1,312 @@
+//! The statements behind `StatsStore`, one function per question. Each is a UNION ALL of parts —
+//! rollup rows for the rolled days, raw rows grouped per local day for the others — summed
+//! once more on the outside. Visitors are distinct per day, so per-day counts add up exactly.
+
+mod rows;
+
+pub(crate) use rows::{EventValue, push_event_rows, push_visit_rows};
+use rows::{push_with_day, push_with_hour};
+
+use super::filters::{Col, Split};
+use super::plan::{Grain, Plan, Raw, Rollup};
+use super::{Dialect, Sql};
+use crate::stats::Interval;
+
+/// Starts a UNION ALL part.
+fn part(sql: &mut Sql, first: &mut bool) {
+    if !std::mem::take(first) {
+        sql.push(" UNION ALL ");
+    }
+}
+
+/// Rollup parts of `rollup_dims` for one dimension over the plan's rolled blocks.
+fn push_dim_blocks(
+    sql: &mut Sql,
+    plan: &Plan,
+    columns: &str,
+    dim: &str,
+    value: Option<&str>,
+    first: &mut bool,
+) {
+    for run in plan.blocks() {
+        part(sql, first);
+        sql.push("SELECT ").push(columns);
+        sql.push(" FROM rollup_dims WHERE site_id = ")
+            .int(plan.site);
+        sql.push(" AND dim = ").text(dim);
+        sql.push(" AND level = ").int(i64::from(run.level));
+        sql.push(" AND day >= ").int(run.first);
+        sql.push(" AND day <= ").int(run.last);
+        if let Some(v) = value {
+            sql.push(" AND value = ").text(v);
+        }
+    }
+}
+
+/// visitors, visits, pageviews, events, bounces, duration, visit_pageviews — all BIGINT; `None`
+/// for an empty range.
+pub(crate) fn aggregate(d: Dialect, plan: &Plan, filters: &Split) -> Option<Sql> {
+    if plan.is_empty() {
+        return None;
+    }
+    let mut sql = Sql::new(d);
+    sql.push(
+        "SELECT CAST(COALESCE(SUM(visitors), 0) AS BIGINT), CAST(COALESCE(SUM(visits), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(pageviews), 0) AS BIGINT), CAST(COALESCE(SUM(events), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(bounces), 0) AS BIGINT), CAST(COALESCE(SUM(duration), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(visit_pageviews), 0) AS BIGINT) FROM (",
+    );
+    let mut first = true;
+    match (Grain::of(filters, None), Rollup::for_filters(filters)) {
+        (Grain::Event, rollup) => {
+            if let (Some((from, to)), Rollup::Totals) = (plan.rolled, rollup) {
+                part(&mut sql, &mut first);
+                sql.push(
+                    "SELECT visitors, pageviews, events, visits, bounces, duration, visit_pageviews \
+                     FROM rollup_totals WHERE site_id = ",
+                )
+                .int(plan.site);
+                sql.push(" AND day >= ")
+                    .int(from)
+                    .push(" AND day <= ")
+                    .int(to);
+            }
+            if let Some(raw) = &plan.raw {
+                part(&mut sql, &mut first);
+                sql.push(
+                    "SELECT COUNT(DISTINCT visitor_id) AS visitors, SUM(pv) AS pageviews, \
+                     COUNT(*) AS events, 0 AS visits, 0 AS bounces, 0 AS duration, \
+                     0 AS visit_pageviews FROM (",
+                );
+                push_with_day(&mut sql, raw, |sql| {
+                    push_event_rows(sql, plan.site, raw, EventValue::None, filters)
+                });
+                sql.push(
+                    ") AS d GROUP BY day UNION ALL SELECT 0, 0, 0, COUNT(*), SUM(bounce), \
+                          SUM(duration), SUM(pageviews) FROM (",
+                );
+                push_visit_rows(&mut sql, plan.site, raw, None, filters);
+                sql.push(") AS v");
+            }
+        }
+        (Grain::Visit, rollup) => {
+            if let Rollup::Value { dim, value } = &rollup {
+                push_dim_blocks(
+                    &mut sql,
+                    plan,
+                    "visitors, pageviews, events, visits, bounces, duration, pageviews AS visit_pageviews",
+                    dim,
+                    Some(value),
+                    &mut first,
+                );
+            }
+            if let Some(raw) = &plan.raw {
+                part(&mut sql, &mut first);
+                push_visits_per_day(&mut sql, plan.site, raw, filters);
+            }
+        }
+    }
+    if first {
+        return None;
+    }
+    sql.push(") AS parts");
+    Some(sql)
+}
+
+fn push_visits_per_day(sql: &mut Sql, site: i64, raw: &Raw, filters: &Split) {
+    sql.push(
+        "SELECT COUNT(DISTINCT visitor_id) AS visitors, SUM(pageviews) AS pageviews, \
+         SUM(events) AS events, COUNT(*) AS visits, SUM(bounce) AS bounces, \
+         SUM(duration) AS duration, SUM(pageviews) AS visit_pageviews FROM (",
+    );
+    push_with_day(sql, raw, |sql| {
+        push_visit_rows(sql, site, raw, None, filters)
+    });
+    sql.push(") AS d GROUP BY day");
+}
+
+/// bucket (day number, or hours since the range's start), visitors, pageviews — per bucket with
+/// data, in order. Hourly series are always raw (the caller plans them without rollups).
+pub(crate) fn series(d: Dialect, plan: &Plan, filters: &Split, interval: Interval) -> Option<Sql> {
+    if plan.is_empty() {
+        return None;
+    }
+    let grain = Grain::of(filters, None);
+    let mut sql = Sql::new(d);
+    sql.push(
+        "SELECT CAST(bucket AS BIGINT), CAST(SUM(visitors) AS BIGINT), \
+         CAST(SUM(pageviews) AS BIGINT) FROM (",
+    );
+    let mut first = true;
+    if let (Some((from, to)), Interval::Day) = (plan.rolled, interval) {
+        match (grain, Rollup::for_filters(filters)) {
+            (Grain::Event, Rollup::Totals) => {
+                part(&mut sql, &mut first);
+                sql.push(
+                    "SELECT day AS bucket, visitors, pageviews FROM rollup_totals WHERE site_id = ",
+                )
+                .int(plan.site);
+                sql.push(" AND day >= ")
+                    .int(from)
+                    .push(" AND day <= ")
+                    .int(to);
+            }
+            (Grain::Visit, Rollup::Value { dim, value }) => {
+                part(&mut sql, &mut first);
+                sql.push(
+                    "SELECT day AS bucket, visitors, pageviews FROM rollup_dims WHERE site_id = ",
+                )
+                .int(plan.site);
+                sql.push(" AND dim = ").text(&dim).push(" AND level = 0");
+                sql.push(" AND day >= ")
+                    .int(from)
+                    .push(" AND day <= ")
+                    .int(to);
+                sql.push(" AND value = ").text(&value);
+            }
+            _ => {}
+        }
+    }
+    if let Some(raw) = &plan.raw {
+        part(&mut sql, &mut first);
+        let bucket = match interval {
+            Interval::Day => "day",
+            Interval::Hour => "bucket",
+        };
+        let pageviews = match grain {
+            Grain::Event => "pv",
+            Grain::Visit => "pageviews",
+        };
+        sql.push("SELECT ")
+            .push(bucket)
+            .push(" AS bucket, COUNT(DISTINCT visitor_id) AS visitors, SUM(")
+            .push(pageviews)
+            .push(") AS pageviews FROM (");
+        let rows = |sql: &mut Sql| match grain {
+            Grain::Event => push_event_rows(sql, plan.site, raw, EventValue::None, filters),
+            Grain::Visit => push_visit_rows(sql, plan.site, raw, None, filters),
+        };
+        match interval {
+            Interval::Day => push_with_day(&mut sql, raw, rows),
+            Interval::Hour => push_with_hour(&mut sql, raw, rows),
+        }
+        sql.push(") AS b GROUP BY ").push(bucket);
+    }
+    if first {
+        return None;
+    }
+    sql.push(") AS parts GROUP BY bucket ORDER BY bucket");
+    Some(sql)
+}
+
+/// value ('' where not set), visitors, pageviews, events — biggest first, one page of them.
+pub(crate) fn breakdown(
+    d: Dialect,
+    plan: &Plan,
+    filters: &Split,
+    col: &Col,
+    dim: &str,
+    limit: i64,
+    offset: i64,
+) -> Option<Sql> {
+    if plan.is_empty() {
+        return None;
+    }
+    let mut sql = Sql::new(d);
+    sql.push(
+        "SELECT value, CAST(SUM(visitors) AS BIGINT), CAST(SUM(pageviews) AS BIGINT), \
+         CAST(SUM(events) AS BIGINT) FROM (",
+    );
+    let mut first = true;
+    if filters.is_empty() {
+        push_dim_blocks(
+            &mut sql,
+            plan,
+            "value, visitors, pageviews, events",
+            dim,
+            None,
+            &mut first,
+        );
+    }
+    if let Some(raw) = &plan.raw {
+        part(&mut sql, &mut first);
+        match (Grain::of(filters, Some(col)), col) {
+            (Grain::Visit, Col::Session(c)) => {
+                sql.push(
+                    "SELECT value, COUNT(DISTINCT visitor_id) AS visitors, SUM(pageviews) AS pageviews, \
+                     SUM(events) AS events FROM (",
+                );
+                push_with_day(&mut sql, raw, |sql| {
+                    push_visit_rows(sql, plan.site, raw, Some(c), filters)
+                });
+            }
+            _ => {
+                sql.push(
+                    "SELECT value, COUNT(DISTINCT visitor_id) AS visitors, SUM(pv) AS pageviews, \
+                     COUNT(*) AS events FROM (",
+                );
+                push_with_day(&mut sql, raw, |sql| {
+                    push_event_rows(sql, plan.site, raw, EventValue::Of(col), filters)
+                });
+            }
+        }
+        sql.push(") AS d GROUP BY day, value");
+    }
+    if first {
+        return None;
+    }
+    sql.push(") AS parts GROUP BY value ORDER BY 2 DESC, 3 DESC, 4 DESC, value")
+        .push(d.binary_order())
+        .push(" LIMIT ")
+        .int(limit.max(0))
+        .push(" OFFSET ")
+        .int(offset.max(0));
+    Some(sql)
+}
+
+/// key, events — prop keys of matching events, most used first.
+pub(crate) fn prop_keys(d: Dialect, plan: &Plan, filters: &Split, limit: i64) -> Option<Sql> {
+    if plan.is_empty() {
+        return None;
+    }
+    let mut sql = Sql::new(d);
+    sql.push("SELECT value, CAST(SUM(events) AS BIGINT) FROM (");
+    let mut first = true;
+    if filters.is_empty() {
+        push_dim_blocks(
+            &mut sql,
+            plan,
+            "value, events",
+            PROP_KEY_DIM,
+            None,
+            &mut first,
+        );
+    }
+    if let Some(raw) = &plan.raw {
+        part(&mut sql, &mut first);
+        sql.push("SELECT value, COUNT(*) AS events FROM (");
+        push_event_rows(&mut sql, plan.site, raw, EventValue::PropKey, filters);
+        sql.push(") AS k GROUP BY value");
+    }
+    if first {
+        return None;
+    }
+    sql.push(") AS parts GROUP BY value ORDER BY 2 DESC, value")
+        .push(d.binary_order())
+        .push(" LIMIT ")
+        .int(limit.max(0));
+    Some(sql)
+}
+
+/// The rollup dimension that counts events per prop key.
+pub(crate) const PROP_KEY_DIM: &str = "prop_key";
+
+/// One column: distinct visitors with an event at or after `since` (whole seconds).
+pub(crate) fn current_visitors(d: Dialect, site: i64, since: i64) -> Sql {
+    let mut sql = Sql::new(d);
+    sql.push("SELECT CAST(COUNT(DISTINCT visitor_id) AS BIGINT) FROM events WHERE site_id = ")
+        .int(site)
+        .push(" AND created_at >= ")
+        .time(since);
+    sql
+}

@@ -1,0 +1,180 @@
+//! Answers `StatsStore` questions on any backend that can run an `Sql`: plans the question, runs
+//! its one statement and shapes the rows into the contract's types.
+
+use super::filters::{Col, Split};
+use super::plan::{Plan, Rollup};
+use super::{Dialect, Kind, Row, Sql, queries};
+use crate::stats::calendar::{self, date_of};
+use crate::stats::{Aggregate, BreakdownRow, Dimension, Interval, Point, StatsQuery};
+use crate::store::StoreError;
+use async_trait::async_trait;
+use chrono::NaiveTime;
+
+/// What a backend provides: its dialect, and running a statement that returns rows.
+#[async_trait]
+pub(crate) trait Runner: Send + Sync {
+    fn dialect(&self) -> Dialect;
+    async fn fetch(&self, sql: &Sql, kinds: &[Kind]) -> Result<Vec<Row>, StoreError>;
+}
+
+/// The last day whose rollups are complete, if they were built in the question's time zone.
+#[tracing::instrument(skip_all)]
+async fn rolled_through(r: &dyn Runner, query: &StatsQuery) -> Result<Option<i64>, StoreError> {
+    let mut sql = Sql::new(r.dialect());
+    sql.push("SELECT CAST(built_through AS BIGINT) FROM rollup_sites WHERE site_id = ")
+        .int(query.site.0)
+        .push(" AND timezone = ")
+        .text(query.timezone.name());
+    Ok(r.fetch(&sql, &[Kind::Int])
+        .await?
+        .first()
+        .map(|row| row.int(0)))
+}
+
+/// Plans a question, reading rollups only when `rollups` says they can answer it.
+async fn plan(r: &dyn Runner, query: &StatsQuery, rollups: bool) -> Result<Plan, StoreError> {
+    let built = if rollups && query.from <= query.to {
+        rolled_through(r, query).await?
+    } else {
+        None
+    };
+    Ok(Plan::new(query, built))
+}
+
+#[tracing::instrument(skip_all)]
+pub(crate) async fn aggregate(r: &dyn Runner, query: &StatsQuery) -> Result<Aggregate, StoreError> {
+    let filters = Split::new(&query.filters);
+    let plan = plan(r, query, Rollup::for_filters(&filters) != Rollup::None).await?;
+    let Some(sql) = queries::aggregate(r.dialect(), &plan, &filters) else {
+        return Ok(Aggregate::default());
+    };
+    let rows = r.fetch(&sql, &[Kind::Int; 7]).await?;
+    let Some(row) = rows.first() else {
+        return Ok(Aggregate::default());
+    };
+    let visits = row.int(1);
+    let per_visit = |n: i64| {
+        if visits > 0 {
+            n as f64 / visits as f64
+        } else {
+            0.0
+        }
+    };
+    Ok(Aggregate {
+        visitors: row.int(0),
+        visits,
+        pageviews: row.int(2),
+        events: row.int(3),
+        views_per_visit: per_visit(row.int(6)),
+        bounce_rate: per_visit(row.int(4)) * 100.0,
+        visit_duration: per_visit(row.int(5)),
+    })
+}
+
+#[tracing::instrument(skip_all)]
+pub(crate) async fn timeseries(
+    r: &dyn Runner,
+    query: &StatsQuery,
+    interval: Interval,
+) -> Result<Vec<Point>, StoreError> {
+    let filters = Split::new(&query.filters);
+    let rollups = interval == Interval::Day && Rollup::for_filters(&filters) != Rollup::None;
+    let plan = plan(r, query, rollups).await?;
+    let Some(sql) = queries::series(r.dialect(), &plan, &filters, interval) else {
+        return Ok(Vec::new());
+    };
+    let rows = r.fetch(&sql, &[Kind::Int; 3]).await?;
+    let mut found = rows.iter().map(|row| (row.int(0), row)).peekable();
+    let mut points = Vec::new();
+    let mut fill = |bucket: i64, start| {
+        let mut point = Point {
+            start,
+            visitors: 0,
+            pageviews: 0,
+        };
+        // Rows come in bucket order; skip any outside the range (none are expected).
+        while let Some((b, row)) = found.next_if(|(b, _)| *b <= bucket) {
+            if b == bucket {
+                point.visitors = row.int(1);
+                point.pageviews = row.int(2);
+            }
+        }
+        points.push(point);
+    };
+    match interval {
+        Interval::Day => {
+            for day in plan.from..=plan.to {
+                fill(day, date_of(day).and_time(NaiveTime::MIN));
+            }
+        }
+        Interval::Hour => {
+            let start = calendar::day_start(plan.tz, plan.from);
+            let end = calendar::day_start(plan.tz, plan.to + 1);
+            let hours = (end - start + 3599) / 3600;
+            for hour in 0..hours {
+                fill(hour, calendar::local_time(plan.tz, start + hour * 3600));
+            }
+        }
+    }
+    Ok(points)
+}
+
+#[tracing::instrument(skip_all, fields(dimension = %dimension))]
+pub(crate) async fn breakdown(
+    r: &dyn Runner,
+    query: &StatsQuery,
+    dimension: &Dimension,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<BreakdownRow>, StoreError> {
+    if matches!(dimension, Dimension::Prop(key) if key.contains('\0')) {
+        // No stored key holds NUL (Postgres text cannot).
+        return Ok(Vec::new());
+    }
+    let filters = Split::new(&query.filters);
+    let plan = plan(r, query, filters.is_empty()).await?;
+    let col = Col::of(dimension);
+    let dim = dimension.to_string();
+    let Some(sql) = queries::breakdown(r.dialect(), &plan, &filters, &col, &dim, limit, offset)
+    else {
+        return Ok(Vec::new());
+    };
+    let rows = r
+        .fetch(&sql, &[Kind::Text, Kind::Int, Kind::Int, Kind::Int])
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| BreakdownRow {
+            value: row.text(0).filter(|v| !v.is_empty()),
+            visitors: row.int(1),
+            pageviews: row.int(2),
+            events: row.int(3),
+        })
+        .collect())
+}
+
+#[tracing::instrument(skip_all)]
+pub(crate) async fn prop_keys(
+    r: &dyn Runner,
+    query: &StatsQuery,
+    limit: i64,
+) -> Result<Vec<String>, StoreError> {
+    let filters = Split::new(&query.filters);
+    let plan = plan(r, query, filters.is_empty()).await?;
+    let Some(sql) = queries::prop_keys(r.dialect(), &plan, &filters, limit) else {
+        return Ok(Vec::new());
+    };
+    let rows = r.fetch(&sql, &[Kind::Text, Kind::Int]).await?;
+    Ok(rows.iter().filter_map(|row| row.text(0)).collect())
+}
+
+#[tracing::instrument(skip_all)]
+pub(crate) async fn current_visitors(
+    r: &dyn Runner,
+    site: i64,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Result<i64, StoreError> {
+    let sql = queries::current_visitors(r.dialect(), site, since.timestamp());
+    let rows = r.fetch(&sql, &[Kind::Int]).await?;
+    Ok(rows.first().map_or(0, |row| row.int(0)))
+}

@@ -1,0 +1,475 @@
+//! Rollups against raw scans, on both backends: the same generated traffic is written to two
+//! databases, one gets its rollups built and one never does, and every question must get the
+//! same answer from both — before and after late events land in days already rolled up.
+
+mod support;
+
+use chrono::{Days, TimeDelta, Utc};
+use footfall::domain::Site;
+use footfall::ingest::event::Event;
+use footfall::ingest::logic::{SESSION_TIMEOUT, Sessionizer};
+use footfall::stats::rollup::rollup_pending;
+use footfall::stats::{Dimension as D, Filter, Interval, StatsQuery};
+use footfall::store::DynStore;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use support::visits::{Profile, add_site, is, query, utc, visit, write};
+use support::{Backend, TestDb};
+
+both_backends!(
+    rollups_answer_exactly_what_the_raw_events_answer,
+    late_events_rebuild_the_closed_days_they_touch,
+    dst_days_have_23_and_25_hourly_buckets,
+    a_second_builder_leaves_the_work_to_the_one_holding_the_lock,
+);
+
+async fn open(backend: Backend) -> Option<(TestDb, DynStore, Site)> {
+    let db = TestDb::new(backend).await?;
+    let store = footfall::store::connect(&db.url)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let site = add_site(&store, "example.com", "Europe/Berlin").await;
+    Some((db, store, site))
+}
+
+const PATHS: [&str; 6] = ["/", "/pricing", "/docs/a", "/docs/b", "/blog/x_y", "/about"];
+const SOURCES: [Option<(&str, &str)>; 4] = [
+    None,
+    Some(("Google", "https://www.google.com/")),
+    Some(("Bing", "https://www.bing.com/")),
+    Some(("Hacker News", "https://news.ycombinator.com/")),
+];
+const PLACES: [Option<(&str, &str, &str)>; 3] = [
+    None,
+    Some(("DE", "Bavaria", "Munich")),
+    Some(("US", "Texas", "Austin")),
+];
+/// (browser, version), (OS, version), device
+type Agent = (
+    (&'static str, &'static str),
+    (&'static str, &'static str),
+    &'static str,
+);
+const AGENTS: [Agent; 3] = [
+    (("Chrome", "131"), ("Windows", "10"), "desktop"),
+    (("Safari", "18"), ("iOS", "18.1"), "mobile"),
+    (("Firefox", "133"), ("Linux", ""), "desktop"),
+];
+
+/// Visits from `first` for `days` days, ~20 a day, some running past local midnight, plus a few
+/// in the hours before `until` (today, read raw).
+fn traffic(
+    site: &Site,
+    seed: u64,
+    first: &str,
+    days: u64,
+    until: chrono::DateTime<Utc>,
+) -> Vec<Event> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut events = Vec::new();
+    let start = utc(&format!("{first} 00:00")) - TimeDelta::hours(1);
+    let mut starts: Vec<_> = (0..days * 20)
+        .map(|_| start + TimeDelta::seconds(rng.random_range(0..(days as i64) * 86_400)))
+        .collect();
+    // Late evening in Berlin, so the visit runs into the next local day.
+    starts.extend((0..days).map(|d| {
+        start + TimeDelta::days(d as i64) + TimeDelta::minutes(rng.random_range(1380..1435))
+    }));
+    starts.extend((0..6).map(|i| until - TimeDelta::minutes(15 + 25 * i)));
+    for (i, at) in starts.into_iter().enumerate() {
+        let ((browser, os, device), source) = (
+            AGENTS[rng.random_range(0..3)],
+            SOURCES[rng.random_range(0..4)],
+        );
+        let profile = Profile {
+            source,
+            utm: (rng.random_range(0..5) == 0).then_some(("news", "email", "spring_sale")),
+            place: PLACES[rng.random_range(0..3)],
+            browser,
+            os,
+            device,
+        };
+        let mut hits = Vec::new();
+        let mut t = at;
+        for n in 0..rng.random_range(1..6) {
+            let path = PATHS[rng.random_range(0..PATHS.len())];
+            let (name, props): (&str, &[(&str, &str)]) = match rng.random_range(0..10) {
+                0 if n > 0 => ("Signup", [("plan", "pro")].as_slice()),
+                1 if n > 0 => ("Signup", [("plan", "free")].as_slice()),
+                2 if n > 0 => ("Download", [("url", "/a.pdf")].as_slice()),
+                _ => ("pageview", [].as_slice()),
+            };
+            hits.push((t.min(until), name, path, props));
+            t += TimeDelta::seconds(rng.random_range(20..900));
+        }
+        // Few visitor ids, so visitors come back the same day.
+        let visitor = rng.random_range(0..12) + 100 * (i as i64 % 3);
+        events.extend(visit(site, visitor, &profile, &hits));
+    }
+    events
+}
+
+/// Every question on `site` over the given ranges and filters, as text (to diff).
+async fn answers(store: &DynStore, site: &Site, ranges: &[(String, String)]) -> Vec<String> {
+    let filter_sets: Vec<Vec<Filter>> = vec![
+        vec![],
+        vec![is(D::Source, "Google")],
+        vec![is(D::Country, "")],
+        vec![is(D::Device, "mobile")],
+        vec![is(D::Page, "/pricing")],
+        vec![is(D::Source, "Google"), is(D::Device, "mobile")],
+        vec![is(D::EventName, "Signup")],
+    ];
+    let mut dimensions = D::FIXED.to_vec();
+    dimensions.extend([D::Prop("plan".into()), D::Prop("url".into())]);
+    let mut out = Vec::new();
+    for (from, to) in ranges {
+        for filters in &filter_sets {
+            let mut queries = vec![query(site, from, to, filters.clone())];
+            // The same question in another time zone must not be answered from Berlin rollups.
+            let mut in_utc = queries[0].clone();
+            in_utc.timezone = footfall::domain::TimeZone::default();
+            queries.push(in_utc);
+            for q in &queries {
+                out.extend(ask(store, q, &dimensions).await);
+            }
+        }
+    }
+    out
+}
+
+fn ok<T>(label: &str, answer: Result<T, footfall::store::StoreError>) -> T {
+    answer.unwrap_or_else(|e| panic!("{label}: {e:?}"))
+}
+
+async fn ask(store: &DynStore, q: &StatsQuery, dimensions: &[D]) -> Vec<String> {
+    let label = format!("{}..{} {} {:?}", q.from, q.to, q.timezone.name(), q.filters);
+    let mut out = vec![format!(
+        "{label} aggregate {:?}",
+        ok(&label, store.aggregate(q).await)
+    )];
+    let days = ok(&label, store.timeseries(q, Interval::Day).await);
+    out.push(format!("{label} days {days:?}"));
+    if q.from == q.to {
+        let hours = ok(&label, store.timeseries(q, Interval::Hour).await);
+        out.push(format!("{label} hours {hours:?}"));
+    }
+    for d in dimensions {
+        let rows = ok(&label, store.breakdown(q, d, 100, 0).await);
+        out.push(format!("{label} {d} {rows:?}"));
+    }
+    let keys = ok(&label, store.prop_keys(q, 10).await);
+    out.push(format!("{label} prop keys {keys:?}"));
+    out
+}
+
+fn assert_same(rolled: &[String], raw: &[String]) {
+    assert_eq!(rolled.len(), raw.len());
+    for (a, b) in rolled.iter().zip(raw) {
+        assert_eq!(a, b, "rollups (left) and raw events (right) disagree");
+    }
+}
+
+fn ranges() -> Vec<(String, String)> {
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::Europe::Berlin)
+        .date_naive();
+    let yesterday = today.checked_sub_days(Days::new(1)).unwrap_or(today);
+    [
+        ("2026-03-20", "2026-04-05".to_owned()),
+        ("2026-03-29", "2026-03-29".to_owned()),
+        ("2026-03-28", "2026-03-31".to_owned()),
+        ("2026-03-24", today.to_string()),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_owned(), b))
+    .chain([
+        (yesterday.to_string(), today.to_string()),
+        (today.to_string(), today.to_string()),
+    ])
+    .collect()
+}
+
+async fn rollups_answer_exactly_what_the_raw_events_answer(backend: Backend) {
+    let Some((db, rolled, site)) = open(backend).await else {
+        return;
+    };
+    let Some((raw_db, raw, raw_site)) = open(backend).await else {
+        return;
+    };
+    let now = Utc::now();
+    let events = traffic(&site, 7, "2026-03-25", 9, now);
+    write(&rolled, events.clone(), 50).await;
+    write(&raw, events, 50).await;
+    let before = answers(&rolled, &site, &ranges()).await;
+    let report = rollup_pending(&*rolled)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(report.ran && report.days >= 10, "{report:?}");
+    // Built and up to date: a second run finds nothing to do.
+    assert_eq!(rollup_pending(&*rolled).await.map(|r| r.days).ok(), Some(0));
+    let after = answers(&rolled, &site, &ranges()).await;
+    assert_same(&after, &before);
+    assert_same(&after, &answers(&raw, &raw_site, &ranges()).await);
+    db.cleanup().await;
+    raw_db.cleanup().await;
+}
+
+async fn late_events_rebuild_the_closed_days_they_touch(backend: Backend) {
+    let Some((db, rolled, site)) = open(backend).await else {
+        return;
+    };
+    let Some((raw_db, raw, raw_site)) = open(backend).await else {
+        return;
+    };
+    let now = Utc::now();
+    let events = traffic(&site, 11, "2026-03-26", 5, now);
+    write(&rolled, events.clone(), 40).await;
+    write(&raw, events, 40).await;
+    rollup_pending(&*rolled)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let day = query(&site, "2026-03-27", "2026-03-27", vec![]);
+    let built = rolled
+        .aggregate(&day)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+
+    // An imported visit on March 27th, and one that started late on March 30th (Berlin) whose
+    // next event arrives in a later batch, after the day was rolled up.
+    let profile = Profile {
+        source: Some(("Import", "https://import.example/")),
+        browser: ("Chrome", "131"),
+        os: ("Windows", "10"),
+        device: "desktop",
+        ..Profile::default()
+    };
+    let imported = visit(
+        &site,
+        999,
+        &profile,
+        &[
+            (utc("2026-03-27 08:00"), "pageview", "/imported", &[]),
+            (utc("2026-03-27 08:05"), "pageview", "/pricing", &[]),
+        ],
+    );
+    let mut late = visit(
+        &site,
+        998,
+        &profile,
+        &[
+            (utc("2026-03-30 21:55"), "pageview", "/", &[]),
+            (utc("2026-03-30 22:20"), "pageview", "/late", &[]),
+        ],
+    );
+    let continued = late.split_off(1);
+    // One sessionizer per database, as a running writer keeps its visits open across batches.
+    let mut writers: Vec<_> = (0..2)
+        .map(|_| Sessionizer::new(SESSION_TIMEOUT, []))
+        .collect();
+    for (store, sessions) in [&rolled, &raw].into_iter().zip(writers.iter_mut()) {
+        for batch in [imported.clone(), late.clone()] {
+            store
+                .write_batch(&sessions.assign(batch))
+                .await
+                .unwrap_or_else(|e| panic!("{e:?}"));
+        }
+    }
+    let report = rollup_pending(&*rolled)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(report.days, 2, "March 27th and 30th, {report:?}");
+    let imported_day = rolled
+        .aggregate(&day)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        (imported_day.visits, imported_day.pageviews),
+        (built.visits + 1, built.pageviews + 2)
+    );
+    for (store, sessions) in [&rolled, &raw].into_iter().zip(writers.iter_mut()) {
+        store
+            .write_batch(&sessions.assign(continued.clone()))
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+    }
+    // Until the builder runs again, the closed days are answered from their old rollups.
+    let both_days = |site: &Site| query(site, "2026-03-30", "2026-03-31", vec![]);
+    let stale = rolled
+        .aggregate(&both_days(&site))
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let truth = raw
+        .aggregate(&both_days(&raw_site))
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(stale.pageviews + 1, truth.pageviews);
+    let report = rollup_pending(&*rolled)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    // The continuation touched March 31st (its event) and March 30th (its visit's start).
+    assert_eq!(report.days, 2, "{report:?}");
+    let fresh = rolled
+        .aggregate(&both_days(&site))
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(fresh, truth);
+    assert_same(
+        &answers(&rolled, &site, &ranges()[..3]).await,
+        &answers(&raw, &raw_site, &ranges()[..3]).await,
+    );
+    db.cleanup().await;
+    raw_db.cleanup().await;
+}
+
+async fn dst_days_have_23_and_25_hourly_buckets(backend: Backend) {
+    let Some((db, store, site)) = open(backend).await else {
+        return;
+    };
+    let profile = Profile {
+        browser: ("Chrome", "131"),
+        os: ("Windows", "10"),
+        device: "desktop",
+        ..Profile::default()
+    };
+    let mut events = Vec::new();
+    // 00:30 UTC is 01:30 CET before the spring change and 02:30 CEST before the autumn one;
+    // 01:30 UTC is 03:30 CEST after spring forward and 02:30 CET after fall back.
+    for (i, at) in [
+        "2026-03-29 00:30",
+        "2026-03-29 01:30",
+        "2026-10-25 00:30",
+        "2026-10-25 01:30",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        events.extend(visit(
+            &site,
+            i as i64,
+            &profile,
+            &[(utc(at), "pageview", "/", &[])],
+        ));
+    }
+    write(&store, events, 10).await;
+    for pass in ["raw", "rolled up"] {
+        let spring = store
+            .timeseries(
+                &query(&site, "2026-03-29", "2026-03-29", vec![]),
+                Interval::Hour,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(spring.len(), 23, "{pass}");
+        let labels: Vec<_> = spring
+            .iter()
+            .map(|p| p.start.format("%H").to_string())
+            .collect();
+        assert_eq!(&labels[..4], ["00", "01", "03", "04"], "{pass}");
+        let busy: Vec<_> = spring
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.visitors > 0)
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(busy, vec![1, 2], "{pass}");
+        let autumn = store
+            .timeseries(
+                &query(&site, "2026-10-25", "2026-10-25", vec![]),
+                Interval::Hour,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(autumn.len(), 25, "{pass}");
+        let labels: Vec<_> = autumn
+            .iter()
+            .map(|p| p.start.format("%H").to_string())
+            .collect();
+        assert_eq!(&labels[..5], ["00", "01", "02", "02", "03"], "{pass}");
+        let busy: Vec<_> = autumn
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.visitors > 0)
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(busy, vec![2, 3], "{pass}");
+        let days = store
+            .timeseries(
+                &query(&site, "2026-03-28", "2026-03-30", vec![]),
+                Interval::Day,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            days.iter().map(|p| p.visitors).collect::<Vec<_>>(),
+            vec![0, 2, 0],
+            "{pass}"
+        );
+        rollup_pending(&*store)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+    }
+    db.cleanup().await;
+}
+
+async fn a_second_builder_leaves_the_work_to_the_one_holding_the_lock(backend: Backend) {
+    let Some((db, store, site)) = open(backend).await else {
+        return;
+    };
+    let profile = Profile {
+        browser: ("Chrome", "131"),
+        os: ("Windows", "10"),
+        device: "desktop",
+        ..Profile::default()
+    };
+    write(
+        &store,
+        visit(
+            &site,
+            1,
+            &profile,
+            &[(utc("2026-05-01 12:00"), "pageview", "/", &[])],
+        ),
+        10,
+    )
+    .await;
+    if backend == Backend::Postgres {
+        // Another collector is building.
+        let mut other = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let key: i64 = 0x666f_6f74_6661_0001;
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(key)
+            .fetch_one(&mut other)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(locked);
+        let report = rollup_pending(&*store)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(!report.ran && report.days == 0, "{report:?}");
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(key)
+            .execute(&mut other)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        sqlx::Connection::close(other)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    // Two builders of one process take turns; both finish, the work is done once.
+    let (a, b) = tokio::join!(rollup_pending(&*store), rollup_pending(&*store));
+    let (a, b) = (
+        a.unwrap_or_else(|e| panic!("{e:?}")),
+        b.unwrap_or_else(|e| panic!("{e:?}")),
+    );
+    assert!(a.ran || b.ran);
+    assert_eq!(a.days + b.days, 1, "{a:?} {b:?}");
+    let a = store
+        .aggregate(&query(&site, "2026-05-01", "2026-05-01", vec![]))
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!((a.visitors, a.visits), (1, 1));
+    db.cleanup().await;
+}
