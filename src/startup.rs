@@ -94,6 +94,7 @@ impl Application {
             queue,
         });
 
+        let store_data = actix_web::web::Data::new(store.clone());
         let listener = TcpListener::bind(&config.listen)
             .with_context(|| format!("binding {}", config.listen))?;
         let port = listener.local_addr()?.port();
@@ -106,6 +107,8 @@ impl Application {
                 .configure(crate::ingest::pixel::configure)
                 .configure(web::configure)
                 .configure(auth::configure)
+                .app_data(store_data.clone())
+                .configure(crate::dashboard::configure)
                 .app_data(web::query_config())
                 .default_service(actix_web::web::to(web::not_found))
         })

@@ -1,0 +1,73 @@
+//! The dashboard: server-rendered pages (askama) over the stats query layer. Usable without
+//! JavaScript; only the live view streams with Server-Sent Events.
+//!
+//! Routes: `/sites` (list, add), `/sites/{domain}` (dashboard), `/sites/{domain}/settings`
+//! (snippet, installation check, share links, delete), `/sites/{domain}/live` (+ `/stream`), and
+//! `/share/{token}` (the read-only dashboard behind a share link).
+
+pub mod chart;
+pub mod format;
+pub mod live;
+pub mod page;
+pub mod params;
+pub mod sites;
+
+pub use sites::configure;
+
+use crate::domain::Site;
+use crate::store::{DynStore, StoreError};
+use crate::web::layout::{self, Layout};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DashboardError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("not found")]
+    NotFound,
+    #[error("the database failed")]
+    Store(#[from] StoreError),
+    #[error("rendering the page failed")]
+    Render,
+}
+
+impl ResponseError for DashboardError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Store(_) | Self::Render => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (title, message) = match self {
+            Self::Store(e) => {
+                // The cause goes to the log once; the page says nothing about it.
+                tracing::error!(error = %e, cause = ?std::error::Error::source(e), "dashboard query failed");
+                (
+                    "Something went wrong",
+                    "Something went wrong on our side. Please try again.".to_owned(),
+                )
+            }
+            Self::Render => (
+                "Something went wrong",
+                "Something went wrong on our side. Please try again.".to_owned(),
+            ),
+            Self::NotFound => ("Not found", "There is no such site or page.".to_owned()),
+            Self::BadRequest(m) => ("Bad request", m.clone()),
+        };
+        layout::error_page(self.status_code(), Layout::anonymous(""), title, &message)
+    }
+}
+
+/// The site registered as `domain`, or 404.
+pub async fn site_by_domain(store: &DynStore, domain: &str) -> Result<Site, DashboardError> {
+    store
+        .list_sites()
+        .await?
+        .into_iter()
+        .find(|s| s.domain.as_str() == domain)
+        .ok_or(DashboardError::NotFound)
+}

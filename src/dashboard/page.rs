@@ -1,0 +1,359 @@
+//! A site's dashboard: top figures with the change against the previous period, the chart, and
+//! one table per breakdown. Every number comes from `StatsStore`; the queries run concurrently.
+
+use super::DashboardError;
+use super::chart::{self, Chart};
+use super::format;
+use super::params::{self, View};
+use crate::domain::Site;
+use crate::stats::period::{self, Period};
+use crate::stats::{Aggregate, BreakdownRow, Dimension, Filter, FilterOp, Interval, StatsQuery};
+use crate::store::DynStore;
+use crate::web::layout::Layout;
+use askama::Template;
+use chrono::{TimeDelta, Utc};
+use futures_util::future::try_join_all;
+
+/// Rows per breakdown table.
+const ROWS: i64 = 10;
+/// Prop keys shown for custom events.
+const PROP_KEYS: i64 = 3;
+
+/// The tables, grouped as on the page.
+const GROUPS: &[(&str, &[Dimension])] = &[
+    (
+        "Pages",
+        &[Dimension::Page, Dimension::EntryPage, Dimension::ExitPage],
+    ),
+    (
+        "Sources",
+        &[
+            Dimension::Source,
+            Dimension::Referrer,
+            Dimension::UtmSource,
+            Dimension::UtmMedium,
+            Dimension::UtmCampaign,
+        ],
+    ),
+    (
+        "Locations",
+        &[Dimension::Country, Dimension::Region, Dimension::City],
+    ),
+    (
+        "Devices",
+        &[
+            Dimension::Browser,
+            Dimension::BrowserVersion,
+            Dimension::Os,
+            Dimension::Device,
+        ],
+    ),
+];
+
+pub struct PeriodLink {
+    pub label: &'static str,
+    pub href: String,
+    pub active: bool,
+}
+
+pub struct Chip {
+    pub label: String,
+    pub remove_href: String,
+}
+
+pub struct TopStat {
+    pub label: &'static str,
+    pub value: String,
+    /// e.g. "+12%"; empty when there is nothing to compare with.
+    pub change: String,
+    /// `up` / `down` for the arrow, `good` / `bad` for the colour.
+    pub direction: &'static str,
+    pub tone: &'static str,
+}
+
+pub struct Row {
+    pub label: String,
+    pub href: String,
+    pub visitors: String,
+    pub pageviews: String,
+    pub bar: u32,
+}
+
+pub struct Table {
+    pub title: String,
+    pub metric: &'static str,
+    pub rows: Vec<Row>,
+}
+
+pub struct Group {
+    pub title: &'static str,
+    pub tables: Vec<Table>,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/page.html")]
+pub struct DashboardPage {
+    pub layout: Layout,
+    pub site: String,
+    pub base: String,
+    pub shared: bool,
+    pub period_label: String,
+    pub periods: Vec<PeriodLink>,
+    pub from: String,
+    pub to: String,
+    pub chips: Vec<Chip>,
+    pub top: Vec<TopStat>,
+    pub chart: Chart,
+    pub current_visitors: i64,
+    pub groups: Vec<Group>,
+    pub no_events: bool,
+    pub query_string: String,
+    /// The active filters in URL form, for the custom-range form's hidden fields.
+    pub filter_params: Vec<String>,
+}
+
+pub async fn render(
+    store: &DynStore,
+    site: &Site,
+    pairs: &[(String, String)],
+    base: String,
+    layout: Layout,
+    shared: bool,
+) -> Result<DashboardPage, DashboardError> {
+    let view = params::parse(pairs).map_err(DashboardError::BadRequest)?;
+    let today = Utc::now().with_timezone(&site.timezone.0).date_naive();
+    let (from, to) = view.period.range(today);
+    let query = StatsQuery {
+        site: site.id,
+        timezone: site.timezone,
+        from,
+        to,
+        filters: view.filters.clone(),
+    };
+    let (prev_from, prev_to) = period::previous(from, to);
+    let previous = StatsQuery {
+        from: prev_from,
+        to: prev_to,
+        ..query.clone()
+    };
+    let interval = if from == to {
+        Interval::Hour
+    } else {
+        Interval::Day
+    };
+
+    let s = store.as_ref();
+    let dims: Vec<&Dimension> = GROUPS.iter().flat_map(|(_, dims)| dims.iter()).collect();
+    let (current, before, points, current_visitors, tables, events, keys) = tokio::try_join!(
+        s.aggregate(&query),
+        s.aggregate(&previous),
+        s.timeseries(&query, interval),
+        s.current_visitors(site.id, Utc::now() - TimeDelta::minutes(5)),
+        try_join_all(dims.iter().map(|d| s.breakdown(&query, d, ROWS, 0))),
+        s.breakdown(&query, &Dimension::EventName, ROWS + 1, 0),
+        s.prop_keys(&query, PROP_KEYS),
+    )?;
+    let prop_dims: Vec<Dimension> = keys.into_iter().map(Dimension::Prop).collect();
+    let prop_tables =
+        try_join_all(prop_dims.iter().map(|d| s.breakdown(&query, d, ROWS, 0))).await?;
+
+    let link = |v: &View| format!("{base}?{}", v.query_string());
+    let table = |dim: &Dimension, rows: Vec<BreakdownRow>, metric: &'static str| Table {
+        title: dim.label(),
+        metric,
+        rows: rows_for(dim, rows, &view, &link),
+    };
+    let mut tables = tables.into_iter();
+    let mut groups: Vec<Group> = GROUPS
+        .iter()
+        .map(|(title, dims)| Group {
+            title,
+            tables: dims
+                .iter()
+                .filter_map(|d| tables.next().map(|rows| table(d, rows, "Visitors")))
+                .collect(),
+        })
+        .collect();
+    let custom: Vec<BreakdownRow> = events
+        .into_iter()
+        .filter(|r| r.value.as_deref() != Some(crate::domain::EventName::PAGEVIEW))
+        .take(ROWS as usize)
+        .collect();
+    let mut event_tables = vec![table(&Dimension::EventName, custom, "Events")];
+    event_tables.extend(
+        prop_dims
+            .iter()
+            .zip(prop_tables)
+            .map(|(d, rows)| table(d, rows, "Events")),
+    );
+    groups.push(Group {
+        title: "Custom events",
+        tables: event_tables,
+    });
+
+    let periods = Period::NAMED
+        .iter()
+        .filter_map(|(name, label)| {
+            let p = Period::parse(name, None, None).ok()?;
+            Some(PeriodLink {
+                label,
+                href: link(&view.with_period(p)),
+                active: p == view.period,
+            })
+        })
+        .collect();
+    let chips = view
+        .filters
+        .iter()
+        .enumerate()
+        .map(|(i, f)| Chip {
+            label: chip_label(f),
+            remove_href: link(&view.without_filter(i)),
+        })
+        .collect();
+    let period_label = match view.period {
+        Period::Custom { from, to } => format!("{from} – {to}"),
+        p => Period::NAMED
+            .iter()
+            .find(|(n, _)| *n == p.name())
+            .map(|(_, l)| (*l).to_owned())
+            .unwrap_or_default(),
+    };
+    Ok(DashboardPage {
+        layout,
+        site: site.domain.to_string(),
+        base: base.clone(),
+        shared,
+        period_label,
+        periods,
+        from: from.to_string(),
+        to: to.to_string(),
+        chips,
+        top: top_stats(&current, &before),
+        chart: chart::build(&points, interval),
+        current_visitors,
+        no_events: current.events == 0 && before.events == 0 && view.filters.is_empty(),
+        groups,
+        query_string: view.query_string(),
+        filter_params: view.filters.iter().map(params::format_filter).collect(),
+    })
+}
+
+fn chip_label(f: &Filter) -> String {
+    let value = if f.value.is_empty() {
+        "(none)"
+    } else {
+        f.value.as_str()
+    };
+    format!("{} {} {}", f.dimension.label(), f.op.name(), value)
+}
+
+fn rows_for(
+    dim: &Dimension,
+    rows: Vec<BreakdownRow>,
+    view: &View,
+    link: &dyn Fn(&View) -> String,
+) -> Vec<Row> {
+    let event_table = matches!(dim, Dimension::EventName | Dimension::Prop(_));
+    let size = |r: &BreakdownRow| if event_table { r.events } else { r.visitors };
+    let max = rows.iter().map(size).max().unwrap_or(0).max(1);
+    rows.into_iter()
+        .map(|r| {
+            let filter = Filter {
+                dimension: dim.clone(),
+                op: FilterOp::Is,
+                value: r.value.clone().unwrap_or_default(),
+            };
+            Row {
+                label: r
+                    .value
+                    .clone()
+                    .unwrap_or_else(|| empty_label(dim).to_owned()),
+                href: link(&view.with_filter(filter)),
+                visitors: format::compact(if event_table { r.events } else { r.visitors }),
+                pageviews: format::compact(if event_table { r.visitors } else { r.pageviews }),
+                bar: u32::try_from(size(&r) * 100 / max).unwrap_or(100),
+            }
+        })
+        .collect()
+}
+
+fn empty_label(dim: &Dimension) -> &'static str {
+    match dim {
+        Dimension::Source | Dimension::Referrer => "Direct / none",
+        Dimension::Country | Dimension::Region | Dimension::City => "Unknown",
+        _ => "(none)",
+    }
+}
+
+fn top_stats(now: &Aggregate, before: &Aggregate) -> Vec<TopStat> {
+    let stat = |label, value: String, cur: f64, prev: f64, higher_is_better: bool| {
+        let (change, direction, tone) = match format::change(cur, prev) {
+            Some(c) if c.abs() >= 0.5 => {
+                let up = c > 0.0;
+                (
+                    format!("{}{:.0}%", if up { "+" } else { "−" }, c.abs()),
+                    if up { "up" } else { "down" },
+                    if up == higher_is_better {
+                        "good"
+                    } else {
+                        "bad"
+                    },
+                )
+            }
+            Some(_) => ("±0%".to_owned(), "flat", "flat"),
+            None => (String::new(), "flat", "flat"),
+        };
+        TopStat {
+            label,
+            value,
+            change,
+            direction,
+            tone,
+        }
+    };
+    vec![
+        stat(
+            "Unique visitors",
+            format::compact(now.visitors),
+            now.visitors as f64,
+            before.visitors as f64,
+            true,
+        ),
+        stat(
+            "Visits",
+            format::compact(now.visits),
+            now.visits as f64,
+            before.visits as f64,
+            true,
+        ),
+        stat(
+            "Pageviews",
+            format::compact(now.pageviews),
+            now.pageviews as f64,
+            before.pageviews as f64,
+            true,
+        ),
+        stat(
+            "Views per visit",
+            format!("{:.2}", now.views_per_visit),
+            now.views_per_visit,
+            before.views_per_visit,
+            true,
+        ),
+        stat(
+            "Bounce rate",
+            format!("{:.0}%", now.bounce_rate),
+            now.bounce_rate,
+            before.bounce_rate,
+            false,
+        ),
+        stat(
+            "Visit duration",
+            format::duration(now.visit_duration),
+            now.visit_duration,
+            before.visit_duration,
+            true,
+        ),
+    ]
+}

@@ -1,0 +1,453 @@
+//! The dashboard over HTTP, as a logged-in person and as an anonymous visitor: sites, settings,
+//! share links, deletion, the dashboard page, the live stream, escaping of hostile text.
+
+#[path = "support/browser.rs"]
+mod browser;
+mod support;
+
+use browser::{Browser, Page};
+use footfall::auth::password::{self, NewPassword};
+use footfall::domain::Email;
+use support::{Backend, CHROME_UA, Options, TestApp, pageview};
+
+both_backends!(
+    anonymous_visitors_get_no_dashboard_data,
+    a_user_adds_a_site_gets_its_snippet_and_verifies_the_installation,
+    the_dashboard_shows_traffic_filters_and_periods_from_the_url,
+    a_share_link_shows_only_its_site_until_it_is_revoked,
+    deleting_a_site_needs_its_name_and_removes_its_data,
+    hostile_text_from_visitors_is_escaped_everywhere_it_is_shown,
+    the_live_stream_sends_stored_events_as_server_sent_events,
+);
+
+const EMAIL: &str = "owner@example.com";
+const PASSWORD: &str = "correct horse battery";
+
+/// A running app with one user, and a browser logged in as them.
+async fn logged_in(backend: Backend) -> Option<(TestApp, Browser)> {
+    let app = TestApp::spawn(backend, Options::default()).await?;
+    let hash = password::hash(NewPassword::parse(PASSWORD).unwrap_or_else(|e| panic!("{e}")))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    app.store
+        .add_user(
+            &Email::parse(EMAIL).unwrap_or_else(|e| panic!("{e}")),
+            &hash,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut browser = Browser::new(&app.address);
+    let form = browser.get("/login").await;
+    let token = form.csrf_token();
+    let done = browser
+        .post(
+            "/login",
+            &[
+                ("email", EMAIL),
+                ("password", PASSWORD),
+                ("csrf_token", &token),
+                ("next", "/sites"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303, "login failed: {}", done.body);
+    Some((app, browser))
+}
+
+async fn stop(app: TestApp) {
+    let (_, _, db) = app.stop().await;
+    db.cleanup().await;
+}
+
+fn assert_redirects_to_login(page: &Page, what: &str) {
+    assert!(
+        page.status == 303 && page.location().is_some_and(|l| l.starts_with("/login")),
+        "{what}: expected a redirect to /login, got {} {:?}",
+        page.status,
+        page.location()
+    );
+}
+
+async fn anonymous_visitors_get_no_dashboard_data(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, Options::default()).await else {
+        return;
+    };
+    app.post_event(&pageview("/secret-page"), CHROME_UA).await;
+    app.wait_for_events("example.com", 1).await;
+    let mut anon = Browser::new(&app.address);
+    for path in [
+        "/sites",
+        "/sites/example.com",
+        "/sites/example.com?period=7d",
+        "/sites/example.com/settings",
+        "/sites/example.com/live",
+        "/sites/example.com/live/stream",
+    ] {
+        let page = anon.get(path).await;
+        assert_redirects_to_login(&page, path);
+        assert!(!page.body.contains("secret-page"), "{path} leaked data");
+    }
+    let page = anon
+        .post("/sites", &[("domain", "evil.org"), ("timezone", "UTC")])
+        .await;
+    assert!(
+        page.status == 303 || page.status == 403,
+        "anonymous add: {}",
+        page.status
+    );
+    let page = anon
+        .post("/sites/example.com/delete", &[("confirm", "example.com")])
+        .await;
+    assert!(
+        page.status == 303 || page.status == 403,
+        "anonymous delete: {}",
+        page.status
+    );
+    assert_eq!(app.store.list_sites().await.unwrap_or_default().len(), 1);
+    assert_eq!(anon.get("/share/not-a-token").await.status, 404);
+    stop(app).await;
+}
+
+async fn a_user_adds_a_site_gets_its_snippet_and_verifies_the_installation(backend: Backend) {
+    let Some((app, mut browser)) = logged_in(backend).await else {
+        return;
+    };
+    let sites = browser.get("/sites").await;
+    assert_eq!(sites.status, 200);
+    assert!(sites.body.contains("example.com"));
+    assert!(
+        sites
+            .header("content-security-policy")
+            .is_some_and(|c| c.contains("default-src 'none'"))
+    );
+    let token = sites.csrf_token();
+
+    // CSRF, bad input and duplicates are refused with a reason.
+    let no_csrf = browser
+        .post("/sites", &[("domain", "new.org"), ("timezone", "UTC")])
+        .await;
+    assert_eq!(no_csrf.status, 403);
+    for (domain, tz, message) in [
+        ("https://new.org/x", "UTC", "not a domain name"),
+        ("new.org", "Mars/Base", "unknown time zone"),
+        ("example.com", "UTC", "already registered"),
+    ] {
+        let page = browser
+            .post(
+                "/sites",
+                &[("domain", domain), ("timezone", tz), ("csrf_token", &token)],
+            )
+            .await;
+        assert_eq!(page.status, 400, "{domain} {tz}");
+        assert!(page.body.contains(message), "{domain} {tz}: {}", page.body);
+    }
+    assert_eq!(app.store.list_sites().await.unwrap_or_default().len(), 1);
+
+    let added = browser
+        .post(
+            "/sites",
+            &[
+                ("domain", "New.org"),
+                ("timezone", "Europe/Berlin"),
+                ("csrf_token", &token),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, 303);
+    assert_eq!(added.location(), Some("/sites/new.org/settings"));
+    let settings = browser.get("/sites/new.org/settings").await;
+    assert_eq!(settings.status, 200);
+    assert!(
+        settings.body.contains("data-domain=&#34;new.org&#34;")
+            || settings.body.contains("data-domain=&quot;new.org&quot;"),
+        "{}",
+        settings.body
+    );
+    assert!(settings.body.contains("/js/script.js"));
+    assert!(settings.body.contains("Europe/Berlin"));
+
+    let before = browser.get("/sites/new.org/settings?verify=1").await;
+    assert!(
+        before.body.contains("No event has arrived"),
+        "{}",
+        before.body
+    );
+    let body = r#"{"n":"pageview","u":"https://new.org/","d":"new.org"}"#;
+    let mut accepted = false;
+    for _ in 0..50 {
+        // The collector picks new sites up within a second or so.
+        if app.post_event(body, CHROME_UA).await.status() == 202 {
+            accepted = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(accepted);
+    app.wait_for_events("new.org", 1).await;
+    let after = browser.get("/sites/new.org/settings?verify=1").await;
+    assert!(after.body.contains("It works: 1 events"), "{}", after.body);
+    stop(app).await;
+}
+
+async fn the_dashboard_shows_traffic_filters_and_periods_from_the_url(backend: Backend) {
+    let Some((app, mut browser)) = logged_in(backend).await else {
+        return;
+    };
+    for path in ["/", "/pricing", "/pricing", "/docs/install"] {
+        app.post_event(&pageview(path), CHROME_UA).await;
+    }
+    let signup =
+        r#"{"n":"Signup","u":"https://example.com/pricing","d":"example.com","p":{"plan":"pro"}}"#;
+    app.post_event(signup, CHROME_UA).await;
+    app.wait_for_events("example.com", 5).await;
+
+    let page = browser.get("/sites/example.com").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    for text in [
+        "Unique visitors",
+        "Bounce rate",
+        "Visit duration",
+        "/pricing",
+        "/docs/install",
+        "Signup",
+        "Property plan",
+        "pro",
+        "<svg",
+        "Last 30 days",
+    ] {
+        assert!(page.body.contains(text), "dashboard lacks {text:?}");
+    }
+    // Clicking a row is a link that adds a filter to the URL.
+    assert!(
+        page.body.contains("f=page%3Ais%3A%2Fpricing"),
+        "no filter link for /pricing"
+    );
+    let filtered = browser
+        .get("/sites/example.com?period=30d&f=page%3Ais%3A%2Fpricing")
+        .await;
+    assert_eq!(filtered.status, 200);
+    assert!(filtered.body.contains("Page is /pricing"), "no filter chip");
+    assert!(filtered.body.contains("Remove filter"));
+    let today = browser.get("/sites/example.com?period=today").await;
+    assert_eq!(today.status, 200);
+    assert!(
+        today.body.contains("aria-current=\"page\">Today"),
+        "period not marked active"
+    );
+    let bad = browser.get("/sites/example.com?period=forever").await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("unknown period"));
+    assert_eq!(browser.get("/sites/nope.org").await.status, 404);
+    stop(app).await;
+}
+
+async fn a_share_link_shows_only_its_site_until_it_is_revoked(backend: Backend) {
+    let Some((app, mut browser)) = logged_in(backend).await else {
+        return;
+    };
+    app.store
+        .add_site(
+            &footfall::domain::SiteDomain::parse("other.org").unwrap_or_else(|e| panic!("{e}")),
+            footfall::domain::TimeZone::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    app.post_event(&pageview("/shared-page"), CHROME_UA).await;
+    app.wait_for_events("example.com", 1).await;
+    let settings = browser.get("/sites/example.com/settings").await;
+    let created = browser
+        .post(
+            "/sites/example.com/share",
+            &[("csrf_token", &settings.csrf_token())],
+        )
+        .await;
+    assert_eq!(created.status, 200);
+    let marker = "/share/";
+    let start = created
+        .body
+        .find(marker)
+        .unwrap_or_else(|| panic!("no share link in {}", created.body))
+        + marker.len();
+    let token: String = created.body[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    assert!(
+        token.len() >= 22,
+        "token {token:?} is too short to be unguessable"
+    );
+
+    let mut anon = Browser::new(&app.address);
+    let shared = anon.get(&format!("/share/{token}")).await;
+    assert_eq!(shared.status, 200, "{}", shared.body);
+    assert!(shared.body.contains("example.com") && shared.body.contains("/shared-page"));
+    assert!(!shared.body.contains("other.org"));
+    assert!(
+        !shared.body.contains("/settings"),
+        "a shared view links to settings"
+    );
+    assert!(!shared.body.contains("Log out"));
+    let filtered = anon
+        .get(&format!("/share/{token}?f=page%3Ais%3A%2Fshared-page"))
+        .await;
+    assert_eq!(filtered.status, 200);
+    // The token opens the dashboard only: the owner's pages stay closed.
+    assert_redirects_to_login(&anon.get("/sites/example.com").await, "share visitor");
+
+    let page = browser.get("/sites/example.com/settings").await;
+    let id_marker = "/sites/example.com/share/";
+    let at = page
+        .body
+        .find(id_marker)
+        .unwrap_or_else(|| panic!("no revoke form"))
+        + id_marker.len();
+    let id: String = page.body[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let revoked = browser
+        .post(
+            &format!("/sites/example.com/share/{id}/revoke"),
+            &[("csrf_token", &page.csrf_token())],
+        )
+        .await;
+    assert_eq!(revoked.status, 303);
+    assert_eq!(anon.get(&format!("/share/{token}")).await.status, 404);
+    stop(app).await;
+}
+
+async fn deleting_a_site_needs_its_name_and_removes_its_data(backend: Backend) {
+    let Some((app, mut browser)) = logged_in(backend).await else {
+        return;
+    };
+    app.post_event(&pageview("/"), CHROME_UA).await;
+    app.wait_for_events("example.com", 1).await;
+    let site = app.site("example.com").await;
+    let settings = browser.get("/sites/example.com/settings").await;
+    let token = settings.csrf_token();
+    let wrong = browser
+        .post(
+            "/sites/example.com/delete",
+            &[("confirm", "example"), ("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(wrong.status, 400);
+    assert!(wrong.body.contains("to confirm"));
+    let no_csrf = browser
+        .post("/sites/example.com/delete", &[("confirm", "example.com")])
+        .await;
+    assert_eq!(no_csrf.status, 403);
+    assert_eq!(app.store.count_events(site.id).await.unwrap_or_default(), 1);
+    let done = browser
+        .post(
+            "/sites/example.com/delete",
+            &[("confirm", "example.com"), ("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(done.status, 303);
+    assert!(app.store.list_sites().await.unwrap_or_default().is_empty());
+    assert_eq!(app.store.count_events(site.id).await.unwrap_or_default(), 0);
+    let sites = browser.get("/sites").await;
+    assert!(sites.body.contains("No site yet"));
+    stop(app).await;
+}
+
+async fn hostile_text_from_visitors_is_escaped_everywhere_it_is_shown(backend: Backend) {
+    let Some((app, mut browser)) = logged_in(backend).await else {
+        return;
+    };
+    const SCRIPT: &str = "<script>alert(1)</script>";
+    const IMG: &str = "\"><img src=x onerror=alert(1)>";
+    let json = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    for payload in [SCRIPT, IMG] {
+        let u = format!(
+            "https://example.com/{}?utm_source={}&utm_medium={}&utm_campaign={}",
+            enc(payload),
+            enc(payload),
+            enc(payload),
+            enc(payload)
+        );
+        let body = format!(
+            r#"{{"n":{},"u":{},"d":"example.com","r":{},"p":{{{}:{}}}}}"#,
+            json(payload),
+            json(&u),
+            json(&format!("https://evil.example.org/{}", enc(payload))),
+            json(payload),
+            json(payload)
+        );
+        assert_eq!(
+            app.post_event(&body, CHROME_UA).await.status(),
+            202,
+            "{body}"
+        );
+        app.post_event(&pageview(&format!("/{}", enc(payload))), CHROME_UA)
+            .await;
+    }
+    app.wait_for_events("example.com", 4).await;
+    let query = format!("?f={}", enc(&format!("utm_source:is:{SCRIPT}")));
+    for path in [
+        "/sites/example.com".to_owned(),
+        format!("/sites/example.com{query}"),
+        "/sites".to_owned(),
+    ] {
+        let page = browser.get(&path).await;
+        assert_eq!(page.status, 200, "{path}");
+        // Escaped, the payloads are harmless text (`onerror=alert` may appear as text); what
+        // must never appear is markup a browser would run.
+        for raw in ["<script>alert", "<img src=x", "\"><img"] {
+            assert!(
+                !page.body.contains(raw),
+                "{path} contains unescaped {raw:?}"
+            );
+        }
+        if path != "/sites" {
+            assert!(
+                page.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;")
+                    || page.body.contains("&#60;script&#62;"),
+                "{path}: the payload is not shown escaped"
+            );
+        }
+    }
+    stop(app).await;
+}
+
+async fn the_live_stream_sends_stored_events_as_server_sent_events(backend: Backend) {
+    let Some((app, browser)) = logged_in(backend).await else {
+        return;
+    };
+    app.post_event(&pageview("/live-one"), CHROME_UA).await;
+    app.wait_for_events("example.com", 1).await;
+    let response = browser
+        .request(reqwest::Method::GET, "/sites/example.com/live/stream")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut response = response;
+    let first = tokio::time::timeout(std::time::Duration::from_secs(5), response.chunk())
+        .await
+        .unwrap_or_else(|_| panic!("no backlog within 5 s"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&first).into_owned();
+    assert!(
+        text.contains("data: {") && text.contains("/live-one"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("visitor"),
+        "the stream must not carry visitor ids: {text}"
+    );
+    // New events follow within a couple of polls.
+    app.post_event(&pageview("/live-two"), CHROME_UA).await;
+    let next = tokio::time::timeout(std::time::Duration::from_secs(5), response.chunk())
+        .await
+        .unwrap_or_else(|_| panic!("no new event within 5 s"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_default();
+    assert!(String::from_utf8_lossy(&next).contains("/live-two"));
+    drop(response);
+    stop(app).await;
+}
