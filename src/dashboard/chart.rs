@@ -110,9 +110,17 @@ pub fn build(points: &[Point], interval: Interval) -> Chart {
             cy: px(y(p.visitors)),
         })
         .collect();
-    let y_ticks = (0..=4)
+    // Evenly spaced whole-number ticks: 4 or 5 intervals, whichever divides the top.
+    let intervals = if top % 4 == 0 {
+        4
+    } else if top % 5 == 0 {
+        5
+    } else {
+        top.min(4)
+    };
+    let y_ticks = (0..=intervals)
         .map(|k| {
-            let value = top * k / 4;
+            let value = top * k / intervals;
             Tick {
                 pos: px(y(value)),
                 label: value.to_string(),
@@ -180,6 +188,7 @@ mod tests {
         let chart = build(&points, Interval::Day);
         assert_eq!(chart.bars.len(), 3);
         assert_eq!(chart.bars[2].title, "Wed 4 Mar: 4 pageviews, 2 visitors");
-        assert_eq!(chart.y_ticks.last().map(|t| t.label.as_str()), Some("5"));
+        let labels: Vec<&str> = chart.y_ticks.iter().map(|t| t.label.as_str()).collect();
+        assert_eq!(labels, ["0", "1", "2", "3", "4", "5"]);
     }
 }
