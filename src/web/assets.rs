@@ -26,11 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 async fn app_css(req: HttpRequest) -> HttpResponse {
     let etag = ETAG.as_str();
     let versioned = req.query_string() == format!("v={}", VERSION.as_str());
-    let fresh = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let fresh = super::etag_matches(&req, etag);
     let mut response = if fresh {
         HttpResponse::NotModified()
     } else {
