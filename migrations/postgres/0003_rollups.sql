@@ -61,8 +61,9 @@ CREATE TABLE rollup_progress (
     pending_xmax  BIGINT
 );
 
--- Filtered questions scan raw events of the range. A page or event-name filter (`page is
--- /pricing`, a goal) seeks straight to the matching events of the range instead of reading every
--- event of it; they are the filters people use most.
-CREATE INDEX events_site_path ON events (site_id, path, created_at);
+-- Filtered questions scan raw events of the range. An event-name filter (a goal) seeks straight
+-- to the matching events of the range instead of reading every event of it. There is no such
+-- index on path: inserts into it land all over the B-tree, and it halved the writer's throughput
+-- (seeding 1M events on SQLite: 165k events/s without it, 88k/s with it); page filters read the
+-- range through events_site_time instead.
 CREATE INDEX events_site_name ON events (site_id, name, created_at);
