@@ -50,6 +50,19 @@ pub fn parse(pairs: &[(String, String)]) -> Result<View, String> {
 }
 
 /// `DIM:OP:VALUE` or `prop:KEY:OP:VALUE` (the value may contain `:`).
+///
+/// ```
+/// use footfall::dashboard::params::{format_filter, parse_filter};
+/// use footfall::stats::{Dimension, FilterOp};
+///
+/// let filter = parse_filter("prop:plan:is:pro:annual").map_err(|e| e.to_string())?;
+/// assert_eq!(filter.dimension, Dimension::Prop("plan".into()));
+/// assert_eq!(filter.op, FilterOp::Is);
+/// assert_eq!(filter.value, "pro:annual");
+/// assert_eq!(format_filter(&filter), "prop:plan:is:pro:annual");
+/// assert!(parse_filter("planet:is:mars").is_err());
+/// # Ok::<(), String>(())
+/// ```
 pub fn parse_filter(raw: &str) -> Result<Filter, String> {
     let bad = || format!("filter {raw:?} must look like page:is:/pricing or prop:plan:is:pro");
     let (dim, rest) = raw.split_once(':').ok_or_else(bad)?;
