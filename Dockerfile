@@ -5,6 +5,7 @@ COPY Cargo.toml Cargo.lock ./
 COPY src src
 COPY migrations migrations
 COPY static static
+COPY templates templates
 COPY examples examples
 RUN cargo build --release --locked --bin footfall
 
