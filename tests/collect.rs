@@ -805,7 +805,10 @@ impl IngestStore for FlakyStore {
     async fn delete_salts_before(&self, day: chrono::NaiveDate) -> Result<u64, StoreError> {
         self.inner.delete_salts_before(day).await
     }
-    async fn write_batch(&self, batch: &footfall::ingest::event::Batch) -> Result<(), StoreError> {
+    async fn write_batch(
+        &self,
+        batch: std::sync::Arc<footfall::ingest::event::Batch>,
+    ) -> Result<(), StoreError> {
         if batch
             .events
             .iter()

@@ -13,6 +13,7 @@ use footfall::stats::{Dimension as D, Filter, Interval, StatsQuery};
 use footfall::store::DynStore;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use std::sync::Arc;
 use support::visits::{Profile, add_site, is, query, utc, visit, write};
 use support::{Backend, TestDb};
 
@@ -270,7 +271,7 @@ async fn late_events_rebuild_the_closed_days_they_touch(backend: Backend) {
     for (store, sessions) in [&rolled, &raw].into_iter().zip(writers.iter_mut()) {
         for batch in [imported.clone(), late.clone()] {
             store
-                .write_batch(&sessions.assign(batch))
+                .write_batch(Arc::new(sessions.assign(batch)))
                 .await
                 .unwrap_or_else(|e| panic!("{e:?}"));
         }
@@ -289,7 +290,7 @@ async fn late_events_rebuild_the_closed_days_they_touch(backend: Backend) {
     );
     for (store, sessions) in [&rolled, &raw].into_iter().zip(writers.iter_mut()) {
         store
-            .write_batch(&sessions.assign(continued.clone()))
+            .write_batch(Arc::new(sessions.assign(continued.clone())))
             .await
             .unwrap_or_else(|e| panic!("{e:?}"));
     }

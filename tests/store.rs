@@ -5,6 +5,7 @@ mod support;
 use chrono::{NaiveDate, TimeDelta, Utc};
 use footfall::domain::{SiteDomain, TimeZone};
 use footfall::store::StoreError;
+use std::sync::Arc;
 use support::{Backend, TestDb};
 
 both_backends!(
@@ -140,7 +141,7 @@ async fn a_visit_written_over_several_batches_is_one_session_row(backend: Backen
         vec![event(3, "pageview", "/thanks", None)],
     ] {
         store
-            .write_batch(&sessions.assign(batch))
+            .write_batch(Arc::new(sessions.assign(batch)))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     }
@@ -171,7 +172,99 @@ async fn a_visit_written_over_several_batches_is_one_session_row(backend: Backen
     db.cleanup().await;
 }
 
-both_backends!(a_batch_with_thousands_of_visits_is_written_in_one_go);
+both_backends!(
+    a_late_event_moves_a_visit_start_and_a_missing_visit_row_is_inserted,
+    a_batch_with_thousands_of_visits_is_written_in_one_go,
+);
+
+/// The writer updates visits it already knows in place and inserts the rest; a late event from
+/// before a stored visit's start moves the start back, and a visit the writer thought stored
+/// (its first batch was refused) is inserted whole by the next batch.
+async fn a_late_event_moves_a_visit_start_and_a_missing_visit_row_is_inserted(backend: Backend) {
+    use footfall::domain::{EventName, PagePath, Props, VisitorId};
+    use footfall::ingest::event::{Event, Utm};
+    use footfall::ingest::logic::{SESSION_TIMEOUT, Sessionizer};
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let store = footfall::store::connect(&db.url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let site = store
+        .add_site(&domain("example.com"), TimeZone::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let start = Utc::now() - TimeDelta::minutes(20);
+    let event = |visitor: i64, minute: i64, path: &str| Event {
+        site_id: site.id,
+        created_at: start + TimeDelta::minutes(minute),
+        visitor_id: VisitorId(visitor),
+        name: EventName::pageview(),
+        hostname: "example.com".into(),
+        path: PagePath::parse(path, None).unwrap_or_else(|e| panic!("{e}")),
+        referrer: None,
+        referrer_source: None,
+        utm: Utm::default(),
+        browser: "Firefox",
+        browser_version: "133".into(),
+        os: "Linux",
+        os_version: String::new(),
+        device: "desktop",
+        country: None,
+        region: None,
+        city: None,
+        viewport_width: None,
+        props: Props::default(),
+    };
+    let mut sessions = Sessionizer::new(SESSION_TIMEOUT, []);
+    let write = |batch| {
+        let store = store.clone();
+        async move {
+            store
+                .write_batch(Arc::new(batch))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+        }
+    };
+    // Visitor 1: stored from minute 5; then minute 7 and a late minute 2 arrive together.
+    write(sessions.assign(vec![event(1, 5, "/a")])).await;
+    write(sessions.assign(vec![event(1, 7, "/b"), event(1, 2, "/early")])).await;
+    // Visitor 2: its first batch never reaches the store.
+    drop(sessions.assign(vec![event(2, 1, "/lost")]));
+    write(sessions.assign(vec![event(2, 3, "/kept")])).await;
+
+    let mut rows = store
+        .recent_sessions(site.id, 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    rows.sort_by_key(|s| s.visitor_id);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let one = &rows[0];
+    assert_eq!(
+        one.started_at.timestamp(),
+        (start + TimeDelta::minutes(2)).timestamp()
+    );
+    assert_eq!(
+        one.ended_at.timestamp(),
+        (start + TimeDelta::minutes(7)).timestamp()
+    );
+    assert_eq!((one.pageviews, one.events), (3, 3));
+    assert_eq!(
+        one.exit_path, "/early",
+        "the exit page is the last one received"
+    );
+    let two = &rows[1];
+    assert_eq!((two.pageviews, two.events), (1, 1));
+    assert_eq!(
+        (two.entry_path.as_str(), two.exit_path.as_str()),
+        ("/kept", "/kept")
+    );
+    assert_eq!(
+        two.started_at.timestamp(),
+        (start + TimeDelta::minutes(3)).timestamp()
+    );
+    db.cleanup().await;
+}
 
 /// Regression: multi-row inserts must stay under the backends' bound-parameter limits however
 /// many events and visits one batch holds.
@@ -216,7 +309,7 @@ async fn a_batch_with_thousands_of_visits_is_written_in_one_go(backend: Backend)
     let batch = Sessionizer::new(SESSION_TIMEOUT, []).assign(events);
     assert_eq!(batch.sessions.len(), 5_000);
     store
-        .write_batch(&batch)
+        .write_batch(Arc::new(batch))
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(

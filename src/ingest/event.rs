@@ -52,6 +52,13 @@ pub struct SessionUpdate {
     pub exit_path: Option<String>,
     pub pageviews: i32,
     pub events: i32,
+    /// The visit was open before this batch, so its row most likely exists already and only
+    /// the end, the exit page and the counters change (a store may try a plain UPDATE first;
+    /// it must still insert the row when it is missing).
+    pub resumes: bool,
+    /// An event of this batch is earlier than the visit's start as stored before it (events
+    /// may arrive slightly out of order), so `started_at` must move back too.
+    pub moves_start: bool,
 }
 
 /// One transaction's worth of writes.
@@ -94,6 +101,9 @@ impl Batch {
                         exit_path: pageview.then(|| event.path.as_str().to_owned()),
                         pageviews: i32::from(pageview),
                         events: 1,
+                        // Any of these may already be stored, and any may be the earliest.
+                        resumes: true,
+                        moves_start: true,
                     }],
                 }
             })

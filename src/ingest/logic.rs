@@ -30,6 +30,8 @@ pub fn new_session_id(started_at: DateTime<Utc>, sequence: u32) -> SessionId {
 #[derive(Debug, Clone, Copy)]
 struct Open {
     id: SessionId,
+    /// The earliest event of the visit seen so far (what the store holds as `started_at`).
+    first_at: DateTime<Utc>,
     last_at: DateTime<Utc>,
 }
 
@@ -51,6 +53,7 @@ impl Sessionizer {
                     s.visitor_id,
                     Open {
                         id: s.id,
+                        first_at: s.started_at,
                         last_at: s.ended_at,
                     },
                 )
@@ -75,20 +78,32 @@ impl Sessionizer {
         let mut session_ids = Vec::with_capacity(events.len());
         let mut sessions: Vec<SessionUpdate> = Vec::new();
         let mut slot_of: HashMap<SessionId, usize> = HashMap::new();
+        // For each session update: the visit's start as stored before this batch, if known.
+        let mut starts: Vec<Option<DateTime<Utc>>> = Vec::new();
         for (i, event) in events.iter().enumerate() {
             let at = event.created_at;
-            let id = match self.open.get_mut(&event.visitor_id) {
+            // (id, the visit's start as stored before this batch, if it was open before it)
+            let (id, known_start) = match self.open.get_mut(&event.visitor_id) {
                 // Events may arrive slightly out of order: anything within the timeout on
                 // either side of the last one belongs to the same visit.
                 Some(open) if (at - open.last_at).abs() < self.timeout => {
+                    let known = (!slot_of.contains_key(&open.id)).then_some(open.first_at);
                     open.last_at = open.last_at.max(at);
-                    open.id
+                    open.first_at = open.first_at.min(at);
+                    (open.id, known)
                 }
                 _ => {
                     self.sequence = self.sequence.wrapping_add(1);
                     let id = new_session_id(at, self.sequence);
-                    self.open.insert(event.visitor_id, Open { id, last_at: at });
-                    id
+                    self.open.insert(
+                        event.visitor_id,
+                        Open {
+                            id,
+                            first_at: at,
+                            last_at: at,
+                        },
+                    );
+                    (id, None)
                 }
             };
             session_ids.push(id);
@@ -102,7 +117,10 @@ impl Sessionizer {
                     exit_path: None,
                     pageviews: 0,
                     events: 0,
+                    resumes: known_start.is_some(),
+                    moves_start: false,
                 });
+                starts.push(known_start);
                 sessions.len() - 1
             });
             let update = &mut sessions[slot];
@@ -110,6 +128,9 @@ impl Sessionizer {
             if at < update.started_at {
                 update.started_at = at;
                 update.first_event = i;
+            }
+            if starts[slot].is_some_and(|known| update.started_at < known) {
+                update.moves_start = true;
             }
             update.ended_at = update.ended_at.max(at);
             if is_pageview {
@@ -207,10 +228,34 @@ mod tests {
         let resumed = OpenSession {
             id: first.session_ids[0],
             visitor_id: VisitorId(1),
+            started_at: t(0),
             ended_at: t(5),
         };
         let mut after_restart = Sessionizer::new(SESSION_TIMEOUT, [resumed]);
         let third = after_restart.assign(vec![event(1, t(10), "pageview", "/x")]);
+        assert_eq!(third.session_ids[0], first.session_ids[0]);
+    }
+
+    #[test]
+    fn an_update_says_whether_its_visit_was_open_before_and_whether_its_start_moves() {
+        let mut s = Sessionizer::new(SESSION_TIMEOUT, []);
+        let first = s.assign(vec![event(1, t(10), "pageview", "/")]);
+        assert!(!first.sessions[0].resumes && !first.sessions[0].moves_start);
+        // In order: the visit continues, its start stays.
+        let second = s.assign(vec![
+            event(1, t(12), "pageview", "/a"),
+            event(2, t(12), "pageview", "/"),
+        ]);
+        assert!(second.sessions[0].resumes && !second.sessions[0].moves_start);
+        assert!(!second.sessions[1].resumes);
+        // A late event from before the visit's start moves it back.
+        let third = s.assign(vec![
+            event(1, t(14), "pageview", "/b"),
+            event(1, t(8), "pageview", "/early"),
+        ]);
+        let update = &third.sessions[0];
+        assert!(update.resumes && update.moves_start);
+        assert_eq!(update.started_at, t(8));
         assert_eq!(third.session_ids[0], first.session_ids[0]);
     }
 

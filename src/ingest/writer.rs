@@ -117,7 +117,7 @@ impl Writer {
     }
 
     async fn write(&mut self, events: Vec<Event>) {
-        let batch = self.sessions.assign(events);
+        let batch = Arc::new(self.sessions.assign(events));
         let Err(e) = self.commit(&batch).await else {
             return;
         };
@@ -129,7 +129,7 @@ impl Writer {
             events = batch.len(),
             "a batch failed permanently; writing its events one by one"
         );
-        for single in batch.split() {
+        for single in batch.split().into_iter().map(Arc::new) {
             if let Err(e) = self.commit(&single).await {
                 self.metrics.dropped.fetch_add(1, Relaxed);
                 tracing::error!(
@@ -145,11 +145,11 @@ impl Writer {
 
     /// Writes one batch, retrying with backoff for as long as the failure is transient (the
     /// events stay in memory meanwhile). Returns the error of a permanent failure.
-    async fn commit(&self, batch: &Batch) -> Result<(), StoreError> {
+    async fn commit(&self, batch: &Arc<Batch>) -> Result<(), StoreError> {
         let mut delay = RETRY_FIRST;
         loop {
             let started = Instant::now();
-            match self.store.write_batch(batch).await {
+            match self.store.write_batch(batch.clone()).await {
                 Ok(()) => {
                     let n = batch.len() as u64;
                     self.metrics.stored.fetch_add(n, Relaxed);

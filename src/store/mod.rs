@@ -33,14 +33,27 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error")]
     Database(#[from] sqlx::Error),
+    /// From the SQLite batch writer's own connection (see `sqlite::batch`).
+    #[error("database error")]
+    Sqlite(#[from] rusqlite::Error),
 }
 
 impl StoreError {
     /// Whether trying again later may succeed: the database is unreachable, busy or overloaded.
     /// Anything else (a constraint, a value the database refuses) fails the same way every time.
     pub fn is_transient(&self) -> bool {
-        let Self::Database(e) = self else {
-            return false;
+        let e = match self {
+            Self::Database(e) => e,
+            Self::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
+                use rusqlite::ErrorCode::{
+                    DatabaseBusy, DatabaseLocked, DiskFull, SystemIoFailure,
+                };
+                return matches!(
+                    e.code,
+                    DatabaseBusy | DatabaseLocked | SystemIoFailure | DiskFull
+                );
+            }
+            _ => return false,
         };
         match e {
             sqlx::Error::Io(_)
@@ -91,6 +104,7 @@ const MAX_RESUMED_VISIT: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 pub struct OpenSession {
     pub id: SessionId,
     pub visitor_id: VisitorId,
+    pub started_at: DateTime<Utc>,
     pub ended_at: DateTime<Utc>,
 }
 
@@ -169,7 +183,7 @@ pub trait IngestStore: Send + Sync {
     async fn delete_salts_before(&self, day: NaiveDate) -> Result<u64, StoreError>;
 
     /// Writes a batch atomically: all its events and session updates, or nothing.
-    async fn write_batch(&self, batch: &Batch) -> Result<(), StoreError>;
+    async fn write_batch(&self, batch: Arc<Batch>) -> Result<(), StoreError>;
     async fn open_sessions(
         &self,
         ended_after: DateTime<Utc>,
@@ -245,5 +259,16 @@ mod tests {
         assert!(StoreError::Database(sqlx::Error::PoolTimedOut).is_transient());
         assert!(!StoreError::Corrupt("x".into()).is_transient());
         assert!(!StoreError::Database(sqlx::Error::RowNotFound).is_transient());
+        // The SQLite batch writer's own connection (rusqlite): busy is transient, a
+        // constraint is not.
+        let sqlite = |code| {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(code),
+                None,
+            ))
+        };
+        assert!(sqlite(rusqlite::ffi::SQLITE_BUSY).is_transient());
+        assert!(sqlite(rusqlite::ffi::SQLITE_LOCKED).is_transient());
+        assert!(!sqlite(rusqlite::ffi::SQLITE_CONSTRAINT).is_transient());
     }
 }

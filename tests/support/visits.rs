@@ -7,6 +7,7 @@ use footfall::ingest::event::{Event, Utm};
 use footfall::ingest::logic::{SESSION_TIMEOUT, Sessionizer};
 use footfall::stats::{BreakdownRow, Dimension, Filter, FilterOp, StatsQuery};
 use footfall::store::DynStore;
+use std::sync::Arc;
 
 /// Who is visiting: the attributes of the visitor and of the visit's entry.
 #[derive(Debug, Clone, Default)]
@@ -89,7 +90,7 @@ pub async fn write(store: &DynStore, mut events: Vec<Event>, batch: usize) {
     while rest.peek().is_some() {
         let chunk: Vec<Event> = rest.by_ref().take(batch.max(1)).collect();
         store
-            .write_batch(&sessions.assign(chunk))
+            .write_batch(Arc::new(sessions.assign(chunk)))
             .await
             .unwrap_or_else(|e| panic!("writing a batch: {e}"));
     }

@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, QueryBuilder, Row};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub struct PostgresStore {
@@ -175,7 +176,7 @@ impl IngestStore for PostgresStore {
     }
 
     #[tracing::instrument(skip_all, fields(events = batch.events.len(), sessions = batch.sessions.len()))]
-    async fn write_batch(&self, batch: &Batch) -> Result<(), StoreError> {
+    async fn write_batch(&self, batch: Arc<Batch>) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         for chunk in insert_chunks(batch.events.len()) {
             let mut q = QueryBuilder::<Postgres>::new(
@@ -270,7 +271,7 @@ impl IngestStore for PostgresStore {
         ended_after: DateTime<Utc>,
     ) -> Result<Vec<OpenSession>, StoreError> {
         sqlx::query(
-            "SELECT id, visitor_id, ended_at FROM sessions \
+            "SELECT id, visitor_id, started_at, ended_at FROM sessions \
              WHERE site_id IN (SELECT id FROM sites) AND started_at > $1 AND ended_at > $2",
         )
         .bind(ended_after - super::MAX_RESUMED_VISIT)
@@ -282,6 +283,7 @@ impl IngestStore for PostgresStore {
             Ok(OpenSession {
                 id: SessionId(row.try_get("id")?),
                 visitor_id: VisitorId(row.try_get("visitor_id")?),
+                started_at: row.try_get("started_at")?,
                 ended_at: row.try_get("ended_at")?,
             })
         })

@@ -151,6 +151,11 @@ fn push_condition(sql: &mut Sql, filter: &Filter) {
         (FilterOp::Is, false) => {
             col.push(sql);
             sql.push(" = ").text(&filter.value);
+            // Spelled out so both planners can use the partial index of custom events
+            // (`events_site_custom`, migration 0005): they cannot see through a bound value.
+            if filter.dimension == Dimension::EventName && filter.value != "pageview" {
+                sql.push(" AND e.name <> 'pageview'");
+            }
         }
         (FilterOp::Contains, true) => {
             col.push(sql);

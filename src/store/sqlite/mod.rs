@@ -1,30 +1,34 @@
 //! SQLite backend: one file, WAL mode, the embedded default. Times are unix seconds.
 
 mod auth;
+mod batch;
 mod stats;
 
 use super::{
-    IngestStore, OpenSession, Salt, StoreError, StoredEvent, StoredSession, insert_chunks,
-    parse_domain, parse_timezone,
+    IngestStore, OpenSession, Salt, StoreError, StoredEvent, StoredSession, parse_domain,
+    parse_timezone,
 };
 use crate::domain::{SessionId, Site, SiteDomain, SiteId, TimeZone, VisitorId};
 use crate::ingest::event::Batch;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::Row;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
-/// Two pools on one file: a single writer connection (SQLite serialises writers anyway; one
-/// connection means our own writes never wait on each other's locks and only one page cache
-/// fills with write traffic) and a few readers, which WAL lets run alongside it.
+/// Three ways into one file: the batch writer's own connection (`batch`: events and sessions,
+/// almost all the writing), one sqlx connection for the rest of the writes (sites, salts,
+/// accounts, rollups; SQLite serialises writers anyway, and the busy timeout covers the rare
+/// overlap with a batch), and a few sqlx readers, which WAL lets run alongside both.
 pub struct SqliteStore {
     pool: SqlitePool,
     writer: SqlitePool,
+    batches: batch::BatchWriter,
 }
 
 impl SqliteStore {
@@ -38,16 +42,18 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true)
             .pragma("temp_store", "memory");
-        // Page caches are per connection: 16 MB for the writer, 8 MB for each reader, which
-        // bounds SQLite's own memory at about 50 MB; the OS page cache does the rest.
+        // Page caches are per connection: 16 MB for the batch writer, 2 MB for the other
+        // writes, 8 MB for each reader, which bounds SQLite's own memory at about 50 MB; the OS
+        // page cache does the rest.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone().pragma("cache_size", "-16000"))
+            .connect_with(options.clone().pragma("cache_size", "-2000"))
             .await?;
         sqlx::migrate!("migrations/sqlite")
             .run(&writer)
             .await
             .map_err(StoreError::Migrate)?;
+        let batches = batch::BatchWriter::open(options.get_filename())?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             // Readers go through a memory map, which shares the OS page cache between the pool's
@@ -61,7 +67,11 @@ impl SqliteStore {
                     .pragma("mmap_size", "2147418112"),
             )
             .await?;
-        Ok(Self { pool, writer })
+        Ok(Self {
+            pool,
+            writer,
+            batches,
+        })
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -218,92 +228,8 @@ impl IngestStore for SqliteStore {
     }
 
     #[tracing::instrument(skip_all, fields(events = batch.events.len(), sessions = batch.sessions.len()))]
-    async fn write_batch(&self, batch: &Batch) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
-        for chunk in insert_chunks(batch.events.len()) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO events (site_id, created_at, visitor_id, session_id, name, hostname, \
-                 path, referrer, referrer_source, utm_source, utm_medium, utm_campaign, \
-                 utm_content, utm_term, browser, browser_version, os, os_version, device, \
-                 country, region, city, viewport_width, props) ",
-            );
-            q.push_values(chunk, |mut b, i| {
-                let e = &batch.events[i];
-                b.push_bind(e.site_id.0)
-                    .push_bind(to_ts(e.created_at))
-                    .push_bind(e.visitor_id.0)
-                    .push_bind(batch.session_ids[i].0)
-                    .push_bind(e.name.as_str())
-                    .push_bind(e.hostname.as_str())
-                    .push_bind(e.path.as_str())
-                    .push_bind(e.referrer.as_deref())
-                    .push_bind(e.referrer_source.as_deref())
-                    .push_bind(e.utm.source.as_deref())
-                    .push_bind(e.utm.medium.as_deref())
-                    .push_bind(e.utm.campaign.as_deref())
-                    .push_bind(e.utm.content.as_deref())
-                    .push_bind(e.utm.term.as_deref())
-                    .push_bind(e.browser)
-                    .push_bind(e.browser_version.as_str())
-                    .push_bind(e.os)
-                    .push_bind(e.os_version.as_str())
-                    .push_bind(e.device)
-                    .push_bind(e.country.as_deref())
-                    .push_bind(e.region.as_deref())
-                    .push_bind(e.city.as_deref())
-                    .push_bind(e.viewport_width)
-                    .push_bind(e.props.to_json());
-            });
-            q.build().execute(&mut *tx).await?;
-        }
-        for chunk in insert_chunks(batch.sessions.len()) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO sessions (id, site_id, visitor_id, started_at, ended_at, entry_path, \
-                 exit_path, pageviews, events, hostname, referrer, referrer_source, utm_source, \
-                 utm_medium, utm_campaign, utm_content, utm_term, browser, browser_version, os, \
-                 os_version, device, country, region, city) ",
-            );
-            q.push_values(&batch.sessions[chunk], |mut b, s| {
-                let e = &batch.events[s.first_event];
-                b.push_bind(s.id.0)
-                    .push_bind(e.site_id.0)
-                    .push_bind(e.visitor_id.0)
-                    .push_bind(to_ts(s.started_at))
-                    .push_bind(to_ts(s.ended_at))
-                    .push_bind(e.path.as_str())
-                    .push_bind(s.exit_path.as_deref().unwrap_or(e.path.as_str()))
-                    .push_bind(s.pageviews)
-                    .push_bind(s.events)
-                    .push_bind(e.hostname.as_str())
-                    .push_bind(e.referrer.as_deref())
-                    .push_bind(e.referrer_source.as_deref())
-                    .push_bind(e.utm.source.as_deref())
-                    .push_bind(e.utm.medium.as_deref())
-                    .push_bind(e.utm.campaign.as_deref())
-                    .push_bind(e.utm.content.as_deref())
-                    .push_bind(e.utm.term.as_deref())
-                    .push_bind(e.browser)
-                    .push_bind(e.browser_version.as_str())
-                    .push_bind(e.os)
-                    .push_bind(e.os_version.as_str())
-                    .push_bind(e.device)
-                    .push_bind(e.country.as_deref())
-                    .push_bind(e.region.as_deref())
-                    .push_bind(e.city.as_deref());
-            });
-            q.push(
-                " ON CONFLICT (id) DO UPDATE SET \
-                 started_at = MIN(sessions.started_at, excluded.started_at), \
-                 ended_at = MAX(sessions.ended_at, excluded.ended_at), \
-                 exit_path = CASE WHEN excluded.pageviews > 0 THEN excluded.exit_path \
-                             ELSE sessions.exit_path END, \
-                 pageviews = sessions.pageviews + excluded.pageviews, \
-                 events = sessions.events + excluded.events",
-            );
-            q.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+    async fn write_batch(&self, batch: Arc<Batch>) -> Result<(), StoreError> {
+        self.batches.write(batch).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -312,7 +238,7 @@ impl IngestStore for SqliteStore {
         ended_after: DateTime<Utc>,
     ) -> Result<Vec<OpenSession>, StoreError> {
         sqlx::query(
-            "SELECT id, visitor_id, ended_at FROM sessions \
+            "SELECT id, visitor_id, started_at, ended_at FROM sessions \
              WHERE site_id IN (SELECT id FROM sites) AND started_at > ? AND ended_at > ?",
         )
         .bind(to_ts(ended_after - super::MAX_RESUMED_VISIT))
@@ -324,6 +250,7 @@ impl IngestStore for SqliteStore {
             Ok(OpenSession {
                 id: SessionId(row.try_get("id")?),
                 visitor_id: VisitorId(row.try_get("visitor_id")?),
+                started_at: from_ts(row.try_get("started_at")?)?,
                 ended_at: from_ts(row.try_get("ended_at")?)?,
             })
         })
