@@ -131,12 +131,15 @@ impl Sql {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     Int,
+    /// An integer column that may be NULL.
+    OptInt,
     Text,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Cell {
     Int(i64),
+    OptInt(Option<i64>),
     Text(Option<String>),
 }
 
@@ -149,6 +152,14 @@ impl Row {
         match self.0.get(i) {
             Some(Cell::Int(v)) => *v,
             _ => 0,
+        }
+    }
+
+    pub fn opt_int(&self, i: usize) -> Option<i64> {
+        match self.0.get(i) {
+            Some(Cell::OptInt(v)) => *v,
+            Some(Cell::Int(v)) => Some(*v),
+            _ => None,
         }
     }
 
