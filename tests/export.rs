@@ -263,6 +263,11 @@ async fn the_events_export_holds_the_events_of_the_period_and_filters(backend: B
                 "10:00", "10:02", "10:05", "10:06", "14:00", "18:00", "18:01", "21:50",
             ][..],
         ),
+        // Day B starts after the table's first events: the scan starts at the range's first id.
+        (
+            "period=custom&from=2026-06-11&to=2026-06-11",
+            &["22:10", "23:30", "09:00", "09:03"],
+        ),
         // Session-level: every event of the visits that came from Google.
         (
             "f=source:is:Google",

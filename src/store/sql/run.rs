@@ -191,6 +191,18 @@ pub(crate) async fn events_page(
     let filters = Split::new(&query.filters);
     // Rollups hold no events: every day is read raw.
     let plan = Plan::new(query, None);
+    let mut after_id = after_id;
+    if after_id <= 0 {
+        // The first page: start the id-ordered scan at the range's first event.
+        let Some(first) = queries::first_event_id(r.dialect(), &plan) else {
+            return Ok(Vec::new());
+        };
+        let rows = r.fetch(&first, &[Kind::OptInt]).await?;
+        match rows.first().and_then(|row| row.opt_int(0)) {
+            Some(id) => after_id = after_id.max(id - 1),
+            None => return Ok(Vec::new()),
+        }
+    }
     let Some(sql) = queries::events_page(r.dialect(), &plan, &filters, after_id, limit) else {
         return Ok(Vec::new());
     };

@@ -53,14 +53,27 @@ pub(crate) fn events_page(
             ", e.visitor_id, e.session_id, e.name, e.hostname, e.path, e.referrer, \
              e.referrer_source, e.utm_source, e.utm_medium, e.utm_campaign, e.utm_content, \
              e.utm_term, e.browser, e.browser_version, e.os, e.os_version, e.device, e.country, \
-             e.region, e.city, CAST(e.viewport_width AS BIGINT), CAST(e.props AS TEXT) \
-             FROM events e WHERE e.site_id = ",
+             e.region, e.city, CAST(e.viewport_width AS BIGINT), CAST(e.props AS TEXT) FROM ",
         )
+        .push(d.events_by_id())
+        .push(" WHERE e.site_id = ")
         .int(plan.site);
     sql.push(" AND e.created_at >= ").time(raw.start);
     sql.push(" AND e.created_at < ").time(raw.end);
     sql.push(" AND e.id > ").int(after_id);
     push_event_filters(&mut sql, plan.site, raw, filters, false);
     sql.push(" ORDER BY e.id LIMIT ").int(limit.max(0));
+    Some(sql)
+}
+
+/// The smallest id of an event in the plan's range (NULL when there is none), where an export's
+/// id-ordered scan starts instead of at the table's first row.
+pub(crate) fn first_event_id(d: Dialect, plan: &Plan) -> Option<Sql> {
+    let raw = plan.raw.as_ref()?;
+    let mut sql = Sql::new(d);
+    sql.push("SELECT CAST(MIN(e.id) AS BIGINT) FROM events e WHERE e.site_id = ")
+        .int(plan.site);
+    sql.push(" AND e.created_at >= ").time(raw.start);
+    sql.push(" AND e.created_at < ").time(raw.end);
     Some(sql)
 }

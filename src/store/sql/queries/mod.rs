@@ -5,7 +5,7 @@
 mod export;
 mod rows;
 
-pub(crate) use export::{EVENT_KINDS, events_page};
+pub(crate) use export::{EVENT_KINDS, events_page, first_event_id};
 pub(crate) use rows::{EventValue, push_event_rows, push_visit_rows};
 use rows::{push_with_day, push_with_hour};
 
