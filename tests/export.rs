@@ -398,7 +398,8 @@ async fn hostile_text_round_trips_through_the_export_neutralised_against_formula
             "lines": "one\r\ntwo\nthree",
             "plus": "+49 30 1234",
             "tab": "\tindent",
-            "unicode": "Grüße 🙂"
+            "unicode": "Grüße 🙂",
+            "odd key/with space": "x"
         }
     })
     .to_string();
@@ -451,6 +452,15 @@ async fn hostile_text_round_trips_through_the_export_neutralised_against_formula
             "prop:{key}"
         );
     }
+    // A prop key that is no URL path segment as it stands, as the dashboard links it.
+    let href = footfall::dashboard::export::href(
+        "/sites/example.com",
+        "prop:odd key/with space",
+        "period=today",
+    );
+    let (header, records) = csv_get(&mut browser, &href).await;
+    assert_eq!(header[0], "prop:odd key/with space");
+    assert_eq!(records[0][0], "x");
     let (_, records) = csv_get(
         &mut browser,
         "/sites/example.com/export/utm_campaign.csv?period=today",

@@ -111,7 +111,10 @@ pub fn events(
 }
 
 /// A whole breakdown of `query` by `dimension` as CSV: the dimension's name, then visitors,
-/// pageviews and events, biggest first as on the dashboard; an empty value is "not set".
+/// pageviews and events, biggest first as on the dashboard; an empty value is "not set". Pages
+/// are offsets into that order, each computed anew: when today's events change the order while
+/// an export runs, a row near a page boundary can appear twice or not at all (closed days never
+/// change).
 pub fn breakdown(
     store: DynStore,
     query: StatsQuery,
