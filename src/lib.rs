@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod dashboard;
 pub mod domain;
+pub mod export;
 pub mod import;
 pub mod ingest;
 pub mod metrics;

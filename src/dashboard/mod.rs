@@ -3,9 +3,11 @@
 //!
 //! Routes: `/sites` (list, add), `/sites/{domain}` (dashboard), `/sites/{domain}/settings`
 //! (snippet, installation check, share links, delete), `/sites/{domain}/live` (+ `/stream`), and
-//! `/share/{token}` (the read-only dashboard behind a share link).
+//! `/share/{token}` (the read-only dashboard behind a share link); under both, `export/…` for CSV
+//! downloads of the view.
 
 pub mod chart;
+pub mod export;
 pub mod format;
 pub mod live;
 pub mod page;

@@ -3,6 +3,7 @@
 
 use super::DashboardError;
 use super::chart::{self, Chart};
+use super::export;
 use super::format;
 use super::params::{self, View};
 use crate::domain::Site;
@@ -83,6 +84,8 @@ pub struct Table {
     pub title: String,
     pub metric: &'static str,
     pub rows: Vec<Row>,
+    /// This table's rows, all of them, as CSV for the same view.
+    pub export_href: String,
 }
 
 pub struct Group {
@@ -110,6 +113,8 @@ pub struct DashboardPage {
     pub query_string: String,
     /// The active filters in URL form, for the custom-range form's hidden fields.
     pub filter_params: Vec<String>,
+    /// The raw events of this view as CSV.
+    pub events_export_href: String,
 }
 
 pub async fn render(
@@ -158,10 +163,12 @@ pub async fn render(
         try_join_all(prop_dims.iter().map(|d| s.breakdown(&query, d, ROWS, 0))).await?;
 
     let link = |v: &View| format!("{base}?{}", v.query_string());
+    let query_string = view.query_string();
     let table = |dim: &Dimension, rows: Vec<BreakdownRow>, metric: &'static str| Table {
         title: dim.label(),
         metric,
         rows: rows_for(dim, rows, &view, &link),
+        export_href: export::href(&base, &dim.to_string(), &query_string),
     };
     let mut tables = tables.into_iter();
     let mut groups: Vec<Group> = GROUPS
@@ -234,7 +241,8 @@ pub async fn render(
         current_visitors,
         no_events: current.events == 0 && before.events == 0 && view.filters.is_empty(),
         groups,
-        query_string: view.query_string(),
+        events_export_href: export::href(&base, "events", &query_string),
+        query_string,
         filter_params: view.filters.iter().map(params::format_filter).collect(),
     })
 }

@@ -2,7 +2,7 @@
 //! (tracking snippet, installation check, share links, deletion), and the routes of the
 //! dashboard, live view and shared view. Every page needs a login except `/share/{token}`.
 
-use super::{DashboardError, live, page, site_by_domain};
+use super::{DashboardError, export, live, page, site_by_domain};
 use crate::auth::{self, CsrfForm, CurrentUser};
 use crate::domain::{Site, SiteDomain, TimeZone};
 use crate::stats::{Interval, StatsQuery};
@@ -27,12 +27,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/{domain}/share/{id}/revoke", web::post().to(revoke_share))
                 .route("/{domain}/delete", web::post().to(delete))
                 .route("/{domain}/live", web::get().to(live_page))
-                .route("/{domain}/live/stream", web::get().to(live_stream)),
+                .route("/{domain}/live/stream", web::get().to(live_stream))
+                .route("/{domain}/export/{file}", web::get().to(export::logged_in)),
         )
         .service(
             web::scope("/share")
                 .wrap(security_headers())
-                .route("/{token}", web::get().to(shared_dashboard)),
+                .route("/{token}", web::get().to(shared_dashboard))
+                .route("/{token}/export/{file}", web::get().to(export::shared)),
         );
 }
 

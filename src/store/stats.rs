@@ -38,6 +38,15 @@ pub trait StatsStore: Send + Sync {
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, StoreError>;
+    /// Up to `limit` of the raw events matching `query` (its range and filters, applied as in
+    /// every other answer), with ids above `after_id`, by id. Called in a loop with the last id
+    /// seen, it pages through an export of any size in constant memory.
+    async fn events_page(
+        &self,
+        query: &StatsQuery,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError>;
     /// Brings the rollups up to date as of `now` (see `crate::stats::rollup`). A store without
     /// rollups (a test fake) has nothing to do.
     async fn build_rollups(&self, now: DateTime<Utc>) -> Result<RollupReport, StoreError> {

@@ -45,7 +45,13 @@ pub async fn fixture(backend: Backend) -> Option<Fixture> {
     let store = footfall::store::connect(&db.url)
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    let site = super::visits::add_site(&store, "example.com", "Europe/Berlin").await;
+    let site = populate(&store).await;
+    Some(Fixture { db, store, site })
+}
+
+/// Adds example.com (Europe/Berlin) to `store` with the data set above.
+pub async fn populate(store: &DynStore) -> Site {
+    let site = super::visits::add_site(store, "example.com", "Europe/Berlin").await;
     let v1 = Profile {
         source: Some(GOOGLE),
         place: Some(DE),
@@ -140,8 +146,8 @@ pub async fn fixture(backend: Backend) -> Option<Fixture> {
         ],
     ));
     // Two batches, split inside visit 1, as a running writer would.
-    write(&store, events, 3).await;
-    Some(Fixture { db, store, site })
+    write(store, events, 3).await;
+    site
 }
 
 /// (visitors, visits, pageviews, events, views per visit, bounce rate, visit duration)

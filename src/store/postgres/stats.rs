@@ -46,6 +46,7 @@ fn decode(row: &PgRow, kinds: &[Kind]) -> Result<Row, StoreError> {
         .map(|(i, kind)| {
             Ok(match kind {
                 Kind::Int => Cell::Int(row.try_get::<i64, _>(i)?),
+                Kind::OptInt => Cell::OptInt(row.try_get::<Option<i64>, _>(i)?),
                 Kind::Text => Cell::Text(row.try_get::<Option<String>, _>(i)?),
             })
         })
@@ -146,6 +147,15 @@ impl StatsStore for PostgresStore {
         .iter()
         .map(event_from_row)
         .collect()
+    }
+
+    async fn events_page(
+        &self,
+        query: &StatsQuery,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        run::events_page(self, query, after_id, limit).await
     }
 
     #[tracing::instrument(skip_all)]

@@ -7,6 +7,7 @@ use super::{Dialect, Kind, Row, Sql, queries};
 use crate::stats::calendar::{self, date_of};
 use crate::stats::{Aggregate, BreakdownRow, Dimension, Interval, Point, StatsQuery};
 use crate::store::StoreError;
+use crate::store::StoredEvent;
 use async_trait::async_trait;
 use chrono::NaiveTime;
 
@@ -177,4 +178,78 @@ pub(crate) async fn current_visitors(
     let sql = queries::current_visitors(r.dialect(), site, since.timestamp());
     let rows = r.fetch(&sql, &[Kind::Int]).await?;
     Ok(rows.first().map_or(0, |row| row.int(0)))
+}
+
+/// One page of the raw events matching `query` (ids above `after_id`, by id), for the export.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn events_page(
+    r: &dyn Runner,
+    query: &StatsQuery,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let filters = Split::new(&query.filters);
+    // Rollups hold no events: every day is read raw.
+    let plan = Plan::new(query, None);
+    let mut after_id = after_id;
+    if after_id <= 0 {
+        // The first page: start the id-ordered scan at the range's first event.
+        let Some(first) = queries::first_event_id(r.dialect(), &plan) else {
+            return Ok(Vec::new());
+        };
+        let rows = r.fetch(&first, &[Kind::OptInt]).await?;
+        match rows.first().and_then(|row| row.opt_int(0)) {
+            Some(id) => after_id = after_id.max(id - 1),
+            None => return Ok(Vec::new()),
+        }
+    }
+    let Some(sql) = queries::events_page(r.dialect(), &plan, &filters, after_id, limit) else {
+        return Ok(Vec::new());
+    };
+    let rows = r.fetch(&sql, &queries::EVENT_KINDS).await?;
+    rows.iter()
+        .map(|row| stored_event(plan.site, row))
+        .collect()
+}
+
+fn stored_event(site_id: i64, row: &Row) -> Result<StoredEvent, StoreError> {
+    let text = |i| row.text(i).unwrap_or_default();
+    let created_at = row.int(1);
+    let viewport_width = row
+        .opt_int(22)
+        .map(i32::try_from)
+        .transpose()
+        .map_err(|_| StoreError::Corrupt(format!("viewport_width of event {}", row.int(0))))?;
+    Ok(StoredEvent {
+        id: row.int(0),
+        site_id,
+        created_at: chrono::DateTime::from_timestamp(created_at, 0)
+            .ok_or_else(|| StoreError::Corrupt(format!("timestamp {created_at}")))?,
+        visitor_id: row.int(2),
+        session_id: row.int(3),
+        name: text(4),
+        hostname: text(5),
+        path: text(6),
+        referrer: row.text(7),
+        referrer_source: row.text(8),
+        utm_source: row.text(9),
+        utm_medium: row.text(10),
+        utm_campaign: row.text(11),
+        utm_content: row.text(12),
+        utm_term: row.text(13),
+        browser: text(14),
+        browser_version: text(15),
+        os: text(16),
+        os_version: text(17),
+        device: text(18),
+        country: row.text(19),
+        region: row.text(20),
+        city: row.text(21),
+        viewport_width,
+        props: row
+            .text(23)
+            .map(|p| serde_json::from_str(&p))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("props: {e}")))?,
+    })
 }

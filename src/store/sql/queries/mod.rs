@@ -2,8 +2,10 @@
 //! rollup rows for the rolled days, raw rows grouped per local day for the others — summed
 //! once more on the outside. Visitors are distinct per day, so per-day counts add up exactly.
 
+mod export;
 mod rows;
 
+pub(crate) use export::{EVENT_KINDS, events_page, first_event_id};
 pub(crate) use rows::{EventValue, push_event_rows, push_visit_rows};
 use rows::{push_with_day, push_with_hour};
 

@@ -95,6 +95,20 @@ pub(crate) fn push_event_rows(
     if let EventValue::Of(Col::Prop(key)) = value {
         sql.push(" AND pk.key = ").text(key);
     }
+    push_event_filters(sql, site, raw, filters, joined);
+}
+
+/// Pushes ` AND …` conditions that keep the events `e` matching `filters`: event-level filters on
+/// the event itself, session-level ones on its visit — through `sessions s` when the statement
+/// already joins it (`joined`), through a subquery otherwise. Every reader of raw events (stats,
+/// export) filters through here, so they agree on what a filter means.
+pub(crate) fn push_event_filters(
+    sql: &mut Sql,
+    site: i64,
+    raw: &Raw,
+    filters: &Split,
+    joined: bool,
+) {
     push_conditions(sql, &filters.event);
     if joined {
         push_conditions(sql, &filters.session);
