@@ -7,6 +7,7 @@
 //! producers feeding the same queue and writer. The dashboard's pages sit behind `auth` and
 //! share `web::layout` and `web::security`.
 
+pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;

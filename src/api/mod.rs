@@ -1,0 +1,7 @@
+//! The stats API: `GET /api/v1/stats/{aggregate,timeseries,breakdown}` as JSON, behind bearer API
+//! keys, over the same query layer as the dashboard (`StatsStore`), so the same question gets the
+//! same numbers. `params` turns the query string into a question, `auth` checks the key and its
+//! sites, `routes` answers, `openapi` describes it all at `/api/v1/openapi.json`; `cli` is
+//! `footfall apikey`.
+
+pub mod cli;
