@@ -4,4 +4,12 @@
 //! sites, `routes` answers, `openapi` describes it all at `/api/v1/openapi.json`; `cli` is
 //! `footfall apikey`.
 
+mod auth;
 pub mod cli;
+mod error;
+pub mod openapi;
+pub mod params;
+mod routes;
+
+pub use error::ApiError;
+pub use routes::configure;
