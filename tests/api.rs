@@ -613,7 +613,11 @@ async fn a_request_needs_a_valid_key_that_opens_the_site(backend: Backend) {
 }
 
 /// (endpoint, query pairs, the parameter the 400 must name)
-type Case = (&'static str, Vec<(&'static str, &'static str)>, &'static str);
+type Case = (
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+    &'static str,
+);
 
 async fn every_bad_parameter_gets_a_400_that_names_it(backend: Backend) {
     let Some(api) = Api::spawn(backend).await else {

@@ -2,10 +2,10 @@
 //! `footfall apikey revoke ID`. `create` prints the token alone on stdout (so scripts can capture
 //! it) and what it made on stderr.
 
-use crate::auth::api_key;
+use crate::auth::api_key::{self, describe_scope};
 use crate::domain::SiteDomain;
 use crate::startup::redact;
-use crate::store::{self, ApiKey, ApiKeyId, ApiKeyScope};
+use crate::store::{self, ApiKeyId, ApiKeyScope};
 use anyhow::Context;
 use clap::Subcommand;
 
@@ -59,7 +59,7 @@ pub async fn run(database_url: &str, command: ApiKeyCommand) -> anyhow::Result<(
                 "created API key {} \"{}\" for {}; copy the token now, it is not shown again:",
                 key.id.0,
                 key.name,
-                scope_text(&key, &sites_by_id(&store).await?)
+                describe_scope(&key.scope, &store.list_sites().await?)
             );
             println!("{token}");
             Ok(())
@@ -69,14 +69,14 @@ pub async fn run(database_url: &str, command: ApiKeyCommand) -> anyhow::Result<(
             if keys.is_empty() {
                 println!("no API keys yet: make one with `footfall apikey create --name NAME`");
             }
-            let names = sites_by_id(&store).await?;
+            let sites = store.list_sites().await?;
             for key in keys {
                 println!(
                     "{}\t{}\t{}…\t{}\t{}\t{}",
                     key.id.0,
                     key.name,
                     key.hint,
-                    scope_text(&key, &names),
+                    describe_scope(&key.scope, &sites),
                     key.created_at.format("%Y-%m-%d %H:%M UTC"),
                     key.last_used_at.map_or_else(
                         || "never used".to_owned(),
@@ -94,32 +94,5 @@ pub async fn run(database_url: &str, command: ApiKeyCommand) -> anyhow::Result<(
                 anyhow::bail!("no API key {id}: see `footfall apikey list`")
             }
         }
-    }
-}
-
-async fn sites_by_id(store: &store::DynStore) -> anyhow::Result<Vec<(i64, String)>> {
-    Ok(store
-        .list_sites()
-        .await?
-        .into_iter()
-        .map(|s| (s.id.0, s.domain.to_string()))
-        .collect())
-}
-
-/// "all sites" or the domains, comma-separated.
-pub fn scope_text(key: &ApiKey, sites: &[(i64, String)]) -> String {
-    match &key.scope {
-        ApiKeyScope::AllSites => "all sites".to_owned(),
-        ApiKeyScope::Sites(ids) if ids.is_empty() => "no sites (all deleted)".to_owned(),
-        ApiKeyScope::Sites(ids) => ids
-            .iter()
-            .filter_map(|id| {
-                sites
-                    .iter()
-                    .find(|(s, _)| *s == id.0)
-                    .map(|(_, d)| d.as_str())
-            })
-            .collect::<Vec<_>>()
-            .join(","),
     }
 }

@@ -6,6 +6,7 @@
 //! listing and revoking are `AuthStore::{api_keys, revoke_api_key}`.
 
 use super::{looks_like_token, random_token};
+use crate::domain::Site;
 use crate::store::{ApiKey, ApiKeyScope, AuthStore, StoreError, TokenHash};
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -72,6 +73,20 @@ pub async fn key_for_token<S: AuthStore + ?Sized>(
         tracing::warn!(key = key.id.0, error = %e, "recording an API key's use failed");
     }
     Ok(Some(key))
+}
+
+/// "all sites", or the scope's domains, comma-separated (`sites` names them).
+pub fn describe_scope(scope: &ApiKeyScope, sites: &[Site]) -> String {
+    match scope {
+        ApiKeyScope::AllSites => "all sites".to_owned(),
+        ApiKeyScope::Sites(ids) if ids.is_empty() => "no sites (all deleted)".to_owned(),
+        ApiKeyScope::Sites(ids) => ids
+            .iter()
+            .filter_map(|id| sites.iter().find(|s| s.id == *id))
+            .map(|s| s.domain.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+    }
 }
 
 #[cfg(test)]
