@@ -601,6 +601,15 @@ async fn a_request_needs_a_valid_key_that_opens_the_site(backend: Backend) {
     // The description needs no key; other methods get a JSON 405.
     let doc = api.get_as(None, "openapi.json", &[]).await;
     assert_eq!(doc.status, 200);
+    assert_eq!(doc.body["openapi"], "3.1.0");
+    for endpoint in ["aggregate", "timeseries", "breakdown"] {
+        let path = format!("/api/v1/stats/{endpoint}");
+        assert!(doc.body["paths"][&path]["get"].is_object(), "{path}");
+    }
+    assert_eq!(
+        doc.body,
+        serde_json::from_str::<Value>(footfall::api::openapi::DOCUMENT).unwrap_or_default()
+    );
     let post = api
         .app
         .client
