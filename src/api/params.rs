@@ -7,6 +7,8 @@ use crate::domain::SiteDomain;
 use crate::stats::params::{MAX_FILTERS, parse_date, parse_filter};
 use crate::stats::period::Period;
 use crate::stats::{Dimension, Filter, Interval};
+
+pub use super::endpoint::{Endpoint, Metric};
 use chrono::NaiveDate;
 
 /// Breakdown rows per page unless `limit` says otherwise, and the most it may say.
@@ -18,88 +20,6 @@ pub const MAX_RANGE_DAYS: i64 = 3660;
 pub const MAX_HOURLY_DAYS: i64 = 31;
 /// Dates outside these years are refused (the store's day arithmetic is in unix seconds).
 const YEARS: std::ops::RangeInclusive<i32> = 1970..=2999;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
-    Aggregate,
-    Timeseries,
-    Breakdown,
-}
-
-impl Endpoint {
-    pub const ALL: [Endpoint; 3] = [Self::Aggregate, Self::Timeseries, Self::Breakdown];
-
-    /// The URL path's last segment.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Aggregate => "aggregate",
-            Self::Timeseries => "timeseries",
-            Self::Breakdown => "breakdown",
-        }
-    }
-
-    /// Every query parameter the endpoint accepts (the OpenAPI test checks they are documented).
-    pub fn parameters(self) -> &'static [&'static str] {
-        match self {
-            Self::Aggregate => &["site", "period", "from", "to", "metrics", "filters"],
-            Self::Timeseries => &[
-                "site", "period", "from", "to", "metrics", "filters", "interval",
-            ],
-            Self::Breakdown => &[
-                "site", "period", "from", "to", "metrics", "filters", "property", "limit", "page",
-            ],
-        }
-    }
-
-    /// The metrics the query layer answers for this endpoint. A time series bucket and a
-    /// breakdown row carry only counts (`Point`, `BreakdownRow`), not visits or their ratios.
-    pub fn metrics(self) -> &'static [Metric] {
-        match self {
-            Self::Aggregate => &Metric::ALL,
-            Self::Timeseries => &[Metric::Visitors, Metric::Pageviews],
-            Self::Breakdown => &[Metric::Visitors, Metric::Pageviews, Metric::Events],
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Metric {
-    Visitors,
-    Visits,
-    Pageviews,
-    ViewsPerVisit,
-    BounceRate,
-    VisitDuration,
-    Events,
-}
-
-impl Metric {
-    pub const ALL: [Metric; 7] = [
-        Self::Visitors,
-        Self::Visits,
-        Self::Pageviews,
-        Self::ViewsPerVisit,
-        Self::BounceRate,
-        Self::VisitDuration,
-        Self::Events,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Visitors => "visitors",
-            Self::Visits => "visits",
-            Self::Pageviews => "pageviews",
-            Self::ViewsPerVisit => "views_per_visit",
-            Self::BounceRate => "bounce_rate",
-            Self::VisitDuration => "visit_duration",
-            Self::Events => "events",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|m| m.name() == name)
-    }
-}
 
 /// A parameter that was wrong, and what was wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]

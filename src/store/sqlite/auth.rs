@@ -281,7 +281,7 @@ impl AuthStore for SqliteStore {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "INSERT INTO api_keys (name, token_hash, hint, all_sites, created_at) \
-                 VALUES (?, ?, ?, ?, ?) RETURNING id, name, hint, all_sites, created_at, last_used_at",
+             VALUES (?, ?, ?, ?, ?) RETURNING id, name, hint, all_sites, created_at, last_used_at",
         )
         .bind(name)
         .bind(&token.0[..])
