@@ -78,7 +78,7 @@ impl Request {
 
     /// Rows to skip for `page`.
     pub fn offset(&self) -> i64 {
-        i64::from(self.page - 1) * i64::from(self.limit)
+        i64::from(self.page.saturating_sub(1)) * i64::from(self.limit)
     }
 }
 
