@@ -40,6 +40,9 @@ pub enum Command {
     User(crate::auth::cli::UserCommand),
     /// Import page views from nginx/Apache access logs (combined format, plain or gzip).
     Import(crate::import::cli::ImportArgs),
+    /// Manage API keys for the stats API.
+    #[command(subcommand)]
+    Apikey(crate::api::cli::ApiKeyCommand),
 }
 
 #[derive(Debug, Args)]
@@ -106,6 +109,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Site(cmd) => site(&cli.database_url, cmd).await,
         Command::User(cmd) => crate::auth::cli::run(&cli.database_url, cmd).await,
         Command::Import(args) => crate::import::cli::run(&cli.database_url, args).await,
+        Command::Apikey(cmd) => crate::api::cli::run(&cli.database_url, cmd).await,
         Command::Seed(args) => {
             let store = open(&cli.database_url).await?;
             let report = seed::run(

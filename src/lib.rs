@@ -5,8 +5,10 @@
 //! `ingest::queue` → `ingest::writer` → `store` (SQLite or Postgres). `startup` wires it, `cli`
 //! drives it, `domain` holds the validated types. `seed` and `import` (access logs) are bulk
 //! producers feeding the same queue and writer. The dashboard's pages sit behind `auth` and
-//! share `web::layout` and `web::security`.
+//! share `web::layout` and `web::security`; they and the JSON stats `api` (behind API keys) ask
+//! the same query layer, `stats`.
 
+pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;

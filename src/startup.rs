@@ -109,6 +109,7 @@ impl Application {
                 .configure(auth::configure)
                 .app_data(store_data.clone())
                 .configure(crate::dashboard::configure)
+                .configure(crate::api::configure)
                 .app_data(web::query_config())
                 .default_service(actix_web::web::to(web::not_found))
         })

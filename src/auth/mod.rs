@@ -1,4 +1,5 @@
-//! Dashboard login: accounts, login sessions, CSRF protection, login rate limits, share links.
+//! Dashboard login: accounts, login sessions, CSRF protection, login rate limits, share links,
+//! API keys.
 //!
 //! # Using it from dashboard handlers
 //! - **Require a login**: take a [`CurrentUser`] argument. Anonymous browsers are redirected
@@ -15,11 +16,14 @@
 //! - **Security headers**: wrap your scope with `web::security::security_headers()`.
 //! - **Share links**: [`share::create_link`] / [`share::site_for_token`]; listing and revoking are
 //!   `AuthStore::share_links` / `AuthStore::revoke_share_link`.
+//! - **API keys**: [`api_key::create_key`] / [`api_key::key_for_token`]; listing and revoking
+//!   are `AuthStore::api_keys` / `AuthStore::revoke_api_key`.
 //!
 //! Sessions: a random 256-bit token in the `footfall_session` cookie (HttpOnly, SameSite=Lax,
 //! Secure over HTTPS), stored only as a BLAKE3 hash, valid for a fixed 30 days from login (no
 //! sliding renewal: a stolen cookie is worth 30 days at most, and reads never write).
 
+pub mod api_key;
 pub mod cli;
 mod csrf;
 mod error;

@@ -4,8 +4,9 @@
 //! Routes: `/sites` (list, add), `/sites/{domain}` (dashboard), `/sites/{domain}/settings`
 //! (snippet, installation check, share links, delete), `/sites/{domain}/live` (+ `/stream`), and
 //! `/share/{token}` (the read-only dashboard behind a share link); under both, `export/…` for CSV
-//! downloads of the view.
+//! downloads of the view; and `/account/api-keys` (keys for the stats API).
 
+pub mod api_keys;
 pub mod chart;
 pub mod export;
 pub mod format;
@@ -14,7 +15,11 @@ pub mod page;
 pub mod params;
 pub mod sites;
 
-pub use sites::configure;
+/// Registers the dashboard's routes (sites, settings, share links, live view, API keys).
+pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+    sites::configure(cfg);
+    api_keys::configure(cfg);
+}
 
 use crate::domain::Site;
 use crate::store::{DynStore, StoreError};

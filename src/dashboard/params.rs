@@ -1,15 +1,13 @@
 //! A dashboard view as it lives in the URL: period (`period`, `from`, `to`) and filters
 //! (repeated `f=DIM:OP:VALUE`, props as `f=prop:KEY:OP:VALUE`), so every view can be bookmarked
-//! and shared. The same parsing serves the stats API.
+//! and shared. Dates and filters are read by `stats::params`, which the stats API shares.
 
+pub use crate::stats::params::{MAX_FILTERS, format_filter, parse_filter};
+
+use crate::stats::Filter;
+use crate::stats::params::parse_date;
 use crate::stats::period::Period;
-use crate::stats::{Dimension, Filter, FilterOp};
 use chrono::NaiveDate;
-
-/// At most this many filters at once; each is a join or a subquery.
-pub const MAX_FILTERS: usize = 10;
-/// Longest accepted filter value, in characters (the longest stored values are URLs).
-const MAX_VALUE_CHARS: usize = 2048;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct View {
@@ -28,9 +26,7 @@ pub fn parse(pairs: &[(String, String)]) -> Result<View, String> {
     let date = |name: &str| -> Result<Option<NaiveDate>, String> {
         match get(name).filter(|v| !v.is_empty()) {
             None => Ok(None),
-            Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                .map(Some)
-                .map_err(|_| format!("{name} must be a date like 2026-01-31, got {v:?}")),
+            Some(v) => parse_date(name, v).map(Some),
         }
     };
     let (from, to) = (date("from")?, date("to")?);
@@ -47,51 +43,6 @@ pub fn parse(pairs: &[(String, String)]) -> Result<View, String> {
         return Err(format!("at most {MAX_FILTERS} filters"));
     }
     Ok(View { period, filters })
-}
-
-/// `DIM:OP:VALUE` or `prop:KEY:OP:VALUE` (the value may contain `:`).
-///
-/// ```
-/// use footfall::dashboard::params::{format_filter, parse_filter};
-/// use footfall::stats::{Dimension, FilterOp};
-///
-/// let filter = parse_filter("prop:plan:is:pro:annual").map_err(|e| e.to_string())?;
-/// assert_eq!(filter.dimension, Dimension::Prop("plan".into()));
-/// assert_eq!(filter.op, FilterOp::Is);
-/// assert_eq!(filter.value, "pro:annual");
-/// assert_eq!(format_filter(&filter), "prop:plan:is:pro:annual");
-/// assert!(parse_filter("planet:is:mars").is_err());
-/// # Ok::<(), String>(())
-/// ```
-pub fn parse_filter(raw: &str) -> Result<Filter, String> {
-    let bad = || format!("filter {raw:?} must look like page:is:/pricing or prop:plan:is:pro");
-    let (dim, rest) = raw.split_once(':').ok_or_else(bad)?;
-    let (dimension, rest) = if dim == "prop" {
-        let (key, rest) = rest.split_once(':').ok_or_else(bad)?;
-        (Dimension::parse(&format!("prop:{key}")), rest)
-    } else {
-        (Dimension::parse(dim), rest)
-    };
-    let dimension =
-        dimension.ok_or_else(|| format!("filter {raw:?}: unknown dimension {dim:?}"))?;
-    let (op, value) = rest.split_once(':').ok_or_else(bad)?;
-    let op = FilterOp::parse(op)
-        .ok_or_else(|| format!("filter {raw:?}: operator must be is or contains"))?;
-    if value.chars().count() > MAX_VALUE_CHARS {
-        return Err(format!(
-            "filter value longer than {MAX_VALUE_CHARS} characters"
-        ));
-    }
-    Ok(Filter {
-        dimension,
-        op,
-        value: value.to_owned(),
-    })
-}
-
-/// The URL form of a filter, the inverse of `parse_filter`.
-pub fn format_filter(filter: &Filter) -> String {
-    format!("{}:{}:{}", filter.dimension, filter.op.name(), filter.value)
 }
 
 impl View {
@@ -136,6 +87,7 @@ impl View {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::{Dimension, FilterOp};
 
     fn pairs(q: &str) -> Vec<(String, String)> {
         url::form_urlencoded::parse(q.as_bytes())

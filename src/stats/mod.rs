@@ -51,6 +51,7 @@
 //! - A value no stored text can hold (a NUL character) matches nothing.
 
 pub mod calendar;
+pub mod params;
 pub mod period;
 pub mod rollup;
 

@@ -1,6 +1,6 @@
-//! Accounts, login sessions and share links. Secrets never reach the database: sessions and share
-//! links are looked up by the BLAKE3 hash of their token (`TokenHash`), and users keep only an
-//! argon2id hash of their password.
+//! Accounts, login sessions, share links and API keys. Secrets never reach the database:
+//! sessions, share links and API keys are looked up by the BLAKE3 hash of their token
+//! (`TokenHash`), and users keep only an argon2id hash of their password.
 
 use super::StoreError;
 use crate::domain::{Email, SiteId, User, UserId};
@@ -53,6 +53,67 @@ pub struct ShareLink {
     /// The token's first characters, to tell links apart; too short to guess the rest.
     pub hint: String,
     pub created_at: DateTime<Utc>,
+}
+
+/// Primary key of an API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ApiKeyId(pub i64);
+
+/// Which sites an API key opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiKeyScope {
+    /// Every site, including sites added after the key.
+    AllSites,
+    /// Exactly these sites (by id, ascending). Deleting a site removes it from the list, so a key
+    /// whose sites are all gone opens nothing.
+    Sites(Vec<SiteId>),
+}
+
+impl ApiKeyScope {
+    pub fn allows(&self, site: SiteId) -> bool {
+        match self {
+            Self::AllSites => true,
+            Self::Sites(ids) => ids.contains(&site),
+        }
+    }
+}
+
+/// An API key as listed (the token itself is not stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: ApiKeyId,
+    /// What the key is for, as its creator put it.
+    pub name: String,
+    /// The token's first characters, to tell keys apart; too short to guess the rest.
+    pub hint: String,
+    pub scope: ApiKeyScope,
+    pub created_at: DateTime<Utc>,
+    /// Roughly when the key was last used (refreshed at most once a minute); `None` if never.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// Builds keys from their rows and their `(key, site)` grants, as both backends read them.
+pub(crate) fn assemble_api_keys(
+    keys: Vec<(ApiKey, bool)>,
+    grants: &[(ApiKeyId, SiteId)],
+) -> Vec<ApiKey> {
+    keys.into_iter()
+        .map(|(mut key, all_sites)| {
+            key.scope = if all_sites {
+                ApiKeyScope::AllSites
+            } else {
+                let mut ids: Vec<SiteId> = grants
+                    .iter()
+                    .filter(|(k, _)| *k == key.id)
+                    .map(|(_, s)| *s)
+                    .collect();
+                ids.sort_by_key(|s| s.0);
+                ids.dedup();
+                ApiKeyScope::Sites(ids)
+            };
+            key
+        })
+        .collect()
 }
 
 #[async_trait]
@@ -109,4 +170,22 @@ pub trait AuthStore: Send + Sync {
     async fn revoke_share_link(&self, site: SiteId, link: ShareLinkId) -> Result<bool, StoreError>;
     /// The site a share token opens, if the link exists.
     async fn share_link_site(&self, token: &TokenHash) -> Result<Option<SiteId>, StoreError>;
+
+    /// Stores a key (its hash) with its scope, atomically. Every site of a `Sites` scope must
+    /// exist.
+    async fn create_api_key(
+        &self,
+        name: &str,
+        token: &TokenHash,
+        hint: &str,
+        scope: &ApiKeyScope,
+    ) -> Result<ApiKey, StoreError>;
+    /// Every API key, oldest first.
+    async fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError>;
+    /// The key a token belongs to, unless it was revoked (or never existed).
+    async fn api_key_by_token(&self, token: &TokenHash) -> Result<Option<ApiKey>, StoreError>;
+    /// Records a use of the key at `at`.
+    async fn touch_api_key(&self, key: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Deletes a key; false when there was no such key.
+    async fn revoke_api_key(&self, key: ApiKeyId) -> Result<bool, StoreError>;
 }

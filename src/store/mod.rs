@@ -7,7 +7,9 @@ pub(crate) mod sql;
 mod sqlite;
 mod stats;
 
-pub use auth::{AuthStore, ShareLink, ShareLinkId, TokenHash, UserCredentials};
+pub use auth::{
+    ApiKey, ApiKeyId, ApiKeyScope, AuthStore, ShareLink, ShareLinkId, TokenHash, UserCredentials,
+};
 pub use stats::StatsStore;
 
 use crate::domain::{SessionId, Site, SiteDomain, SiteId, TimeZone, VisitorId};

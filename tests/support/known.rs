@@ -25,7 +25,7 @@
 use super::visits::{Profile, query, utc, visit, write};
 use super::{Backend, TestDb};
 use footfall::domain::Site;
-use footfall::stats::{Aggregate, Filter};
+use footfall::stats::{Aggregate, Dimension as D, Filter};
 use footfall::store::DynStore;
 
 pub type Row = (&'static str, i64, i64, i64);
@@ -49,7 +49,7 @@ pub async fn fixture(backend: Backend) -> Option<Fixture> {
     Some(Fixture { db, store, site })
 }
 
-/// Adds example.com (Europe/Berlin) to `store` with the data set above.
+/// Adds example.com (Europe/Berlin) to `store` with the data set's events; returns the site.
 pub async fn populate(store: &DynStore) -> Site {
     let site = super::visits::add_site(store, "example.com", "Europe/Berlin").await;
     let v1 = Profile {
@@ -181,3 +181,127 @@ pub async fn aggregate(
 
 pub const A: &str = "2026-06-10";
 pub const B: &str = "2026-06-11";
+
+/// Every dimension's breakdown of days A and B, worked out by hand: (value, visitors, pageviews,
+/// events), `""` for "not set", biggest first.
+pub fn breakdowns() -> Vec<(D, Vec<Row>)> {
+    let utm_none = ("", 5, 9, 10); // visits 1, 2, 4 on A (visitors 1, 2, 3) and 5, 6 on B
+    let no_utm = [("", 5, 10, 12)]; // every visit
+    let country = [
+        ("US", 2, 2, 2),
+        ("DE", 1, 4, 6),
+        ("FR", 1, 2, 2),
+        ("GB", 1, 2, 2),
+    ];
+    vec![
+        // Events: "/" = visitors 1, 3 on A and 4 on B; /pricing = 1, 2 on A and 3, 5 on B, plus
+        // the Signup event on it.
+        (
+            D::Page,
+            vec![
+                ("/pricing", 4, 4, 5),
+                ("/", 3, 3, 3),
+                ("/blog/post_1", 1, 1, 2),
+                ("/100%_real", 1, 1, 1),
+                ("/thanks", 1, 1, 1),
+            ],
+        ),
+        // Visits, whole, on their start day: "/" = visits 1, 4 (A) and 5 (B).
+        (
+            D::EntryPage,
+            vec![
+                ("/", 3, 6, 7),
+                ("/100%_real", 1, 2, 2),
+                ("/blog/post_1", 1, 1, 2),
+                ("/pricing", 1, 1, 1),
+            ],
+        ),
+        (
+            D::ExitPage,
+            vec![
+                ("/pricing", 3, 5, 5),
+                ("/thanks", 1, 3, 4),
+                ("/blog/post_1", 1, 1, 2),
+                ("/", 1, 1, 1),
+            ],
+        ),
+        (
+            D::Source,
+            vec![
+                ("Google", 2, 5, 6),
+                ("", 2, 2, 2),
+                ("Bing", 1, 2, 2),
+                ("Hacker News", 1, 1, 2),
+            ],
+        ),
+        (
+            D::Referrer,
+            vec![
+                ("https://www.google.com/", 2, 5, 6),
+                ("", 2, 2, 2),
+                ("https://www.bing.com/", 1, 2, 2),
+                ("https://news.ycombinator.com/", 1, 1, 2),
+            ],
+        ),
+        (D::UtmSource, vec![utm_none, ("hn", 1, 1, 2)]),
+        (D::UtmMedium, vec![utm_none, ("social", 1, 1, 2)]),
+        (D::UtmCampaign, vec![utm_none, ("launch_50%_off", 1, 1, 2)]),
+        (D::UtmContent, no_utm.to_vec()),
+        (D::UtmTerm, no_utm.to_vec()),
+        (D::Country, country.to_vec()),
+        (
+            D::Region,
+            vec![
+                ("California", 2, 2, 2),
+                ("Berlin", 1, 4, 6),
+                ("England", 1, 2, 2),
+                ("Île-de-France", 1, 2, 2),
+            ],
+        ),
+        (
+            D::City,
+            vec![
+                ("San Francisco", 2, 2, 2),
+                ("Berlin", 1, 4, 6),
+                ("London", 1, 2, 2),
+                ("Paris", 1, 2, 2),
+            ],
+        ),
+        (
+            D::Browser,
+            vec![
+                ("Safari", 2, 2, 2),
+                ("Chrome", 1, 4, 6),
+                ("Edge", 1, 2, 2),
+                ("Firefox", 1, 2, 2),
+            ],
+        ),
+        (
+            D::BrowserVersion,
+            vec![("131", 2, 6, 8), ("18", 2, 2, 2), ("133", 1, 2, 2)],
+        ),
+        (
+            D::Os,
+            vec![("Windows", 2, 6, 8), ("iOS", 2, 2, 2), ("Linux", 1, 2, 2)],
+        ),
+        (
+            D::OsVersion,
+            vec![("10", 2, 6, 8), ("18.1", 2, 2, 2), ("", 1, 2, 2)],
+        ),
+        (D::Device, vec![("desktop", 3, 8, 10), ("mobile", 2, 2, 2)]),
+        (
+            D::EventName,
+            vec![
+                ("pageview", 6, 10, 10),
+                ("Outbound Link: Click", 1, 0, 1),
+                ("Signup", 1, 0, 1),
+            ],
+        ),
+        (D::Prop("plan".into()), vec![("pro", 1, 0, 1)]),
+        (
+            D::Prop("url".into()),
+            vec![("https://github.com/x", 1, 0, 1)],
+        ),
+        (D::Prop("missing".into()), vec![]),
+    ]
+}

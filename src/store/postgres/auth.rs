@@ -1,8 +1,12 @@
-//! Accounts, login sessions and share links, postgres flavour.
+//! Accounts, login sessions, share links and API keys, postgres flavour.
 
 use super::PostgresStore;
 use crate::domain::{Email, SiteId, User, UserId};
-use crate::store::{AuthStore, ShareLink, ShareLinkId, StoreError, TokenHash, UserCredentials};
+use crate::store::auth::assemble_api_keys;
+use crate::store::{
+    ApiKey, ApiKeyId, ApiKeyScope, AuthStore, ShareLink, ShareLinkId, StoreError, TokenHash,
+    UserCredentials,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -23,6 +27,28 @@ fn share_link_from_row(row: &PgRow) -> Result<ShareLink, StoreError> {
         hint: row.try_get("hint")?,
         created_at: row.try_get("created_at")?,
     })
+}
+
+/// A key's row, with its `all_sites` flag; `assemble_api_keys` fills in the scope.
+fn api_key_from_row(row: &PgRow) -> Result<(ApiKey, bool), StoreError> {
+    Ok((
+        ApiKey {
+            id: ApiKeyId(row.try_get("id")?),
+            name: row.try_get("name")?,
+            hint: row.try_get("hint")?,
+            scope: ApiKeyScope::AllSites,
+            created_at: row.try_get("created_at")?,
+            last_used_at: row.try_get("last_used_at")?,
+        },
+        row.try_get("all_sites")?,
+    ))
+}
+
+fn grant_from_row(row: &PgRow) -> Result<(ApiKeyId, SiteId), StoreError> {
+    Ok((
+        ApiKeyId(row.try_get("key_id")?),
+        SiteId(row.try_get("site_id")?),
+    ))
 }
 
 fn unique_to_user_exists(e: sqlx::Error, email: &Email) -> StoreError {
@@ -242,5 +268,107 @@ impl AuthStore for PostgresStore {
             .fetch_optional(&self.pool)
             .await?;
         row.map(|r| Ok(SiteId(r.try_get("site_id")?))).transpose()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn create_api_key(
+        &self,
+        name: &str,
+        token: &TokenHash,
+        hint: &str,
+        scope: &ApiKeyScope,
+    ) -> Result<ApiKey, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "INSERT INTO api_keys (name, token_hash, hint, all_sites) VALUES ($1, $2, $3, $4) \
+             RETURNING id, name, hint, all_sites, created_at, last_used_at",
+        )
+        .bind(name)
+        .bind(&token.0[..])
+        .bind(hint)
+        .bind(matches!(scope, ApiKeyScope::AllSites))
+        .fetch_one(&mut *tx)
+        .await?;
+        let (key, all_sites) = api_key_from_row(&row)?;
+        let mut grants = Vec::new();
+        if let ApiKeyScope::Sites(sites) = scope {
+            for site in sites {
+                sqlx::query(
+                    "INSERT INTO api_key_sites (key_id, site_id) VALUES ($1, $2) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(key.id.0)
+                .bind(site.0)
+                .execute(&mut *tx)
+                .await?;
+                grants.push((key.id, *site));
+            }
+        }
+        tx.commit().await?;
+        Ok(assemble_api_keys(vec![(key, all_sites)], &grants)
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("a new API key vanished".into()))?)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
+        let keys = sqlx::query(
+            "SELECT id, name, hint, all_sites, created_at, last_used_at FROM api_keys \
+             ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(api_key_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+        let grants = sqlx::query("SELECT key_id, site_id FROM api_key_sites")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(grant_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(assemble_api_keys(keys, &grants))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn api_key_by_token(&self, token: &TokenHash) -> Result<Option<ApiKey>, StoreError> {
+        let Some(row) = sqlx::query(
+            "SELECT id, name, hint, all_sites, created_at, last_used_at FROM api_keys \
+             WHERE token_hash = $1",
+        )
+        .bind(&token.0[..])
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let (key, all_sites) = api_key_from_row(&row)?;
+        let grants = sqlx::query("SELECT key_id, site_id FROM api_key_sites WHERE key_id = $1")
+            .bind(key.id.0)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(grant_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(assemble_api_keys(vec![(key, all_sites)], &grants).pop())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn touch_api_key(&self, key: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(key.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn revoke_api_key(&self, key: ApiKeyId) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM api_keys WHERE id = $1")
+            .bind(key.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
     }
 }

@@ -107,10 +107,14 @@ impl Rollup {
     pub fn for_filters(filters: &Split) -> Self {
         match (filters.session.as_slice(), filters.event.is_empty()) {
             ([], true) => Self::Totals,
-            ([only], true) if only.op == FilterOp::Is => Self::Value {
-                dim: only.dimension.name().to_owned(),
-                value: only.value.clone(),
-            },
+            // A NUL value matches nothing, which the raw condition knows; bound against the
+            // rollups it would be an error on Postgres (its text cannot hold NUL).
+            ([only], true) if only.op == FilterOp::Is && !only.value.contains('\0') => {
+                Self::Value {
+                    dim: only.dimension.name().to_owned(),
+                    value: only.value.clone(),
+                }
+            }
             _ => Self::None,
         }
     }

@@ -1,8 +1,12 @@
-//! Accounts, login sessions and share links, sqlite flavour.
+//! Accounts, login sessions, share links and API keys, sqlite flavour.
 
 use super::{SqliteStore, from_ts, to_ts};
 use crate::domain::{Email, SiteId, User, UserId};
-use crate::store::{AuthStore, ShareLink, ShareLinkId, StoreError, TokenHash, UserCredentials};
+use crate::store::auth::assemble_api_keys;
+use crate::store::{
+    ApiKey, ApiKeyId, ApiKeyScope, AuthStore, ShareLink, ShareLinkId, StoreError, TokenHash,
+    UserCredentials,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -23,6 +27,31 @@ fn share_link_from_row(row: &SqliteRow) -> Result<ShareLink, StoreError> {
         hint: row.try_get("hint")?,
         created_at: from_ts(row.try_get("created_at")?)?,
     })
+}
+
+/// A key's row, with its `all_sites` flag; `assemble_api_keys` fills in the scope.
+fn api_key_from_row(row: &SqliteRow) -> Result<(ApiKey, bool), StoreError> {
+    Ok((
+        ApiKey {
+            id: ApiKeyId(row.try_get("id")?),
+            name: row.try_get("name")?,
+            hint: row.try_get("hint")?,
+            scope: ApiKeyScope::AllSites,
+            created_at: from_ts(row.try_get("created_at")?)?,
+            last_used_at: row
+                .try_get::<Option<i64>, _>("last_used_at")?
+                .map(from_ts)
+                .transpose()?,
+        },
+        row.try_get::<i64, _>("all_sites")? != 0,
+    ))
+}
+
+fn grant_from_row(row: &SqliteRow) -> Result<(ApiKeyId, SiteId), StoreError> {
+    Ok((
+        ApiKeyId(row.try_get("key_id")?),
+        SiteId(row.try_get("site_id")?),
+    ))
 }
 
 fn unique_to_user_exists(e: sqlx::Error, email: &Email) -> StoreError {
@@ -239,5 +268,108 @@ impl AuthStore for SqliteStore {
             .fetch_optional(&self.pool)
             .await?;
         row.map(|r| Ok(SiteId(r.try_get("site_id")?))).transpose()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn create_api_key(
+        &self,
+        name: &str,
+        token: &TokenHash,
+        hint: &str,
+        scope: &ApiKeyScope,
+    ) -> Result<ApiKey, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "INSERT INTO api_keys (name, token_hash, hint, all_sites, created_at) \
+             VALUES (?, ?, ?, ?, ?) RETURNING id, name, hint, all_sites, created_at, last_used_at",
+        )
+        .bind(name)
+        .bind(&token.0[..])
+        .bind(hint)
+        .bind(i64::from(matches!(scope, ApiKeyScope::AllSites)))
+        .bind(to_ts(Utc::now()))
+        .fetch_one(&mut *tx)
+        .await?;
+        let (key, all_sites) = api_key_from_row(&row)?;
+        let mut grants = Vec::new();
+        if let ApiKeyScope::Sites(sites) = scope {
+            for site in sites {
+                sqlx::query(
+                    "INSERT INTO api_key_sites (key_id, site_id) VALUES (?, ?) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(key.id.0)
+                .bind(site.0)
+                .execute(&mut *tx)
+                .await?;
+                grants.push((key.id, *site));
+            }
+        }
+        tx.commit().await?;
+        Ok(assemble_api_keys(vec![(key, all_sites)], &grants)
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("a new API key vanished".into()))?)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
+        let keys = sqlx::query(
+            "SELECT id, name, hint, all_sites, created_at, last_used_at FROM api_keys \
+             ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(api_key_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+        let grants = sqlx::query("SELECT key_id, site_id FROM api_key_sites")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(grant_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(assemble_api_keys(keys, &grants))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn api_key_by_token(&self, token: &TokenHash) -> Result<Option<ApiKey>, StoreError> {
+        let Some(row) = sqlx::query(
+            "SELECT id, name, hint, all_sites, created_at, last_used_at FROM api_keys \
+             WHERE token_hash = ?",
+        )
+        .bind(&token.0[..])
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let (key, all_sites) = api_key_from_row(&row)?;
+        let grants = sqlx::query("SELECT key_id, site_id FROM api_key_sites WHERE key_id = ?")
+            .bind(key.id.0)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(grant_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(assemble_api_keys(vec![(key, all_sites)], &grants).pop())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn touch_api_key(&self, key: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
+            .bind(to_ts(at))
+            .bind(key.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn revoke_api_key(&self, key: ApiKeyId) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM api_keys WHERE id = ?")
+            .bind(key.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
     }
 }

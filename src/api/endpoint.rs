@@ -1,0 +1,84 @@
+//! What the stats API offers: its three endpoints with the parameters each accepts, and the
+//! metrics. The OpenAPI test compares the document with these lists.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Aggregate,
+    Timeseries,
+    Breakdown,
+}
+
+impl Endpoint {
+    pub const ALL: [Endpoint; 3] = [Self::Aggregate, Self::Timeseries, Self::Breakdown];
+
+    /// The URL path's last segment.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Aggregate => "aggregate",
+            Self::Timeseries => "timeseries",
+            Self::Breakdown => "breakdown",
+        }
+    }
+
+    /// Every query parameter the endpoint accepts (the OpenAPI test checks they are documented).
+    pub fn parameters(self) -> &'static [&'static str] {
+        match self {
+            Self::Aggregate => &["site", "period", "from", "to", "metrics", "filters"],
+            Self::Timeseries => &[
+                "site", "period", "from", "to", "metrics", "filters", "interval",
+            ],
+            Self::Breakdown => &[
+                "site", "period", "from", "to", "metrics", "filters", "property", "limit", "page",
+            ],
+        }
+    }
+
+    /// The metrics the query layer answers for this endpoint. A time series bucket and a
+    /// breakdown row carry only counts (`Point`, `BreakdownRow`), not visits or their ratios.
+    pub fn metrics(self) -> &'static [Metric] {
+        match self {
+            Self::Aggregate => &Metric::ALL,
+            Self::Timeseries => &[Metric::Visitors, Metric::Pageviews],
+            Self::Breakdown => &[Metric::Visitors, Metric::Pageviews, Metric::Events],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    Visitors,
+    Visits,
+    Pageviews,
+    ViewsPerVisit,
+    BounceRate,
+    VisitDuration,
+    Events,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 7] = [
+        Self::Visitors,
+        Self::Visits,
+        Self::Pageviews,
+        Self::ViewsPerVisit,
+        Self::BounceRate,
+        Self::VisitDuration,
+        Self::Events,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Visitors => "visitors",
+            Self::Visits => "visits",
+            Self::Pageviews => "pageviews",
+            Self::ViewsPerVisit => "views_per_visit",
+            Self::BounceRate => "bounce_rate",
+            Self::VisitDuration => "visit_duration",
+            Self::Events => "events",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.name() == name)
+    }
+}

@@ -1,0 +1,16 @@
+//! The stats API: `GET /api/v1/stats/{aggregate,timeseries,breakdown}` as JSON, behind bearer API
+//! keys, over the same query layer as the dashboard (`StatsStore`), so the same question gets the
+//! same numbers. `endpoint` lists what each endpoint accepts, `params` turns the query string
+//! into a question, `auth` checks the key and its sites, `routes` answers, `error` shapes the
+//! refusals, `openapi` describes it all at `/api/v1/openapi.json`; `cli` is `footfall apikey`.
+
+mod auth;
+pub mod cli;
+pub mod endpoint;
+mod error;
+pub mod openapi;
+pub mod params;
+mod routes;
+
+pub use error::ApiError;
+pub use routes::configure;

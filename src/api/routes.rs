@@ -1,0 +1,193 @@
+//! `GET /api/v1/stats/{aggregate,timeseries,breakdown}` and `GET /api/v1/openapi.json`. Each
+//! stats handler: check the key, read the parameters, check the site, ask `StatsStore` exactly
+//! what the dashboard asks, and shape the answer. Responses are never cached (`no-store`).
+
+use super::auth::{authenticate, site_for};
+use super::error::ApiError;
+use super::params::{self, BadParameter, Endpoint, Metric, Request};
+use crate::domain::Site;
+use crate::stats::params::format_filter;
+use crate::stats::{Aggregate, BreakdownRow, Interval, Point, StatsQuery};
+use crate::store::DynStore;
+use crate::web::method_not_allowed;
+use actix_web::http::header;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
+use serde_json::{Map, Value, json};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1")
+            .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
+            .service(get("/stats/aggregate", aggregate))
+            .service(get("/stats/timeseries", timeseries))
+            .service(get("/stats/breakdown", breakdown))
+            .service(get("/openapi.json", super::openapi::serve)),
+    );
+}
+
+/// A GET-only resource; other methods get the JSON 405.
+fn get<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    web::resource(path)
+        .route(web::get().to(handler))
+        .default_service(web::to(method_not_allowed))
+}
+
+/// A checked question: what was asked, about which site, as the query layer's `StatsQuery`.
+struct Question {
+    request: Request,
+    site: Site,
+    query: StatsQuery,
+    interval: Interval,
+}
+
+async fn question(
+    req: &HttpRequest,
+    store: &DynStore,
+    endpoint: Endpoint,
+) -> Result<Question, ApiError> {
+    let key = authenticate(req, store).await?;
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map_err(|e| BadParameter {
+            parameter: "query string".into(),
+            message: format!("invalid query string: {e}"),
+        })?
+        .into_inner();
+    let request = params::parse(endpoint, &pairs)?;
+    let site = site_for(&key, store, &request.site).await?;
+    // "Today" as the dashboard works it out: the site's local date.
+    let today = Utc::now().with_timezone(&site.timezone.0).date_naive();
+    let (from, to, interval) = request.range(today)?;
+    let query = StatsQuery {
+        site: site.id,
+        timezone: site.timezone,
+        from,
+        to,
+        filters: request.filters.clone(),
+    };
+    Ok(Question {
+        request,
+        site,
+        query,
+        interval,
+    })
+}
+
+/// What every answer starts with: the question as understood.
+fn envelope(q: &Question) -> Map<String, Value> {
+    let mut body = Map::new();
+    body.insert("site".into(), json!(q.site.domain.as_str()));
+    body.insert("timezone".into(), json!(q.site.timezone.name()));
+    body.insert("period".into(), json!(q.request.period.name()));
+    body.insert("from".into(), json!(q.query.from.to_string()));
+    body.insert("to".into(), json!(q.query.to.to_string()));
+    let filters: Vec<String> = q.request.filters.iter().map(format_filter).collect();
+    body.insert("filters".into(), json!(filters));
+    body
+}
+
+fn aggregate_value(a: &Aggregate, metric: Metric) -> Value {
+    match metric {
+        Metric::Visitors => json!(a.visitors),
+        Metric::Visits => json!(a.visits),
+        Metric::Pageviews => json!(a.pageviews),
+        Metric::ViewsPerVisit => json!(a.views_per_visit),
+        Metric::BounceRate => json!(a.bounce_rate),
+        Metric::VisitDuration => json!(a.visit_duration),
+        Metric::Events => json!(a.events),
+    }
+}
+
+/// `Point` and `BreakdownRow` carry only counts; `Endpoint::metrics` keeps other metrics out.
+fn count(visitors: i64, pageviews: i64, events: i64, metric: Metric) -> Value {
+    match metric {
+        Metric::Visitors => json!(visitors),
+        Metric::Pageviews => json!(pageviews),
+        Metric::Events => json!(events),
+        _ => Value::Null,
+    }
+}
+
+async fn aggregate(req: HttpRequest, store: web::Data<DynStore>) -> Result<HttpResponse, ApiError> {
+    let q = question(&req, &store, Endpoint::Aggregate).await?;
+    let totals = store.aggregate(&q.query).await?;
+    let results: Map<String, Value> = q
+        .request
+        .metrics
+        .iter()
+        .map(|m| (m.name().to_owned(), aggregate_value(&totals, *m)))
+        .collect();
+    let mut body = envelope(&q);
+    body.insert("results".into(), Value::Object(results));
+    Ok(HttpResponse::Ok().json(body))
+}
+
+async fn timeseries(
+    req: HttpRequest,
+    store: web::Data<DynStore>,
+) -> Result<HttpResponse, ApiError> {
+    let q = question(&req, &store, Endpoint::Timeseries).await?;
+    let points = store.timeseries(&q.query, q.interval).await?;
+    let label = |p: &Point| match q.interval {
+        Interval::Day => p.start.date().to_string(),
+        Interval::Hour => p.start.format("%Y-%m-%dT%H:%M:%S").to_string(),
+    };
+    let results: Vec<Value> = points
+        .iter()
+        .map(|p| {
+            let mut row = Map::new();
+            row.insert("date".into(), json!(label(p)));
+            for m in &q.request.metrics {
+                row.insert(m.name().into(), count(p.visitors, p.pageviews, 0, *m));
+            }
+            Value::Object(row)
+        })
+        .collect();
+    let mut body = envelope(&q);
+    body.insert("interval".into(), json!(q.interval));
+    body.insert("results".into(), Value::Array(results));
+    Ok(HttpResponse::Ok().json(body))
+}
+
+async fn breakdown(req: HttpRequest, store: web::Data<DynStore>) -> Result<HttpResponse, ApiError> {
+    let q = question(&req, &store, Endpoint::Breakdown).await?;
+    let property = q.request.property.clone().ok_or_else(|| BadParameter {
+        parameter: "property".into(),
+        message: "property is required".into(),
+    })?;
+    let rows = store
+        .breakdown(
+            &q.query,
+            &property,
+            i64::from(q.request.limit),
+            q.request.offset(),
+        )
+        .await?;
+    let key = property.to_string();
+    let results: Vec<Value> = rows
+        .iter()
+        .map(|r: &BreakdownRow| {
+            let mut row = Map::new();
+            row.insert(key.clone(), json!(r.value));
+            for m in &q.request.metrics {
+                row.insert(
+                    m.name().into(),
+                    count(r.visitors, r.pageviews, r.events, *m),
+                );
+            }
+            Value::Object(row)
+        })
+        .collect();
+    let mut body = envelope(&q);
+    body.insert("property".into(), json!(key));
+    body.insert("page".into(), json!(q.request.page));
+    body.insert("limit".into(), json!(q.request.limit));
+    body.insert("results".into(), Value::Array(results));
+    Ok(HttpResponse::Ok().json(body))
+}
