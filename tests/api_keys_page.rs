@@ -6,14 +6,9 @@ mod browser;
 mod support;
 
 use browser::Browser;
-use footfall::auth::password::{self, NewPassword};
-use footfall::domain::Email;
 use support::{Backend, Options, TestApp};
 
 both_backends!(a_user_makes_a_key_sees_its_token_once_and_revokes_it);
-
-const EMAIL: &str = "owner@example.com";
-const PASSWORD: &str = "correct horse battery";
 
 async fn logged_in(backend: Backend) -> Option<(TestApp, Browser)> {
     let options = Options {
@@ -21,31 +16,7 @@ async fn logged_in(backend: Backend) -> Option<(TestApp, Browser)> {
         ..Options::default()
     };
     let app = TestApp::spawn(backend, options).await?;
-    let hash = password::hash(NewPassword::parse(PASSWORD).unwrap_or_else(|e| panic!("{e}")))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    app.store
-        .add_user(
-            &Email::parse(EMAIL).unwrap_or_else(|e| panic!("{e}")),
-            &hash,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut browser = Browser::new(&app.address);
-    let form = browser.get("/login").await;
-    let token = form.csrf_token();
-    let done = browser
-        .post(
-            "/login",
-            &[
-                ("email", EMAIL),
-                ("password", PASSWORD),
-                ("csrf_token", &token),
-                ("next", "/sites"),
-            ],
-        )
-        .await;
-    assert_eq!(done.status, 303, "login failed: {}", done.body);
+    let browser = browser::log_in_owner(&app).await;
     Some((app, browser))
 }
 

@@ -213,6 +213,22 @@ async fn the_dashboard_in_a_real_browser_logs_in_filters_and_switches_periods(ba
     assert_eq!(figures["Unique visitors"], "1", "{figures}");
     assert_eq!(figures["Pageviews"], "2", "{figures}");
 
+    // The table's "Export CSV" link downloads the rows on screen: the filtered view's.
+    let filename = report["export_filename"].as_str().unwrap_or_default();
+    assert!(
+        filename.starts_with("example.com-page-") && filename.ends_with(".csv"),
+        "{filename}"
+    );
+    let csv = report["export_csv"].as_str().unwrap_or_default();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines.first(),
+        Some(&"page,visitors,pageviews,events"),
+        "{csv}"
+    );
+    assert_eq!(lines.len(), 2, "one row, /pricing: {csv}");
+    assert!(lines[1].starts_with("/pricing,1,"), "{csv}");
+
     // Switching the period keeps the filter and marks the period as the current one.
     let today_url = report["today_url"].as_str().unwrap_or_default();
     assert!(today_url.contains("period=today"), "{today_url}");

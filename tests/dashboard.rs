@@ -6,8 +6,6 @@ mod browser;
 mod support;
 
 use browser::{Browser, Page};
-use footfall::auth::password::{self, NewPassword};
-use footfall::domain::Email;
 use support::{Backend, CHROME_UA, Options, TestApp, pageview};
 
 both_backends!(
@@ -20,37 +18,10 @@ both_backends!(
     the_live_stream_sends_stored_events_as_server_sent_events,
 );
 
-const EMAIL: &str = "owner@example.com";
-const PASSWORD: &str = "correct horse battery";
-
 /// A running app with one user, and a browser logged in as them.
 async fn logged_in(backend: Backend) -> Option<(TestApp, Browser)> {
     let app = TestApp::spawn(backend, Options::default()).await?;
-    let hash = password::hash(NewPassword::parse(PASSWORD).unwrap_or_else(|e| panic!("{e}")))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    app.store
-        .add_user(
-            &Email::parse(EMAIL).unwrap_or_else(|e| panic!("{e}")),
-            &hash,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut browser = Browser::new(&app.address);
-    let form = browser.get("/login").await;
-    let token = form.csrf_token();
-    let done = browser
-        .post(
-            "/login",
-            &[
-                ("email", EMAIL),
-                ("password", PASSWORD),
-                ("csrf_token", &token),
-                ("next", "/sites"),
-            ],
-        )
-        .await;
-    assert_eq!(done.status, 303, "login failed: {}", done.body);
+    let browser = browser::log_in_owner(&app).await;
     Some((app, browser))
 }
 

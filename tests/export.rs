@@ -8,8 +8,6 @@ mod browser;
 mod support;
 
 use browser::{Browser, Page};
-use footfall::auth::password::{self, NewPassword};
-use footfall::domain::Email;
 use footfall::stats::Dimension;
 use support::known::{self, A, B};
 use support::visits::{Profile, breakdown, contains, query, utc, visit, write};
@@ -24,8 +22,6 @@ both_backends!(
     the_dashboard_links_each_table_and_the_events_to_their_export,
 );
 
-const EMAIL: &str = "owner@example.com";
-const PASSWORD: &str = "correct horse battery";
 /// The known data set's two days, as a dashboard URL's query string.
 const KNOWN_VIEW: &str = "period=custom&from=2026-06-10&to=2026-06-11";
 
@@ -39,30 +35,7 @@ async fn app_with(
         ..Options::default()
     };
     let app = TestApp::spawn(backend, options).await?;
-    let hash = password::hash(NewPassword::parse(PASSWORD).unwrap_or_else(|e| panic!("{e}")))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    app.store
-        .add_user(
-            &Email::parse(EMAIL).unwrap_or_else(|e| panic!("{e}")),
-            &hash,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut browser = Browser::new(&app.address);
-    let token = browser.get("/login").await.csrf_token();
-    let done = browser
-        .post(
-            "/login",
-            &[
-                ("email", EMAIL),
-                ("password", PASSWORD),
-                ("csrf_token", &token),
-                ("next", "/sites"),
-            ],
-        )
-        .await;
-    assert_eq!(done.status, 303, "login failed: {}", done.body);
+    let browser = browser::log_in_owner(&app).await;
     Some((app, browser))
 }
 

@@ -122,3 +122,38 @@ impl Page {
         self.body[start..start + end].to_owned()
     }
 }
+
+/// The account the dashboard tests log in with.
+pub const EMAIL: &str = "owner@example.com";
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Adds the `EMAIL` / `PASSWORD` account to `app` and returns a browser logged in as it.
+pub async fn log_in_owner(app: &crate::support::TestApp) -> Browser {
+    use footfall::auth::password::{self, NewPassword};
+    use footfall::domain::Email;
+    let hash = password::hash(NewPassword::parse(PASSWORD).unwrap_or_else(|e| panic!("{e}")))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    app.store
+        .add_user(
+            &Email::parse(EMAIL).unwrap_or_else(|e| panic!("{e}")),
+            &hash,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut browser = Browser::new(&app.address);
+    let token = browser.get("/login").await.csrf_token();
+    let done = browser
+        .post(
+            "/login",
+            &[
+                ("email", EMAIL),
+                ("password", PASSWORD),
+                ("csrf_token", &token),
+                ("next", "/sites"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303, "login failed: {}", done.body);
+    browser
+}

@@ -2,7 +2,7 @@
 // browser). Run by the Rust test tests/browser_dashboard.rs, which runs the footfall server,
 // creates the user and posts the events; this script plays the site owner and reports what it
 // saw on screen: it logs in, opens the site, clicks a row of the Page table to filter, switches
-// the period, removes the filter.
+// the period, removes the filter; on the way it downloads the filtered Page table as CSV.
 //
 //   node e2e/dashboard.mjs '{"base":"http://127.0.0.1:N","email":"…","password":"…","chromium":"/usr/bin/chromium"}'
 //
@@ -11,6 +11,7 @@
 // error and {"ok":false,"error":...} and exits 1. Console errors, page errors and CSP violations
 // are collected in `console_errors` (the Rust side asserts there are none).
 
+import { readFile } from 'node:fs/promises';
 import { chromium } from 'playwright-core';
 
 const TIMEOUT_MS = 10_000;
@@ -119,6 +120,15 @@ try {
   report.figures_filtered = await readFigures(page);
   report.rows_filtered = await readPageRows(page);
   step('filtered by /pricing', { url: page.url() });
+
+  // Download the filtered Page table with its "Export CSV" link, as a person would.
+  const [download] = await Promise.all([
+    page.waitForEvent('download', { timeout: TIMEOUT_MS }).catch(() => fail('clicking Export CSV started no download')),
+    pageTable(page).getByRole('link', { name: 'Export CSV' }).click(),
+  ]);
+  report.export_filename = download.suggestedFilename();
+  report.export_csv = await readFile(await download.path(), 'utf8');
+  step('exported the Page table', { file: report.export_filename });
 
   // Switch the period: the filter must survive.
   const periods = page.getByRole('navigation', { name: 'Period' });

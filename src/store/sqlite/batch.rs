@@ -9,17 +9,17 @@
 //! (libsqlite3-sys), so the file sees one SQLite version.
 
 use super::to_ts;
-use crate::ingest::event::Batch;
+use crate::ingest::event::{Batch, Event};
 use crate::store::StoreError;
-use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, ToSql, TransactionBehavior, params, params_from_iter};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const INSERT_EVENT: &str = "INSERT INTO events (site_id, created_at, visitor_id, session_id, name, \
-     hostname, path, referrer, referrer_source, utm_source, utm_medium, utm_campaign, \
-     utm_content, utm_term, browser, browser_version, os, os_version, device, country, region, \
-     city, viewport_width, props) \
+     path, viewport_width, props, hostname, referrer, referrer_source, utm_source, utm_medium, \
+     utm_campaign, utm_content, utm_term, browser, browser_version, os, os_version, device, \
+     country, region, city) \
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// A visit's entry attributes are written when it is first seen; later batches only move its
@@ -88,6 +88,29 @@ impl BatchWriter {
     }
 }
 
+/// What an event and the visit it starts have in common, in the order both statements list the
+/// columns (hostname … city): the visit's entry attributes are its first event's.
+fn dimensions(e: &Event) -> [&dyn ToSql; 16] {
+    [
+        &e.hostname,
+        &e.referrer,
+        &e.referrer_source,
+        &e.utm.source,
+        &e.utm.medium,
+        &e.utm.campaign,
+        &e.utm.content,
+        &e.utm.term,
+        &e.browser,
+        &e.browser_version,
+        &e.os,
+        &e.os_version,
+        &e.device,
+        &e.country,
+        &e.region,
+        &e.city,
+    ]
+}
+
 fn write(conn: &mut Connection, batch: &Batch) -> Result<(), StoreError> {
     // IMMEDIATE takes the write lock up front, so a busy database fails (and is retried) here
     // rather than halfway through the batch.
@@ -96,32 +119,17 @@ fn write(conn: &mut Connection, batch: &Batch) -> Result<(), StoreError> {
         let mut insert = tx.prepare_cached(INSERT_EVENT)?;
         for (e, session) in batch.events.iter().zip(&batch.session_ids) {
             let props = e.props.to_json();
-            insert.execute(params![
-                e.site_id.0,
-                to_ts(e.created_at),
-                e.visitor_id.0,
-                session.0,
-                e.name.as_str(),
-                e.hostname,
-                e.path.as_str(),
-                e.referrer,
-                e.referrer_source,
-                e.utm.source,
-                e.utm.medium,
-                e.utm.campaign,
-                e.utm.content,
-                e.utm.term,
-                e.browser,
-                e.browser_version,
-                e.os,
-                e.os_version,
-                e.device,
-                e.country,
-                e.region,
-                e.city,
-                e.viewport_width,
-                props,
-            ])?;
+            let head: [&dyn ToSql; 8] = [
+                &e.site_id.0,
+                &to_ts(e.created_at),
+                &e.visitor_id.0,
+                &session.0,
+                &e.name.as_str(),
+                &e.path.as_str(),
+                &e.viewport_width,
+                &props,
+            ];
+            insert.execute(params_from_iter(head.into_iter().chain(dimensions(e))))?;
         }
         let mut upsert = tx.prepare_cached(UPSERT_SESSION)?;
         let mut update = tx.prepare_cached(UPDATE_SESSION)?;
@@ -147,33 +155,18 @@ fn write(conn: &mut Connection, batch: &Batch) -> Result<(), StoreError> {
                 // Not stored after all (its first batch was refused, say): insert it.
             }
             let e = &batch.events[s.first_event];
-            upsert.execute(params![
-                s.id.0,
-                e.site_id.0,
-                e.visitor_id.0,
-                to_ts(s.started_at),
-                to_ts(s.ended_at),
-                e.path.as_str(),
-                s.exit_path.as_deref().unwrap_or(e.path.as_str()),
-                s.pageviews,
-                s.events,
-                e.hostname,
-                e.referrer,
-                e.referrer_source,
-                e.utm.source,
-                e.utm.medium,
-                e.utm.campaign,
-                e.utm.content,
-                e.utm.term,
-                e.browser,
-                e.browser_version,
-                e.os,
-                e.os_version,
-                e.device,
-                e.country,
-                e.region,
-                e.city,
-            ])?;
+            let head: [&dyn ToSql; 9] = [
+                &s.id.0,
+                &e.site_id.0,
+                &e.visitor_id.0,
+                &to_ts(s.started_at),
+                &to_ts(s.ended_at),
+                &e.path.as_str(),
+                &s.exit_path.as_deref().unwrap_or(e.path.as_str()),
+                &s.pageviews,
+                &s.events,
+            ];
+            upsert.execute(params_from_iter(head.into_iter().chain(dimensions(e))))?;
         }
     }
     tx.commit()?;
