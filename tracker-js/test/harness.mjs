@@ -119,3 +119,10 @@ export function define(obj, name, value) {
 
 /** Waits for queued tasks (jsdom fires popstate/hashchange asynchronously). */
 export const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+
+// Waits until `done()` holds, for at most `ms`: jsdom runs some navigations (history.back)
+// as queued tasks, which a fixed tick can miss on a loaded machine.
+export async function until(done, ms = 2000) {
+  const end = Date.now() + ms;
+  while (!done() && Date.now() < end) await tick(5);
+}

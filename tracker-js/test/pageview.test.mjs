@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { load, define, tick } from './harness.mjs';
+import { load, define, tick, until } from './harness.mjs';
 
 const pageviews = (page) => page.events().filter((e) => e.n === 'pageview');
 const urls = (page) => pageviews(page).map((e) => e.u);
@@ -105,7 +105,8 @@ describe('single-page app navigation', () => {
     const page = await load();
     page.window.history.pushState({}, '', '/next');
     page.window.history.back();
-    await tick(20);
+    await until(() => urls(page).length >= 3);
+    await tick(20); // and nothing more arrives
     assert.deepEqual(urls(page), [
       'https://example.com/blog/post?utm_source=news',
       'https://example.com/next',
