@@ -308,8 +308,15 @@ async fn late_events_rebuild_the_closed_days_they_touch(backend: Backend) {
     let report = rollup_pending(&*rolled)
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    // The continuation touched March 31st (its event) and March 30th (its visit's start).
-    assert_eq!(report.days, 2, "{report:?}");
+    // The continuation touched March 31st (its event) and March 30th (its visit's start). On
+    // Postgres the watermark only moves once no older transaction of the cluster is open; when
+    // another test's transaction was, the builder looks at the earlier late events again and
+    // rebuilds March 27th too: redundant, never short (`fresh == truth` below is the real check).
+    let expected = match backend {
+        Backend::Sqlite => 2..=2,
+        Backend::Postgres => 2..=3,
+    };
+    assert!(expected.contains(&report.days), "{report:?}");
     let fresh = rolled
         .aggregate(&both_days(&site))
         .await

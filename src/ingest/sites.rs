@@ -11,7 +11,8 @@ use tokio::sync::Notify;
 
 #[derive(Debug, Default)]
 pub struct SiteCache {
-    by_domain: RwLock<HashMap<String, Site>>,
+    /// Shared, so a lookup on the request path costs a reference count, not a copy.
+    by_domain: RwLock<HashMap<String, Arc<Site>>>,
     missed: Notify,
 }
 
@@ -26,14 +27,14 @@ impl SiteCache {
         let sites = store.list_sites().await?;
         let map = sites
             .into_iter()
-            .map(|s| (s.domain.as_str().to_owned(), s))
+            .map(|s| (s.domain.as_str().to_owned(), Arc::new(s)))
             .collect();
         *self.by_domain.write().unwrap_or_else(|p| p.into_inner()) = map;
         Ok(())
     }
 
     /// The site registered as `domain` (lower-case). A miss asks the refresher to look again.
-    pub fn get(&self, domain: &str) -> Option<Site> {
+    pub fn get(&self, domain: &str) -> Option<Arc<Site>> {
         let hit = self
             .by_domain
             .read()
