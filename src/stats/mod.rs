@@ -19,7 +19,10 @@
 //! - visit_duration: mean of `ended_at - started_at` over those visits, in whole seconds.
 //! - views_per_visit: all pageviews of those visits divided by their number.
 //!
-//! The ratios are computed from integer sums in Rust, so both backends agree to the bit.
+//! The ratios are computed from integer sums in Rust (`VisitSums`), so both backends agree to the
+//! bit. Series buckets and breakdown rows carry the same metrics (the visit ones when asked for,
+//! `Metrics`): a daily bucket is the aggregate of its day, a breakdown row the aggregate filtered
+//! on its value.
 //!
 //! Two grains. Visitors, pageviews and events are counted either
 //! - on **events**: the matching events, each on its own local day — for unfiltered aggregates and
