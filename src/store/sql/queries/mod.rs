@@ -135,6 +135,18 @@ const SUMS: &str = "CAST(SUM(visitors) AS BIGINT), CAST(SUM(pageviews) AS BIGINT
                     CAST(SUM(bounces) AS BIGINT), CAST(SUM(duration) AS BIGINT), \
                     CAST(SUM(visit_pageviews) AS BIGINT)";
 
+/// The visit sums of a part that reads visit rows: zeros unless asked for, so that the engine
+/// need not compute the durations (Postgres drops the unused columns of a subquery).
+fn visit_sums(metrics: Metrics) -> &'static str {
+    match metrics {
+        Metrics::WithVisits => {
+            "COUNT(*) AS visits, SUM(bounce) AS bounces, SUM(duration) AS duration, \
+             SUM(pageviews) AS visit_pageviews"
+        }
+        Metrics::Counts => "0 AS visits, 0 AS bounces, 0 AS duration, 0 AS visit_pageviews",
+    }
+}
+
 /// bucket (day number, or hours since the range's start), visitors, pageviews, events, visits,
 /// bounces, duration, visit_pageviews — per bucket with data, in order; the visit sums are zero
 /// unless `metrics` asks for them. Hourly series are always raw (the caller plans them without
@@ -201,11 +213,10 @@ pub(crate) fn series(
                 "SUM(pv) AS pageviews, COUNT(*) AS events, 0 AS visits, 0 AS bounces, \
                  0 AS duration, 0 AS visit_pageviews FROM (",
             ),
-            Grain::Visit => sql.push(
-                "SUM(pageviews) AS pageviews, SUM(events) AS events, COUNT(*) AS visits, \
-                 SUM(bounce) AS bounces, SUM(duration) AS duration, \
-                 SUM(pageviews) AS visit_pageviews FROM (",
-            ),
+            Grain::Visit => sql
+                .push("SUM(pageviews) AS pageviews, SUM(events) AS events, ")
+                .push(visit_sums(metrics))
+                .push(" FROM ("),
         };
         let rows = |sql: &mut Sql| match grain {
             Grain::Event => push_event_rows(sql, plan.site, raw, EventValue::None, filters),
@@ -276,9 +287,10 @@ pub(crate) fn breakdown(
             (Grain::Visit, Col::Session(c)) => {
                 sql.push(
                     "SELECT value, COUNT(DISTINCT visitor_id) AS visitors, SUM(pageviews) AS pageviews, \
-                     SUM(events) AS events, COUNT(*) AS visits, SUM(bounce) AS bounces, \
-                     SUM(duration) AS duration, SUM(pageviews) AS visit_pageviews FROM (",
-                );
+                     SUM(events) AS events, ",
+                )
+                .push(visit_sums(metrics))
+                .push(" FROM (");
                 push_with_day(&mut sql, raw, |sql| {
                     push_visit_rows(sql, plan.site, raw, Some(c), filters)
                 });
