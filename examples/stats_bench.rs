@@ -4,6 +4,8 @@
 //! cargo run --release --example stats_bench -- --database-url sqlite:///tmp/st1m.db --site bench.example
 //!
 //! `--build-rollups` brings the rollups up to date first (and says how long that took).
+//! `--visit-metrics` asks the series and breakdowns for their visit figures too (as the stats API
+//! does for `metrics=visits,…`; the dashboard does not), to measure what that costs.
 
 use anyhow::Context;
 use chrono::{Days, NaiveDate, TimeDelta, Utc};
@@ -11,7 +13,7 @@ use clap::Parser;
 use footfall::domain::Site;
 use footfall::stats::period::previous;
 use footfall::stats::rollup::rollup_pending;
-use footfall::stats::{Dimension, Filter, FilterOp, Interval, StatsQuery};
+use footfall::stats::{Dimension, Filter, FilterOp, Interval, Metrics, StatsQuery};
 use footfall::store::DynStore;
 use std::time::{Duration, Instant};
 
@@ -29,6 +31,8 @@ struct Args {
     end: Option<NaiveDate>,
     #[arg(long)]
     build_rollups: bool,
+    #[arg(long)]
+    visit_metrics: bool,
 }
 
 #[tokio::main]
@@ -86,7 +90,12 @@ async fn main() -> anyhow::Result<()> {
             to,
             filters,
         };
-        bench(&store, &site, &query, label, args.runs).await?;
+        let metrics = if args.visit_metrics {
+            Metrics::WithVisits
+        } else {
+            Metrics::Counts
+        };
+        bench(&store, &site, &query, metrics, label, args.runs).await?;
     }
     Ok(())
 }
@@ -96,6 +105,7 @@ async fn page(
     store: &DynStore,
     site: &Site,
     query: &StatsQuery,
+    metrics: Metrics,
 ) -> anyhow::Result<Vec<(String, Duration)>> {
     let mut times = Vec::new();
     let (prev_from, prev_to) = previous(query.from, query.to);
@@ -111,11 +121,13 @@ async fn page(
     store.aggregate(&before).await?;
     times.push(("aggregate (previous)".to_owned(), t.elapsed()));
     let t = Instant::now();
-    store.timeseries(query, Interval::Day).await?;
+    store.timeseries_with(query, Interval::Day, metrics).await?;
     times.push(("timeseries (day)".to_owned(), t.elapsed()));
     for dimension in Dimension::FIXED {
         let t = Instant::now();
-        store.breakdown(query, &dimension, 10, 0).await?;
+        store
+            .breakdown_with(query, &dimension, 10, 0, metrics)
+            .await?;
         times.push((format!("breakdown {dimension}"), t.elapsed()));
     }
     let t = Instant::now();
@@ -139,14 +151,15 @@ async fn bench(
     store: &DynStore,
     site: &Site,
     query: &StatsQuery,
+    metrics: Metrics,
     label: &str,
     runs: usize,
 ) -> anyhow::Result<()> {
-    page(store, site, query).await?;
+    page(store, site, query, metrics).await?;
     let mut per_query: Vec<(String, Vec<Duration>)> = Vec::new();
     let mut totals = Vec::new();
     for _ in 0..runs.max(1) {
-        let times = page(store, site, query).await?;
+        let times = page(store, site, query, metrics).await?;
         totals.push(times.iter().map(|(_, d)| *d).sum());
         for (i, (name, d)) in times.into_iter().enumerate() {
             match per_query.get_mut(i) {

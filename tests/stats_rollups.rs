@@ -4,16 +4,14 @@
 
 mod support;
 
-use chrono::{Days, TimeDelta, Utc};
+use chrono::{Days, Utc};
 use footfall::domain::Site;
-use footfall::ingest::event::Event;
 use footfall::ingest::logic::{SESSION_TIMEOUT, Sessionizer};
 use footfall::stats::rollup::rollup_pending;
-use footfall::stats::{Dimension as D, Filter, Interval, StatsQuery};
+use footfall::stats::{Dimension as D, Filter, Interval, Metrics, StatsQuery};
 use footfall::store::DynStore;
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use std::sync::Arc;
+use support::traffic::traffic;
 use support::visits::{Profile, add_site, is, query, utc, visit, write};
 use support::{Backend, TestDb};
 
@@ -31,83 +29,6 @@ async fn open(backend: Backend) -> Option<(TestDb, DynStore, Site)> {
         .unwrap_or_else(|e| panic!("{e:?}"));
     let site = add_site(&store, "example.com", "Europe/Berlin").await;
     Some((db, store, site))
-}
-
-const PATHS: [&str; 6] = ["/", "/pricing", "/docs/a", "/docs/b", "/blog/x_y", "/about"];
-const SOURCES: [Option<(&str, &str)>; 4] = [
-    None,
-    Some(("Google", "https://www.google.com/")),
-    Some(("Bing", "https://www.bing.com/")),
-    Some(("Hacker News", "https://news.ycombinator.com/")),
-];
-const PLACES: [Option<(&str, &str, &str)>; 3] = [
-    None,
-    Some(("DE", "Bavaria", "Munich")),
-    Some(("US", "Texas", "Austin")),
-];
-/// (browser, version), (OS, version), device
-type Agent = (
-    (&'static str, &'static str),
-    (&'static str, &'static str),
-    &'static str,
-);
-const AGENTS: [Agent; 3] = [
-    (("Chrome", "131"), ("Windows", "10"), "desktop"),
-    (("Safari", "18"), ("iOS", "18.1"), "mobile"),
-    (("Firefox", "133"), ("Linux", ""), "desktop"),
-];
-
-/// Visits from `first` for `days` days, ~20 a day, some running past local midnight, plus a few
-/// in the hours before `until` (today, read raw).
-fn traffic(
-    site: &Site,
-    seed: u64,
-    first: &str,
-    days: u64,
-    until: chrono::DateTime<Utc>,
-) -> Vec<Event> {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let mut events = Vec::new();
-    let start = utc(&format!("{first} 00:00")) - TimeDelta::hours(1);
-    let mut starts: Vec<_> = (0..days * 20)
-        .map(|_| start + TimeDelta::seconds(rng.random_range(0..(days as i64) * 86_400)))
-        .collect();
-    // Late evening in Berlin, so the visit runs into the next local day.
-    starts.extend((0..days).map(|d| {
-        start + TimeDelta::days(d as i64) + TimeDelta::minutes(rng.random_range(1380..1435))
-    }));
-    starts.extend((0..6).map(|i| until - TimeDelta::minutes(15 + 25 * i)));
-    for (i, at) in starts.into_iter().enumerate() {
-        let ((browser, os, device), source) = (
-            AGENTS[rng.random_range(0..3)],
-            SOURCES[rng.random_range(0..4)],
-        );
-        let profile = Profile {
-            source,
-            utm: (rng.random_range(0..5) == 0).then_some(("news", "email", "spring_sale")),
-            place: PLACES[rng.random_range(0..3)],
-            browser,
-            os,
-            device,
-        };
-        let mut hits = Vec::new();
-        let mut t = at;
-        for n in 0..rng.random_range(1..6) {
-            let path = PATHS[rng.random_range(0..PATHS.len())];
-            let (name, props): (&str, &[(&str, &str)]) = match rng.random_range(0..10) {
-                0 if n > 0 => ("Signup", [("plan", "pro")].as_slice()),
-                1 if n > 0 => ("Signup", [("plan", "free")].as_slice()),
-                2 if n > 0 => ("Download", [("url", "/a.pdf")].as_slice()),
-                _ => ("pageview", [].as_slice()),
-            };
-            hits.push((t.min(until), name, path, props));
-            t += TimeDelta::seconds(rng.random_range(20..900));
-        }
-        // Few visitor ids, so visitors come back the same day.
-        let visitor = rng.random_range(0..12) + 100 * (i as i64 % 3);
-        events.extend(visit(site, visitor, &profile, &hits));
-    }
-    events
 }
 
 /// Every question on `site` over the given ranges and filters, as text (to diff).
@@ -149,14 +70,29 @@ async fn ask(store: &DynStore, q: &StatsQuery, dimensions: &[D]) -> Vec<String> 
         "{label} aggregate {:?}",
         ok(&label, store.aggregate(q).await)
     )];
-    let days = ok(&label, store.timeseries(q, Interval::Day).await);
+    let days = ok(
+        &label,
+        store
+            .timeseries_with(q, Interval::Day, Metrics::WithVisits)
+            .await,
+    );
     out.push(format!("{label} days {days:?}"));
     if q.from == q.to {
-        let hours = ok(&label, store.timeseries(q, Interval::Hour).await);
+        let hours = ok(
+            &label,
+            store
+                .timeseries_with(q, Interval::Hour, Metrics::WithVisits)
+                .await,
+        );
         out.push(format!("{label} hours {hours:?}"));
     }
     for d in dimensions {
-        let rows = ok(&label, store.breakdown(q, d, 100, 0).await);
+        let rows = ok(
+            &label,
+            store
+                .breakdown_with(q, d, 100, 0, Metrics::WithVisits)
+                .await,
+        );
         out.push(format!("{label} {d} {rows:?}"));
     }
     let keys = ok(&label, store.prop_keys(q, 10).await);

@@ -33,9 +33,15 @@ impl Endpoint {
         }
     }
 
-    /// The metrics the query layer answers for this endpoint. A time series bucket and a
-    /// breakdown row carry only counts (`Point`, `BreakdownRow`), not visits or their ratios.
+    /// The metrics the query layer answers for this endpoint: all of them, on every endpoint.
     pub fn metrics(self) -> &'static [Metric] {
+        &Metric::ALL
+    }
+
+    /// The metrics answered when `metrics` is not given. Series and breakdowns default to the
+    /// counts, which the dashboard's queries already compute: the visit metrics of a page or
+    /// event breakdown cost a scan of the range's events, so they are asked for by name.
+    pub fn default_metrics(self) -> &'static [Metric] {
         match self {
             Self::Aggregate => &Metric::ALL,
             Self::Timeseries => &[Metric::Visitors, Metric::Pageviews],
@@ -80,5 +86,14 @@ impl Metric {
 
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// True for the metrics computed from visits (`stats::VisitSums`), which series and
+    /// breakdowns compute only when asked (`stats::Metrics::WithVisits`).
+    pub fn is_about_visits(self) -> bool {
+        matches!(
+            self,
+            Self::Visits | Self::ViewsPerVisit | Self::BounceRate | Self::VisitDuration
+        )
     }
 }

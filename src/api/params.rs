@@ -135,7 +135,7 @@ pub fn parse(endpoint: Endpoint, pairs: &[(String, String)]) -> Result<Request, 
     }
 
     let metrics = match get("metrics") {
-        None => endpoint.metrics().to_vec(),
+        None => endpoint.default_metrics().to_vec(),
         Some(list) => metrics(endpoint, list)?,
     };
     let interval = match get("interval") {
@@ -352,13 +352,13 @@ mod tests {
             (Aggregate, "site=a.com&filters=page:like:x", "filters"),
             (Aggregate, "site=a.com&interval=day", "interval"),
             (Timeseries, "site=a.com&interval=minute", "interval"),
-            (Timeseries, "site=a.com&metrics=bounce_rate", "metrics"),
+            (Timeseries, "site=a.com&metrics=bounce_rate,nope", "metrics"),
             (Breakdown, "site=a.com", "property"),
             (Breakdown, "site=a.com&property=planet", "property"),
             (Breakdown, "site=a.com&property=prop:", "property"),
             (
                 Breakdown,
-                "site=a.com&property=page&metrics=visits",
+                "site=a.com&property=page&metrics=visits,",
                 "metrics",
             ),
             (Breakdown, "site=a.com&property=page&limit=0", "limit"),

@@ -7,7 +7,7 @@ use super::error::ApiError;
 use super::params::{self, BadParameter, Endpoint, Metric, Request};
 use crate::domain::Site;
 use crate::stats::params::format_filter;
-use crate::stats::{Aggregate, BreakdownRow, Interval, Point, StatsQuery};
+use crate::stats::{Aggregate, BreakdownRow, Interval, Metrics, Point, StatsQuery, VisitSums};
 use crate::store::DynStore;
 use crate::web::method_not_allowed;
 use actix_web::http::header;
@@ -104,13 +104,32 @@ fn aggregate_value(a: &Aggregate, metric: Metric) -> Value {
     }
 }
 
-/// `Point` and `BreakdownRow` carry only counts; `Endpoint::metrics` keeps other metrics out.
-fn count(visitors: i64, pageviews: i64, events: i64, metric: Metric) -> Value {
-    match metric {
-        Metric::Visitors => json!(visitors),
-        Metric::Pageviews => json!(pageviews),
-        Metric::Events => json!(events),
-        _ => Value::Null,
+/// A bucket's or row's value of `metric`: counts as they are, visit metrics from the sums
+/// (ratios computed as the aggregate's are); null only if the sums were not asked for.
+fn row_value(
+    visitors: i64,
+    pageviews: i64,
+    events: i64,
+    visits: Option<VisitSums>,
+    metric: Metric,
+) -> Value {
+    match (metric, visits) {
+        (Metric::Visitors, _) => json!(visitors),
+        (Metric::Pageviews, _) => json!(pageviews),
+        (Metric::Events, _) => json!(events),
+        (_, Some(sums)) => {
+            aggregate_value(&Aggregate::new(visitors, pageviews, events, sums), metric)
+        }
+        (_, None) => Value::Null,
+    }
+}
+
+/// What the store computes for `metrics`: the visit sums only when a visit metric is asked for.
+fn store_metrics(metrics: &[Metric]) -> Metrics {
+    if metrics.iter().any(|m| m.is_about_visits()) {
+        Metrics::WithVisits
+    } else {
+        Metrics::Counts
     }
 }
 
@@ -133,7 +152,9 @@ async fn timeseries(
     store: web::Data<DynStore>,
 ) -> Result<HttpResponse, ApiError> {
     let q = question(&req, &store, Endpoint::Timeseries).await?;
-    let points = store.timeseries(&q.query, q.interval).await?;
+    let points = store
+        .timeseries_with(&q.query, q.interval, store_metrics(&q.request.metrics))
+        .await?;
     let label = |p: &Point| match q.interval {
         Interval::Day => p.start.date().to_string(),
         Interval::Hour => p.start.format("%Y-%m-%dT%H:%M:%S").to_string(),
@@ -144,7 +165,10 @@ async fn timeseries(
             let mut row = Map::new();
             row.insert("date".into(), json!(label(p)));
             for m in &q.request.metrics {
-                row.insert(m.name().into(), count(p.visitors, p.pageviews, 0, *m));
+                row.insert(
+                    m.name().into(),
+                    row_value(p.visitors, p.pageviews, p.events, p.visits, *m),
+                );
             }
             Value::Object(row)
         })
@@ -162,11 +186,12 @@ async fn breakdown(req: HttpRequest, store: web::Data<DynStore>) -> Result<HttpR
         message: "property is required".into(),
     })?;
     let rows = store
-        .breakdown(
+        .breakdown_with(
             &q.query,
             &property,
             i64::from(q.request.limit),
             q.request.offset(),
+            store_metrics(&q.request.metrics),
         )
         .await?;
     let key = property.to_string();
@@ -178,7 +203,7 @@ async fn breakdown(req: HttpRequest, store: web::Data<DynStore>) -> Result<HttpR
             for m in &q.request.metrics {
                 row.insert(
                     m.name().into(),
-                    count(r.visitors, r.pageviews, r.events, *m),
+                    row_value(r.visitors, r.pageviews, r.events, r.visits, *m),
                 );
             }
             Value::Object(row)

@@ -183,6 +183,8 @@ mod tests {
                     .unwrap_or_default(),
                 visitors: i as i64,
                 pageviews: 2 * i as i64,
+                events: 2 * i as i64,
+                visits: None,
             })
             .collect();
         let chart = build(&points, Interval::Day);

@@ -19,7 +19,10 @@
 //! - visit_duration: mean of `ended_at - started_at` over those visits, in whole seconds.
 //! - views_per_visit: all pageviews of those visits divided by their number.
 //!
-//! The ratios are computed from integer sums in Rust, so both backends agree to the bit.
+//! The ratios are computed from integer sums in Rust (`VisitSums`), so both backends agree to the
+//! bit. Series buckets and breakdown rows carry the same metrics (the visit ones when asked for,
+//! `Metrics`): a daily bucket is the aggregate of its day, a breakdown row the aggregate filtered
+//! on its value.
 //!
 //! Two grains. Visitors, pageviews and events are counted either
 //! - on **events**: the matching events, each on its own local day — for unfiltered aggregates and
@@ -229,6 +232,56 @@ pub struct StatsQuery {
     pub filters: Vec<Filter>,
 }
 
+/// Which figures a time series or breakdown computes. Visitors, pageviews and events always; the
+/// visit figures (visits, bounce rate, visit duration, views per visit) only when asked, because
+/// for an event-level breakdown they take a scan of the range's events joined to their visits,
+/// which rollups cannot answer (a visit counts once however many of its days it matched on).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Metrics {
+    /// Visitors, pageviews, events.
+    #[default]
+    Counts,
+    /// Those and the visit figures (`VisitSums`).
+    WithVisits,
+}
+
+/// The integer sums behind the visit metrics of a set of visits. The ratios are computed from them
+/// here, in Rust, so that both backends agree to the bit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct VisitSums {
+    pub visits: i64,
+    /// Visits with at most one pageview.
+    pub bounces: i64,
+    /// Sum of `ended_at - started_at`, whole seconds.
+    pub duration: i64,
+    /// All pageviews of those visits (also those outside the range or not matching a filter).
+    pub pageviews: i64,
+}
+
+impl VisitSums {
+    fn per_visit(&self, n: i64) -> f64 {
+        if self.visits > 0 {
+            n as f64 / self.visits as f64
+        } else {
+            0.0
+        }
+    }
+
+    pub fn views_per_visit(&self) -> f64 {
+        self.per_visit(self.pageviews)
+    }
+
+    /// Percent, 0–100.
+    pub fn bounce_rate(&self) -> f64 {
+        self.per_visit(self.bounces) * 100.0
+    }
+
+    /// Seconds.
+    pub fn visit_duration(&self) -> f64 {
+        self.per_visit(self.duration)
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct Aggregate {
     pub visitors: i64,
@@ -242,6 +295,21 @@ pub struct Aggregate {
     pub visit_duration: f64,
 }
 
+impl Aggregate {
+    /// Counts and the visit metrics of `sums`.
+    pub fn new(visitors: i64, pageviews: i64, events: i64, sums: VisitSums) -> Self {
+        Self {
+            visitors,
+            visits: sums.visits,
+            pageviews,
+            events,
+            views_per_visit: sums.views_per_visit(),
+            bounce_rate: sums.bounce_rate(),
+            visit_duration: sums.visit_duration(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Interval {
@@ -250,13 +318,20 @@ pub enum Interval {
 }
 
 /// One bucket of a time series; every bucket of the range is present, empty ones as zeros.
-/// Counted like `Aggregate` (same grain), per bucket: visitors are distinct per bucket.
+/// Counted like `Aggregate` (same grain), per bucket: visitors are distinct per bucket, and a
+/// daily bucket equals the aggregate of that one day. Visits count in the bucket (day or hour)
+/// they started in; with an event-level filter, a visit counts when it had a matching event in
+/// that same bucket — so an hourly bucket is the aggregate of that hour, as a daily one is of its
+/// day.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Point {
     /// Start of the bucket, local time.
     pub start: NaiveDateTime,
     pub visitors: i64,
     pub pageviews: i64,
+    pub events: i64,
+    /// With `Metrics::WithVisits` only.
+    pub visits: Option<VisitSums>,
 }
 
 /// One row of a breakdown, biggest first (by visitors, then pageviews, then events, then value).
@@ -267,4 +342,8 @@ pub struct BreakdownRow {
     pub visitors: i64,
     pub pageviews: i64,
     pub events: i64,
+    /// With `Metrics::WithVisits` only: the visits of `aggregate` filtered on this row's value
+    /// (for an event-level dimension, the visits that started in the range and had an event with
+    /// that value in it).
+    pub visits: Option<VisitSums>,
 }

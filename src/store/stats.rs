@@ -4,7 +4,7 @@
 use super::{StoreError, StoredEvent};
 use crate::domain::SiteId;
 use crate::stats::rollup::RollupReport;
-use crate::stats::{Aggregate, BreakdownRow, Dimension, Interval, Point, StatsQuery};
+use crate::stats::{Aggregate, BreakdownRow, Dimension, Interval, Metrics, Point, StatsQuery};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -12,11 +12,20 @@ use chrono::{DateTime, Utc};
 pub trait StatsStore: Send + Sync {
     /// Top figures for the query.
     async fn aggregate(&self, query: &StatsQuery) -> Result<Aggregate, StoreError>;
-    /// Visitors and pageviews per local hour or day, every bucket of the range present.
+    /// Visitors, pageviews and events per local hour or day, every bucket of the range present.
     async fn timeseries(
         &self,
         query: &StatsQuery,
         interval: Interval,
+    ) -> Result<Vec<Point>, StoreError> {
+        self.timeseries_with(query, interval, Metrics::Counts).await
+    }
+    /// `timeseries`, with the visit figures when `metrics` asks for them.
+    async fn timeseries_with(
+        &self,
+        query: &StatsQuery,
+        interval: Interval,
+        metrics: Metrics,
     ) -> Result<Vec<Point>, StoreError>;
     /// Rows grouped by `dimension`, biggest first; `offset`/`limit` page through them.
     async fn breakdown(
@@ -25,6 +34,19 @@ pub trait StatsStore: Send + Sync {
         dimension: &Dimension,
         limit: i64,
         offset: i64,
+    ) -> Result<Vec<BreakdownRow>, StoreError> {
+        self.breakdown_with(query, dimension, limit, offset, Metrics::Counts)
+            .await
+    }
+    /// `breakdown`, with the visit figures when `metrics` asks for them (costly for event-level
+    /// dimensions, see `Metrics`).
+    async fn breakdown_with(
+        &self,
+        query: &StatsQuery,
+        dimension: &Dimension,
+        limit: i64,
+        offset: i64,
+        metrics: Metrics,
     ) -> Result<Vec<BreakdownRow>, StoreError>;
     /// Keys of custom props seen on matching events, most used first.
     async fn prop_keys(&self, query: &StatsQuery, limit: i64) -> Result<Vec<String>, StoreError>;

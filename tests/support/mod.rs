@@ -295,4 +295,5 @@ pub mod geo {
     }
 }
 pub mod known;
+pub mod traffic;
 pub mod visits;

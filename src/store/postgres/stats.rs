@@ -5,7 +5,7 @@
 use super::{PostgresStore, event_from_row};
 use crate::domain::SiteId;
 use crate::stats::rollup::{self, BuildSession, RollupReport};
-use crate::stats::{Aggregate, BreakdownRow, Dimension, Interval, Point, StatsQuery};
+use crate::stats::{Aggregate, BreakdownRow, Dimension, Interval, Metrics, Point, StatsQuery};
 use crate::store::sql::run::{self, Runner};
 use crate::store::sql::{Bind, Cell, Dialect, Kind, Piece, Row, Sql};
 use crate::store::{StatsStore, StoreError, StoredEvent};
@@ -95,22 +95,24 @@ impl StatsStore for PostgresStore {
         run::aggregate(self, query).await
     }
 
-    async fn timeseries(
+    async fn timeseries_with(
         &self,
         query: &StatsQuery,
         interval: Interval,
+        metrics: Metrics,
     ) -> Result<Vec<Point>, StoreError> {
-        run::timeseries(self, query, interval).await
+        run::timeseries(self, query, interval, metrics).await
     }
 
-    async fn breakdown(
+    async fn breakdown_with(
         &self,
         query: &StatsQuery,
         dimension: &Dimension,
         limit: i64,
         offset: i64,
+        metrics: Metrics,
     ) -> Result<Vec<BreakdownRow>, StoreError> {
-        run::breakdown(self, query, dimension, limit, offset).await
+        run::breakdown(self, query, dimension, limit, offset, metrics).await
     }
 
     async fn prop_keys(&self, query: &StatsQuery, limit: i64) -> Result<Vec<String>, StoreError> {

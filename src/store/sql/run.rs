@@ -5,7 +5,9 @@ use super::filters::{Col, Split};
 use super::plan::{Plan, Rollup};
 use super::{Dialect, Kind, Row, Sql, queries};
 use crate::stats::calendar::{self, date_of};
-use crate::stats::{Aggregate, BreakdownRow, Dimension, Interval, Point, StatsQuery};
+use crate::stats::{
+    Aggregate, BreakdownRow, Dimension, Interval, Metrics, Point, StatsQuery, VisitSums,
+};
 use crate::store::StoreError;
 use crate::store::StoredEvent;
 use async_trait::async_trait;
@@ -53,22 +55,22 @@ pub(crate) async fn aggregate(r: &dyn Runner, query: &StatsQuery) -> Result<Aggr
     let Some(row) = rows.first() else {
         return Ok(Aggregate::default());
     };
-    let visits = row.int(1);
-    let per_visit = |n: i64| {
-        if visits > 0 {
-            n as f64 / visits as f64
-        } else {
-            0.0
-        }
+    let sums = VisitSums {
+        visits: row.int(1),
+        bounces: row.int(4),
+        duration: row.int(5),
+        pageviews: row.int(6),
     };
-    Ok(Aggregate {
-        visitors: row.int(0),
-        visits,
-        pageviews: row.int(2),
-        events: row.int(3),
-        views_per_visit: per_visit(row.int(6)),
-        bounce_rate: per_visit(row.int(4)) * 100.0,
-        visit_duration: per_visit(row.int(5)),
+    Ok(Aggregate::new(row.int(0), row.int(2), row.int(3), sums))
+}
+
+/// The visit sums in columns `at..at + 4` of a series or breakdown row, when they were asked for.
+fn visit_sums(row: &Row, at: usize, metrics: Metrics) -> Option<VisitSums> {
+    (metrics == Metrics::WithVisits).then(|| VisitSums {
+        visits: row.int(at),
+        bounces: row.int(at + 1),
+        duration: row.int(at + 2),
+        pageviews: row.int(at + 3),
     })
 }
 
@@ -77,14 +79,15 @@ pub(crate) async fn timeseries(
     r: &dyn Runner,
     query: &StatsQuery,
     interval: Interval,
+    metrics: Metrics,
 ) -> Result<Vec<Point>, StoreError> {
     let filters = Split::new(&query.filters);
     let rollups = interval == Interval::Day && Rollup::for_filters(&filters) != Rollup::None;
     let plan = plan(r, query, rollups).await?;
-    let Some(sql) = queries::series(r.dialect(), &plan, &filters, interval) else {
+    let Some(sql) = queries::series(r.dialect(), &plan, &filters, interval, metrics) else {
         return Ok(Vec::new());
     };
-    let rows = r.fetch(&sql, &[Kind::Int; 3]).await?;
+    let rows = r.fetch(&sql, &[Kind::Int; 8]).await?;
     let mut found = rows.iter().map(|row| (row.int(0), row)).peekable();
     let mut points = Vec::new();
     let mut fill = |bucket: i64, start| {
@@ -92,12 +95,16 @@ pub(crate) async fn timeseries(
             start,
             visitors: 0,
             pageviews: 0,
+            events: 0,
+            visits: (metrics == Metrics::WithVisits).then(VisitSums::default),
         };
         // Rows come in bucket order; skip any outside the range (none are expected).
         while let Some((b, row)) = found.next_if(|(b, _)| *b <= bucket) {
             if b == bucket {
                 point.visitors = row.int(1);
                 point.pageviews = row.int(2);
+                point.events = row.int(3);
+                point.visits = visit_sums(row, 4, metrics);
             }
         }
         points.push(point);
@@ -127,6 +134,7 @@ pub(crate) async fn breakdown(
     dimension: &Dimension,
     limit: i64,
     offset: i64,
+    metrics: Metrics,
 ) -> Result<Vec<BreakdownRow>, StoreError> {
     if matches!(dimension, Dimension::Prop(key) if key.contains('\0')) {
         // No stored key holds NUL (Postgres text cannot).
@@ -136,13 +144,24 @@ pub(crate) async fn breakdown(
     let plan = plan(r, query, filters.is_empty()).await?;
     let col = Col::of(dimension);
     let dim = dimension.to_string();
-    let Some(sql) = queries::breakdown(r.dialect(), &plan, &filters, &col, &dim, limit, offset)
-    else {
+    // Visit figures of event-level values are always read raw, over the whole range.
+    let full = Plan::new(query, None).raw;
+    let Some(sql) = queries::breakdown(
+        r.dialect(),
+        &plan,
+        full.as_ref(),
+        &filters,
+        &col,
+        &dim,
+        limit,
+        offset,
+        metrics,
+    ) else {
         return Ok(Vec::new());
     };
-    let rows = r
-        .fetch(&sql, &[Kind::Text, Kind::Int, Kind::Int, Kind::Int])
-        .await?;
+    let mut kinds = [Kind::Int; 8];
+    kinds[0] = Kind::Text;
+    let rows = r.fetch(&sql, &kinds).await?;
     Ok(rows
         .iter()
         .map(|row| BreakdownRow {
@@ -150,6 +169,7 @@ pub(crate) async fn breakdown(
             visitors: row.int(1),
             pageviews: row.int(2),
             events: row.int(3),
+            visits: visit_sums(row, 4, metrics),
         })
         .collect())
 }

@@ -4,15 +4,17 @@
 
 mod export;
 mod rows;
+mod visits;
 
 pub(crate) use export::{EVENT_KINDS, events_page, first_event_id};
 pub(crate) use rows::{EventValue, push_event_rows, push_visit_rows};
-use rows::{push_with_day, push_with_hour};
+use rows::{day_as, hour_as, push_with_day, push_with_hour};
+use visits::{push_breakdown_visits, push_series_visits};
 
 use super::filters::{Col, Split};
 use super::plan::{Grain, Plan, Raw, Rollup};
 use super::{Dialect, Sql};
-use crate::stats::Interval;
+use crate::stats::{Interval, Metrics};
 
 /// Starts a UNION ALL part.
 fn part(sql: &mut Sql, first: &mut bool) {
@@ -127,25 +129,51 @@ fn push_visits_per_day(sql: &mut Sql, site: i64, raw: &Raw, filters: &Split) {
     sql.push(") AS d GROUP BY day");
 }
 
-/// bucket (day number, or hours since the range's start), visitors, pageviews — per bucket with
-/// data, in order. Hourly series are always raw (the caller plans them without rollups).
-pub(crate) fn series(d: Dialect, plan: &Plan, filters: &Split, interval: Interval) -> Option<Sql> {
+/// The sums every series and breakdown statement returns after its key.
+const SUMS: &str = "CAST(SUM(visitors) AS BIGINT), CAST(SUM(pageviews) AS BIGINT), \
+                    CAST(SUM(events) AS BIGINT), CAST(SUM(visits) AS BIGINT), \
+                    CAST(SUM(bounces) AS BIGINT), CAST(SUM(duration) AS BIGINT), \
+                    CAST(SUM(visit_pageviews) AS BIGINT)";
+
+/// The visit sums of a part that reads visit rows: zeros unless asked for, so that the engine
+/// need not compute the durations (Postgres drops the unused columns of a subquery).
+fn visit_sums(metrics: Metrics) -> &'static str {
+    match metrics {
+        Metrics::WithVisits => {
+            "COUNT(*) AS visits, SUM(bounce) AS bounces, SUM(duration) AS duration, \
+             SUM(pageviews) AS visit_pageviews"
+        }
+        Metrics::Counts => "0 AS visits, 0 AS bounces, 0 AS duration, 0 AS visit_pageviews",
+    }
+}
+
+/// bucket (day number, or hours since the range's start), visitors, pageviews, events, visits,
+/// bounces, duration, visit_pageviews — per bucket with data, in order; the visit sums are zero
+/// unless `metrics` asks for them. Hourly series are always raw (the caller plans them without
+/// rollups).
+pub(crate) fn series(
+    d: Dialect,
+    plan: &Plan,
+    filters: &Split,
+    interval: Interval,
+    metrics: Metrics,
+) -> Option<Sql> {
     if plan.is_empty() {
         return None;
     }
     let grain = Grain::of(filters, None);
     let mut sql = Sql::new(d);
-    sql.push(
-        "SELECT CAST(bucket AS BIGINT), CAST(SUM(visitors) AS BIGINT), \
-         CAST(SUM(pageviews) AS BIGINT) FROM (",
-    );
+    sql.push("SELECT CAST(bucket AS BIGINT), ")
+        .push(SUMS)
+        .push(" FROM (");
     let mut first = true;
     if let (Some((from, to)), Interval::Day) = (plan.rolled, interval) {
         match (grain, Rollup::for_filters(filters)) {
             (Grain::Event, Rollup::Totals) => {
                 part(&mut sql, &mut first);
                 sql.push(
-                    "SELECT day AS bucket, visitors, pageviews FROM rollup_totals WHERE site_id = ",
+                    "SELECT day AS bucket, visitors, pageviews, events, visits, bounces, duration, \
+                     visit_pageviews FROM rollup_totals WHERE site_id = ",
                 )
                 .int(plan.site);
                 sql.push(" AND day >= ")
@@ -155,8 +183,10 @@ pub(crate) fn series(d: Dialect, plan: &Plan, filters: &Split, interval: Interva
             }
             (Grain::Visit, Rollup::Value { dim, value }) => {
                 part(&mut sql, &mut first);
+                // A session-level value's `pageviews` are its visits' whole pageviews.
                 sql.push(
-                    "SELECT day AS bucket, visitors, pageviews FROM rollup_dims WHERE site_id = ",
+                    "SELECT day AS bucket, visitors, pageviews, events, visits, bounces, duration, \
+                     pageviews AS visit_pageviews FROM rollup_dims WHERE site_id = ",
                 )
                 .int(plan.site);
                 sql.push(" AND dim = ").text(&dim).push(" AND level = 0");
@@ -175,15 +205,19 @@ pub(crate) fn series(d: Dialect, plan: &Plan, filters: &Split, interval: Interva
             Interval::Day => "day",
             Interval::Hour => "bucket",
         };
-        let pageviews = match grain {
-            Grain::Event => "pv",
-            Grain::Visit => "pageviews",
-        };
         sql.push("SELECT ")
             .push(bucket)
-            .push(" AS bucket, COUNT(DISTINCT visitor_id) AS visitors, SUM(")
-            .push(pageviews)
-            .push(") AS pageviews FROM (");
+            .push(" AS bucket, COUNT(DISTINCT visitor_id) AS visitors, ");
+        match grain {
+            Grain::Event => sql.push(
+                "SUM(pv) AS pageviews, COUNT(*) AS events, 0 AS visits, 0 AS bounces, \
+                 0 AS duration, 0 AS visit_pageviews FROM (",
+            ),
+            Grain::Visit => sql
+                .push("SUM(pageviews) AS pageviews, SUM(events) AS events, ")
+                .push(visit_sums(metrics))
+                .push(" FROM ("),
+        };
         let rows = |sql: &mut Sql| match grain {
             Grain::Event => push_event_rows(sql, plan.site, raw, EventValue::None, filters),
             Grain::Visit => push_visit_rows(sql, plan.site, raw, None, filters),
@@ -193,6 +227,14 @@ pub(crate) fn series(d: Dialect, plan: &Plan, filters: &Split, interval: Interva
             Interval::Hour => push_with_hour(&mut sql, raw, rows),
         }
         sql.push(") AS b GROUP BY ").push(bucket);
+        if grain == Grain::Event && metrics == Metrics::WithVisits {
+            part(&mut sql, &mut first);
+            let with_bucket = match interval {
+                Interval::Day => day_as,
+                Interval::Hour => hour_as,
+            };
+            push_series_visits(&mut sql, plan.site, raw, filters, with_bucket);
+        }
     }
     if first {
         return None;
@@ -201,43 +243,54 @@ pub(crate) fn series(d: Dialect, plan: &Plan, filters: &Split, interval: Interva
     Some(sql)
 }
 
-/// value ('' where not set), visitors, pageviews, events — biggest first, one page of them.
+/// value ('' where not set), visitors, pageviews, events, visits, bounces, duration,
+/// visit_pageviews — biggest first, one page of them. The visit sums are zero unless `metrics`
+/// asks for them; `full` is the question's whole range, raw (event-level visit figures are never
+/// rolled up).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site, all arguments named"
+)]
 pub(crate) fn breakdown(
     d: Dialect,
     plan: &Plan,
+    full: Option<&Raw>,
     filters: &Split,
     col: &Col,
     dim: &str,
     limit: i64,
     offset: i64,
+    metrics: Metrics,
 ) -> Option<Sql> {
     if plan.is_empty() {
         return None;
     }
     let mut sql = Sql::new(d);
-    sql.push(
-        "SELECT value, CAST(SUM(visitors) AS BIGINT), CAST(SUM(pageviews) AS BIGINT), \
-         CAST(SUM(events) AS BIGINT) FROM (",
-    );
+    sql.push("SELECT value, ").push(SUMS).push(" FROM (");
     let mut first = true;
     if filters.is_empty() {
-        push_dim_blocks(
-            &mut sql,
-            plan,
-            "value, visitors, pageviews, events",
-            dim,
-            None,
-            &mut first,
-        );
+        // Rollup rows of session-level values hold their visits; event-level ones hold zeros
+        // there, and their visits come from the raw part below.
+        let columns = if col.is_session() {
+            "value, visitors, pageviews, events, visits, bounces, duration, \
+             pageviews AS visit_pageviews"
+        } else {
+            "value, visitors, pageviews, events, 0 AS visits, 0 AS bounces, 0 AS duration, \
+             0 AS visit_pageviews"
+        };
+        push_dim_blocks(&mut sql, plan, columns, dim, None, &mut first);
     }
+    let grain = Grain::of(filters, Some(col));
     if let Some(raw) = &plan.raw {
         part(&mut sql, &mut first);
-        match (Grain::of(filters, Some(col)), col) {
+        match (grain, col) {
             (Grain::Visit, Col::Session(c)) => {
                 sql.push(
                     "SELECT value, COUNT(DISTINCT visitor_id) AS visitors, SUM(pageviews) AS pageviews, \
-                     SUM(events) AS events FROM (",
-                );
+                     SUM(events) AS events, ",
+                )
+                .push(visit_sums(metrics))
+                .push(" FROM (");
                 push_with_day(&mut sql, raw, |sql| {
                     push_visit_rows(sql, plan.site, raw, Some(c), filters)
                 });
@@ -245,7 +298,8 @@ pub(crate) fn breakdown(
             _ => {
                 sql.push(
                     "SELECT value, COUNT(DISTINCT visitor_id) AS visitors, SUM(pv) AS pageviews, \
-                     COUNT(*) AS events FROM (",
+                     COUNT(*) AS events, 0 AS visits, 0 AS bounces, 0 AS duration, \
+                     0 AS visit_pageviews FROM (",
                 );
                 push_with_day(&mut sql, raw, |sql| {
                     push_event_rows(sql, plan.site, raw, EventValue::Of(col), filters)
@@ -253,6 +307,10 @@ pub(crate) fn breakdown(
             }
         }
         sql.push(") AS d GROUP BY day, value");
+    }
+    if let (Grain::Event, Metrics::WithVisits, Some(full)) = (grain, metrics, full) {
+        part(&mut sql, &mut first);
+        push_breakdown_visits(&mut sql, plan.site, full, col, filters);
     }
     if first {
         return None;

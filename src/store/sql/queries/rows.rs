@@ -42,7 +42,8 @@ pub(crate) enum EventValue<'a> {
     PropPair,
 }
 
-/// `SELECT [value,] visitor_id, pv, ts FROM events e … WHERE <site, raw range, filters>`.
+/// `SELECT [value,] visitor_id, session_id, pv, ts FROM events e … WHERE <site, raw range,
+/// filters>`.
 /// Session-level filters restrict events to those of matching visits; a session-level value
 /// joins each event to its visit.
 pub(crate) fn push_event_rows(
@@ -77,7 +78,7 @@ pub(crate) fn push_event_rows(
         }
         EventValue::None => false,
     };
-    sql.push("e.visitor_id AS visitor_id, CASE WHEN e.name = 'pageview' THEN 1 ELSE 0 END AS pv, ")
+    sql.push("e.visitor_id AS visitor_id, e.session_id AS session_id, CASE WHEN e.name = 'pageview' THEN 1 ELSE 0 END AS pv, ")
         .push(&d.epoch("e.created_at"))
         .push(" AS ts FROM events e");
     if joined {
@@ -124,7 +125,7 @@ pub(crate) fn push_event_filters(
     }
 }
 
-/// `SELECT [value,] visitor_id, pageviews, events, bounce, duration, ts FROM sessions s …`:
+/// `SELECT [value,] sid, visitor_id, pageviews, events, bounce, duration, ts FROM sessions s …`:
 /// visits that started in the raw range and match; an event-level filter keeps the visits with
 /// a matching event in the range.
 pub(crate) fn push_visit_rows(
@@ -140,7 +141,7 @@ pub(crate) fn push_visit_rows(
         sql.push("COALESCE(s.").push(c).push(", '') AS value, ");
     }
     sql.push(
-        "s.visitor_id AS visitor_id, s.pageviews AS pageviews, s.events AS events, \
+        "s.id AS sid, s.visitor_id AS visitor_id, s.pageviews AS pageviews, s.events AS events, \
          CASE WHEN s.pageviews <= 1 THEN 1 ELSE 0 END AS bounce, ",
     )
     .push(&d.epoch("s.ended_at"))
@@ -164,20 +165,32 @@ pub(crate) fn push_visit_rows(
 }
 
 /// Wraps a row source as `SELECT r.*, <local day> AS day FROM (<rows>) AS r`.
-pub(crate) fn push_with_day(sql: &mut Sql, raw: &Raw, rows: impl FnOnce(&mut Sql)) {
-    sql.push("SELECT r.*, ");
-    push_local_day(sql, "r.ts", &raw.segments);
-    sql.push(" AS day FROM (");
-    rows(sql);
-    sql.push(") AS r");
+pub(crate) fn push_with_day(sql: &mut Sql, raw: &Raw, rows: impl Fn(&mut Sql)) {
+    day_as(sql, raw, "day", &rows);
 }
 
 /// Wraps a row source as `SELECT r.*, (ts - start) / 3600 AS bucket FROM (<rows>) AS r`: hours
 /// of elapsed time since the first day's local midnight, so DST days have 23 or 25 of them.
-pub(crate) fn push_with_hour(sql: &mut Sql, raw: &Raw, rows: impl FnOnce(&mut Sql)) {
+pub(crate) fn push_with_hour(sql: &mut Sql, raw: &Raw, rows: impl Fn(&mut Sql)) {
+    hour_as(sql, raw, "bucket", &rows);
+}
+
+/// `push_with_day` with the column named `name`.
+pub(crate) fn day_as(sql: &mut Sql, raw: &Raw, name: &str, rows: &dyn Fn(&mut Sql)) {
+    sql.push("SELECT r.*, ");
+    push_local_day(sql, "r.ts", &raw.segments);
+    sql.push(" AS ").push(name).push(" FROM (");
+    rows(sql);
+    sql.push(") AS r");
+}
+
+/// `push_with_hour` with the column named `name`.
+pub(crate) fn hour_as(sql: &mut Sql, raw: &Raw, name: &str, rows: &dyn Fn(&mut Sql)) {
     sql.push("SELECT r.*, (r.ts - ")
         .int(raw.start)
-        .push(") / 3600 AS bucket FROM (");
+        .push(") / 3600 AS ")
+        .push(name)
+        .push(" FROM (");
     rows(sql);
     sql.push(") AS r");
 }
