@@ -3,7 +3,8 @@
 mod support;
 
 use chrono::{NaiveDate, TimeDelta, Utc};
-use footfall::domain::{SiteDomain, TimeZone};
+use footfall::domain::{SiteDomain, TimeZone, VisitorId};
+use footfall::ingest::event::Event;
 use footfall::store::StoreError;
 use std::sync::Arc;
 use support::{Backend, TestDb};
@@ -16,6 +17,39 @@ both_backends!(
 
 fn domain(d: &str) -> SiteDomain {
     SiteDomain::parse(d).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A Firefox-on-Linux event from Germany for the writer tests; `source` sets the referrer.
+fn event(
+    site: footfall::domain::SiteId,
+    visitor: i64,
+    at: chrono::DateTime<Utc>,
+    name: &str,
+    path: &str,
+    source: Option<&str>,
+) -> Event {
+    use footfall::domain::{EventName, PagePath, Props};
+    Event {
+        site_id: site,
+        created_at: at,
+        visitor_id: VisitorId(visitor),
+        name: EventName::parse(name).unwrap_or_else(|e| panic!("{e}")),
+        hostname: "example.com".into(),
+        path: PagePath::parse(path, None).unwrap_or_else(|e| panic!("{e}")),
+        referrer: source.map(|_| "https://www.google.com/".into()),
+        referrer_source: source.map(str::to_owned),
+        utm: footfall::ingest::event::Utm::default(),
+        browser: "Firefox",
+        browser_version: "133".into(),
+        os: "Linux",
+        os_version: String::new(),
+        device: "desktop",
+        country: Some("DE".into()),
+        region: None,
+        city: None,
+        viewport_width: Some(1280),
+        props: Props::default(),
+    }
 }
 
 async fn adding_a_site_twice_is_a_conflict_not_a_crash(backend: Backend) {
@@ -96,8 +130,6 @@ async fn salts_are_shared_per_day_and_old_ones_are_deleted(backend: Backend) {
 }
 
 async fn a_visit_written_over_several_batches_is_one_session_row(backend: Backend) {
-    use footfall::domain::{EventName, PagePath, Props, VisitorId};
-    use footfall::ingest::event::{Event, Utm};
     use footfall::ingest::logic::{SESSION_TIMEOUT, Sessionizer};
     let Some(db) = TestDb::new(backend).await else {
         return;
@@ -110,26 +142,15 @@ async fn a_visit_written_over_several_batches_is_one_session_row(backend: Backen
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let start = Utc::now() - TimeDelta::minutes(20);
-    let event = |minute: i64, name: &str, path: &str, source: Option<&str>| Event {
-        site_id: site.id,
-        created_at: start + TimeDelta::minutes(minute),
-        visitor_id: VisitorId(42),
-        name: EventName::parse(name).unwrap_or_else(|e| panic!("{e}")),
-        hostname: "example.com".into(),
-        path: PagePath::parse(path, None).unwrap_or_else(|e| panic!("{e}")),
-        referrer: source.map(|_| "https://www.google.com/".into()),
-        referrer_source: source.map(str::to_owned),
-        utm: Utm::default(),
-        browser: "Firefox",
-        browser_version: "133".into(),
-        os: "Linux",
-        os_version: String::new(),
-        device: "desktop",
-        country: Some("DE".into()),
-        region: None,
-        city: None,
-        viewport_width: Some(1280),
-        props: Props::default(),
+    let event = |minute: i64, name: &str, path: &str, source: Option<&str>| {
+        event(
+            site.id,
+            42,
+            start + TimeDelta::minutes(minute),
+            name,
+            path,
+            source,
+        )
     };
     let mut sessions = Sessionizer::new(SESSION_TIMEOUT, []);
     for batch in [
@@ -181,8 +202,6 @@ both_backends!(
 /// before a stored visit's start moves the start back, and a visit the writer thought stored
 /// (its first batch was refused) is inserted whole by the next batch.
 async fn a_late_event_moves_a_visit_start_and_a_missing_visit_row_is_inserted(backend: Backend) {
-    use footfall::domain::{EventName, PagePath, Props, VisitorId};
-    use footfall::ingest::event::{Event, Utm};
     use footfall::ingest::logic::{SESSION_TIMEOUT, Sessionizer};
     let Some(db) = TestDb::new(backend).await else {
         return;
@@ -195,26 +214,15 @@ async fn a_late_event_moves_a_visit_start_and_a_missing_visit_row_is_inserted(ba
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let start = Utc::now() - TimeDelta::minutes(20);
-    let event = |visitor: i64, minute: i64, path: &str| Event {
-        site_id: site.id,
-        created_at: start + TimeDelta::minutes(minute),
-        visitor_id: VisitorId(visitor),
-        name: EventName::pageview(),
-        hostname: "example.com".into(),
-        path: PagePath::parse(path, None).unwrap_or_else(|e| panic!("{e}")),
-        referrer: None,
-        referrer_source: None,
-        utm: Utm::default(),
-        browser: "Firefox",
-        browser_version: "133".into(),
-        os: "Linux",
-        os_version: String::new(),
-        device: "desktop",
-        country: None,
-        region: None,
-        city: None,
-        viewport_width: None,
-        props: Props::default(),
+    let event = |visitor: i64, minute: i64, path: &str| {
+        event(
+            site.id,
+            visitor,
+            start + TimeDelta::minutes(minute),
+            "pageview",
+            path,
+            None,
+        )
     };
     let mut sessions = Sessionizer::new(SESSION_TIMEOUT, []);
     let write = |batch| {
@@ -269,8 +277,6 @@ async fn a_late_event_moves_a_visit_start_and_a_missing_visit_row_is_inserted(ba
 /// Regression: multi-row inserts must stay under the backends' bound-parameter limits however
 /// many events and visits one batch holds.
 async fn a_batch_with_thousands_of_visits_is_written_in_one_go(backend: Backend) {
-    use footfall::domain::{EventName, PagePath, Props, VisitorId};
-    use footfall::ingest::event::{Event, Utm};
     use footfall::ingest::logic::{SESSION_TIMEOUT, Sessionizer};
     let Some(db) = TestDb::new(backend).await else {
         return;
@@ -284,27 +290,7 @@ async fn a_batch_with_thousands_of_visits_is_written_in_one_go(backend: Backend)
         .unwrap_or_else(|e| panic!("{e}"));
     let now = Utc::now();
     let events: Vec<Event> = (0..5_000)
-        .map(|i| Event {
-            site_id: site.id,
-            created_at: now,
-            visitor_id: VisitorId(i),
-            name: EventName::pageview(),
-            hostname: "example.com".into(),
-            path: PagePath::parse("/", None).unwrap_or_else(|e| panic!("{e}")),
-            referrer: None,
-            referrer_source: None,
-            utm: Utm::default(),
-            browser: "Firefox",
-            browser_version: "133".into(),
-            os: "Linux",
-            os_version: String::new(),
-            device: "desktop",
-            country: None,
-            region: None,
-            city: None,
-            viewport_width: None,
-            props: Props::default(),
-        })
+        .map(|i| event(site.id, i, now, "pageview", "/", None))
         .collect();
     let batch = Sessionizer::new(SESSION_TIMEOUT, []).assign(events);
     assert_eq!(batch.sessions.len(), 5_000);
