@@ -1,89 +1,153 @@
 #!/usr/bin/env bash
-# Dashboard benchmark: how long the full dashboard page of a site with EVENTS events over DAYS
-# days takes to render for the last 30 days, on SQLite and on Postgres.
+# Dashboard benchmark (issue 9): the full dashboard page (every widget) of a site with EVENTS
+# events over DAYS days, for the views analysts use, on SQLite and on Postgres; plus the stats API
+# and a CSV breakdown export of a filtered view, which answer from the same query engine.
 #
-#   bench/dashboard.sh                       # 1,000,000 events, both backends
-#   EVENTS=10000000 BACKENDS=sqlite bench/dashboard.sh
+#   bench/dashboard.sh                                   # 10M events over 30 days, both backends
+#   EVENTS=10000000 DAYS=365 VIEWS=year bench/dashboard.sh   # the last-12-months views
+#   SQLITE_DB=/path/to.db BACKENDS=sqlite bench/dashboard.sh # reuse a seeded database (site $SITE)
 #
 # Environment:
-#   EVENTS        events seeded (default 1000000)      DAYS      spread over (default 30)
-#   RUNS          timed page loads per view (default 20, after 3 warm-up loads)
-#   BACKENDS      "sqlite postgres" (default) or one of them
-#   POSTGRES_URL  server to create a scratch database on (default postgres://postgres@127.0.0.1:5432/postgres)
+#   EVENTS, DAYS   seeded events and days (default 10000000 over 30)
+#   RUNS           timed loads per view, after one warm-up (default 5); the median is reported,
+#                  and the first (cold) load separately
+#   VIEWS          month (default: 30-day views and today) or year (last 12 months)
+#   BACKENDS       "sqlite postgres" (default) or one of them
+#   SITE_TZ        the site's time zone; default: the Etc/GMT zone in which it is latest in the
+#                  day now, so that "today" holds (nearly) a full day of seeded events
+#   SQLITE_DB, POSTGRES_DB   an existing seeded database to use instead of seeding one
+#   POSTGRES_URL   server for scratch databases (default postgres://postgres@127.0.0.1:5432/postgres)
 #
-# For each backend: a fresh database, `footfall seed`, `footfall serve`, a login with curl, then
-# RUNS loads of each view (30 days unfiltered; 30 days filtered by source and page; today) with
-# curl's time_total, reported as median and p95 in ms. The target is a median under 300 ms for
-# the unfiltered 30-day page. It reports, it does not assert.
+# For each backend it reports: the seed's wall time (writing and building the engine's segments)
+# and peak RSS; bytes on disk per event (whole database, and the segments alone); each view's
+# first load and median (curl time_total, whole page over HTTP); the server's peak RSS (VmHWM)
+# after all views. It reports, it does not assert.
 set -euo pipefail
 
-EVENTS=${EVENTS:-1000000}
+EVENTS=${EVENTS:-10000000}
 DAYS=${DAYS:-30}
-RUNS=${RUNS:-20}
+RUNS=${RUNS:-5}
+VIEWS=${VIEWS:-month}
 BACKENDS=${BACKENDS:-"sqlite postgres"}
-POSTGRES_URL=${POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
-SITE=bench.example
-EMAIL=bench@example.com
-PASSWORD=bench-password-123
 
 cd "$(dirname "$0")/.."
-say() { printf '%s\n' "$*"; }
-command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl >/dev/null; }
+if [ -z "${SITE_TZ:-}" ]; then
+    # Etc/GMT-N is N hours east of UTC; pick the one whose local hour now is the latest.
+    SITE_TZ=$(python3 -c '
+import datetime
+h = datetime.datetime.now(datetime.timezone.utc).hour
+best = max(range(-12, 15), key=lambda n: (h + n) % 24)
+print("Etc/GMT%+d" % -best if best else "UTC")')
+fi
+export SITE_TZ
+. bench/lib.sh
 
 say "==> building (release)"
 cargo build --release --quiet --bin footfall
 FOOTFALL=$PWD/target/release/footfall
 TMP=$(mktemp -d /tmp/footfall-dashbench.XXXXXX)
-SERVER=
-PGDB=
-cleanup() {
-    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
-    [ -n "$PGDB" ] && psql -q "$POSTGRES_URL" -c "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" >/dev/null 2>&1
-    rm -rf "$TMP"
-}
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
+f() { printf '&f=%s' "$(enc "$1")"; }
+case $VIEWS in
+    month) P=30d
+        LIST=(
+            "unfiltered|period=30d"
+            "today (hourly)|period=today"
+            "source is Google|period=30d$(f source:is:Google)"
+            "page is /pricing|period=30d$(f page:is:/pricing)"
+            "country is DE|period=30d$(f country:is:DE)"
+            "prop:plan is pro|period=30d$(f prop:plan:is:pro)"
+            "page contains /blog|period=30d$(f page:contains:/blog)"
+            "entry_page is /|period=30d$(f entry_page:is:/)"
+            "country is DE + device is mobile|period=30d$(f country:is:DE)$(f device:is:mobile)"
+            "source is Google + page is /pricing + browser is Chrome|period=30d$(f source:is:Google)$(f page:is:/pricing)$(f browser:is:Chrome)"
+        ) ;;
+    year) P=12mo
+        LIST=(
+            "12 months unfiltered|period=12mo"
+            "12 months source is Google|period=12mo$(f source:is:Google)"
+            "12 months page is /pricing|period=12mo$(f page:is:/pricing)"
+            "12 months country is DE + device is mobile|period=12mo$(f country:is:DE)$(f device:is:mobile)"
+        ) ;;
+    *) say "VIEWS must be month or year"; exit 2 ;;
+esac
 
-# Median and p95 (ms) of the numbers (seconds) on stdin.
-stats() { sort -n | awk '{ a[NR] = $1 * 1000 } END { printf "median %.1f ms, p95 %.1f ms (n=%d)", a[int((NR + 1) / 2)], a[int(NR * 0.95 + 0.5)], NR }'; }
+# first load, then median of RUNS loads after one warm-up, in ms; fails on a non-200.
+measure() {
+    local url=$1 status first
+    read -r status first < <(curl -s -o "$TMP/body" -w '%{http_code} %{time_total}\n' -b "$jar" "$url")
+    if [ "$status" != 200 ]; then say "    $url: HTTP $status"; head -c 400 "$TMP/body"; exit 1; fi
+    curl -s -o /dev/null -b "$jar" "$url"
+    local median
+    median=$(for _ in $(seq 1 "$RUNS"); do curl -s -o /dev/null -w '%{time_total}\n' -b "$jar" "$url"; done |
+        sort -n | awk '{ a[NR] = $1 * 1000 } END { printf "%.0f", a[int((NR + 1) / 2)] }')
+    printf '%s %s\n' "$median" "$(awk -v s="$first" 'BEGIN { printf "%.0f", s * 1000 }')"
+}
 
 RESULTS=()
 for backend in $BACKENDS; do
+    reuse=
     case $backend in
-        sqlite) url="sqlite://$TMP/bench.db" ;;
-        postgres)
-            PGDB=footfall_dashbench_$$
-            psql -q "$POSTGRES_URL" -c "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" -c "CREATE DATABASE $PGDB" >/dev/null
-            url="${POSTGRES_URL%/*}/$PGDB" ;;
-        *) say "unknown backend $backend"; exit 2 ;;
+        sqlite) reuse=${SQLITE_DB:-} ;;
+        postgres) reuse=${POSTGRES_DB:-} ;;
     esac
-    say "==> $backend: seeding $EVENTS events over $DAYS days"
-    "$FOOTFALL" --database-url "$url" site add "$SITE" --timezone Europe/Berlin >/dev/null
-    /usr/bin/time -f "    seed took %e s, peak RSS %M KB" "$FOOTFALL" --database-url "$url" seed --site "$SITE" --events "$EVENTS" --days "$DAYS" 2>&1 | sed 's/^/    /'
-    printf '%s\n' "$PASSWORD" | "$FOOTFALL" --database-url "$url" user add "$EMAIL" --password-stdin >/dev/null
-    port=$(free_port)
-    RUST_LOG=warn "$FOOTFALL" --database-url "$url" serve --listen "127.0.0.1:$port" >"$TMP/serve.log" 2>&1 &
-    SERVER=$!
-    for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-    jar="$TMP/cookies"
-    rm -f "$jar"
-    token=$(curl -fs -c "$jar" -b "$jar" "http://127.0.0.1:$port/login" | sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' | head -n1)
-    curl -fs -o /dev/null -c "$jar" -b "$jar" --data-urlencode "email=$EMAIL" --data-urlencode "password=$PASSWORD" \
-        --data-urlencode "csrf_token=$token" --data-urlencode "next=/sites" "http://127.0.0.1:$port/login"
-    for view in "period=30d" "period=30d&f=source%3Ais%3AGoogle" "period=30d&f=page%3Ais%3A%2Fpricing" "period=today"; do
-        page="http://127.0.0.1:$port/sites/$SITE?$view"
-        status=$(curl -s -o "$TMP/page.html" -w '%{http_code}' -b "$jar" "$page")
-        if [ "$status" != 200 ]; then say "    $view: HTTP $status"; head -c 500 "$TMP/page.html"; exit 1; fi
-        for _ in 1 2 3; do curl -s -o /dev/null -b "$jar" "$page"; done
-        line=$(for _ in $(seq 1 "$RUNS"); do curl -s -o /dev/null -w '%{time_total}\n' -b "$jar" "$page"; done | stats)
-        say "    $view: $line, $(wc -c <"$TMP/page.html") bytes"
-        RESULTS+=("| $backend | $EVENTS | $view | $line |")
+    if [ -n "$reuse" ]; then
+        case $backend in
+            sqlite) url="sqlite://$reuse" ;;
+            postgres) url="${POSTGRES_URL%/*}/$reuse" ;;
+        esac
+        say "==> $backend: using $url"
+    else
+        fresh_database "$backend" footfall_dashbench
+        seed_site "    seed (writing + segments) took %e s, peak RSS %M KB"
+    fi
+    events=$(echo "SELECT COUNT(*) FROM events" | case $backend in
+        sqlite) sqlite3 "${url#sqlite://}" ;;
+        postgres) psql -qAt "$url" ;;
+    esac)
+    case $backend in
+        sqlite)
+            db=${url#sqlite://}
+            bytes=$(du -cb "$db"* | tail -n1 | cut -f1)
+            seg=$(sqlite3 "$db" "SELECT COALESCE(SUM(LENGTH(data)), 0) FROM segments") ;;
+        postgres)
+            bytes=$(psql -qAt "$url" -c "SELECT pg_database_size(current_database())")
+            seg=$(psql -qAt "$url" -c "SELECT pg_total_relation_size('segments')") ;;
+    esac
+    say "    $events events; disk $(awk -v b="$bytes" -v e="$events" 'BEGIN { printf "%.0f", b / e }') bytes/event, of which segments $(awk -v b="$seg" -v e="$events" 'BEGIN { printf "%.1f", b / e }')"
+    serve_and_log_in
+    # Let the server load its segments and read the open day before timing.
+    curl -s -o /dev/null -b "$jar" "http://127.0.0.1:$port/sites"
+    for v in "${LIST[@]}"; do
+        name=${v%%|*}
+        read -r median first < <(measure "http://127.0.0.1:$port/sites/$SITE?${v#*|}")
+        say "    $name: median $median ms (first load $first ms)"
+        RESULTS+=("| $backend | $name | $median | $first |")
     done
-    kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
+    # The stats API and a CSV breakdown export of a filtered view: the same engine, one question.
+    api="http://127.0.0.1:$port/api/v1/stats/breakdown?site=$SITE&period=$P&property=country&filters=$(enc source:is:Google)&limit=100"
+    key=$("$FOOTFALL" --database-url "$url" apikey create --name bench 2>/dev/null | tail -n1)
+    api_line=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' -H "Authorization: Bearer $key" "$api")
+    api_times=$(for _ in $(seq 1 "$RUNS"); do curl -s -o /dev/null -w '%{time_total}\n' -H "Authorization: Bearer $key" "$api"; done |
+        sort -n | awk '{ a[NR] = $1 * 1000 } END { printf "%.0f", a[int((NR + 1) / 2)] }')
+    say "    API breakdown by country, source is Google: median $api_times ms (first: HTTP ${api_line% *}, ${api_line#* } s)"
+    RESULTS+=("| $backend | API breakdown (country, source is Google) | $api_times | |")
+    read -r median first < <(measure "http://127.0.0.1:$port/sites/$SITE/export/page.csv?period=$P$(f source:is:Google)")
+    say "    CSV export of pages, source is Google: median $median ms (first $first ms)"
+    RESULTS+=("| $backend | CSV export page.csv (source is Google) | $median | $first |")
+    rss=$(awk '/VmHWM/ { print $2 }' "/proc/$SERVER/status")
+    say "    server peak RSS after all views: $((rss / 1024)) MB"
+    RESULTS+=("| $backend | server peak RSS | $((rss / 1024)) MB | |")
+    stop_server
+    if [ "$backend" = postgres ] && [ -z "$reuse" ] && [ -n "$PGDB" ]; then
+        psql -q "$POSTGRES_URL" -c "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" >/dev/null; PGDB=
+    fi
 done
 
 say ""
-say "| backend | events | view | full page |"
-say "|---|---:|---|---|"
+say "$EVENTS events over $DAYS days, site time zone $SITE_TZ, median of $RUNS loads after one warm-up:"
+say "| backend | view | median ms | first load ms |"
+say "|---|---|---:|---:|"
 printf '%s\n' "${RESULTS[@]}"

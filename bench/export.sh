@@ -25,14 +25,9 @@ EVENTS=${EVENTS:-1000000}
 DAYS=${DAYS:-30}
 BACKENDS=${BACKENDS:-"sqlite postgres"}
 PROFILE=${PROFILE:-debug}
-POSTGRES_URL=${POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
-SITE=bench.example
-EMAIL=bench@example.com
-PASSWORD=bench-password-123
 
 cd "$(dirname "$0")/.."
-say() { printf '%s\n' "$*"; }
-command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl >/dev/null; }
+. bench/lib.sh
 
 say "==> building ($PROFILE)"
 case $PROFILE in
@@ -42,18 +37,7 @@ case $PROFILE in
 esac
 FOOTFALL=$PWD/target/$PROFILE/footfall
 TMP=$(mktemp -d /tmp/footfall-exportbench.XXXXXX)
-SERVER=
-SAMPLER=
-PGDB=
-cleanup() {
-    [ -n "$SAMPLER" ] && kill "$SAMPLER" 2>/dev/null
-    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
-    [ -n "$PGDB" ] && psql -q "$POSTGRES_URL" -c "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" >/dev/null 2>&1
-    rm -rf "$TMP"
-}
 trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # "VmRSS RssAnon RssFile VmHWM" of a process, in MB.
 memory() { awk '/^(VmRSS|RssAnon|RssFile|VmHWM):/ { v[$1] = $2 } END { printf "%.0f %.0f %.0f %.0f\n", v["VmRSS:"]/1024, v["RssAnon:"]/1024, v["RssFile:"]/1024, v["VmHWM:"]/1024 }' "/proc/$1/status"; }
@@ -81,27 +65,9 @@ export_once() {
 
 RESULTS=()
 for backend in $BACKENDS; do
-    case $backend in
-        sqlite) url="sqlite://$TMP/bench.db" ;;
-        postgres)
-            PGDB=footfall_exportbench_$$
-            psql -q "$POSTGRES_URL" -c "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" -c "CREATE DATABASE $PGDB" >/dev/null
-            url="${POSTGRES_URL%/*}/$PGDB" ;;
-        *) say "unknown backend $backend"; exit 2 ;;
-    esac
-    say "==> $backend: seeding $EVENTS events over $DAYS days"
-    "$FOOTFALL" --database-url "$url" site add "$SITE" --timezone Europe/Berlin >/dev/null
-    RUST_LOG=warn /usr/bin/time -f "    seed took %e s" "$FOOTFALL" --database-url "$url" seed --site "$SITE" --events "$EVENTS" --days "$DAYS" 2>&1 | sed 's/^/    /'
-    printf '%s\n' "$PASSWORD" | "$FOOTFALL" --database-url "$url" user add "$EMAIL" --password-stdin >/dev/null
-    port=$(free_port)
-    RUST_LOG=warn "$FOOTFALL" --database-url "$url" serve --listen "127.0.0.1:$port" >"$TMP/serve.log" 2>&1 &
-    SERVER=$!
-    for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-    jar="$TMP/cookies"
-    rm -f "$jar"
-    token=$(curl -fs -c "$jar" -b "$jar" "http://127.0.0.1:$port/login" | sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' | head -n1)
-    curl -fs -o /dev/null -c "$jar" -b "$jar" --data-urlencode "email=$EMAIL" --data-urlencode "password=$PASSWORD" \
-        --data-urlencode "csrf_token=$token" --data-urlencode "next=/sites" "http://127.0.0.1:$port/login"
+    fresh_database "$backend" footfall_exportbench
+    RUST_LOG=warn seed_site "    seed took %e s"
+    serve_and_log_in
     # The dashboard once, as a person would open it before exporting.
     curl -fs -o /dev/null -b "$jar" "http://127.0.0.1:$port/sites/$SITE?period=30d"
     sleep 1
@@ -113,7 +79,7 @@ for backend in $BACKENDS; do
         RESULTS+=("| $backend | $PROFILE | $what.csv | $line | before: $before |")
     done
     say "    server after: $(memory "$SERVER" | describe)"
-    kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
+    stop_server
 done
 
 say ""

@@ -6,27 +6,8 @@
 //! Usage: `cargo run --release --example ceiling [LISTEN_ADDR]` (default 127.0.0.1:8001).
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-use serde::Deserialize;
-use std::borrow::Cow;
+use footfall::ingest::parser::Payload;
 use std::hint::black_box;
-
-/// The collection contract's body, as footfall's parser reads it.
-#[derive(Debug, Deserialize)]
-#[allow(dead_code)] // Parsed to measure the cost of parsing; never read.
-struct Payload<'a> {
-    #[serde(borrow)]
-    n: Cow<'a, str>,
-    #[serde(borrow)]
-    u: Cow<'a, str>,
-    #[serde(borrow)]
-    d: Cow<'a, str>,
-    #[serde(borrow, default)]
-    r: Option<Cow<'a, str>>,
-    #[serde(default)]
-    w: Option<f64>,
-    #[serde(default)]
-    p: Option<serde_json::Map<String, serde_json::Value>>,
-}
 
 async fn event(body: web::Bytes) -> HttpResponse {
     match serde_json::from_slice::<Payload<'_>>(&body) {

@@ -3,7 +3,7 @@
 //!
 //! cargo run --release --example stats_bench -- --database-url sqlite:///tmp/st1m.db --site bench.example
 //!
-//! `--build-rollups` brings the rollups up to date first (and says how long that took).
+//! `--build-segments` builds the query engine's segments first (and says how long that took).
 //! `--visit-metrics` asks the series and breakdowns for their visit figures too (as the stats API
 //! does for `metrics=visits,…`; the dashboard does not), to measure what that costs.
 
@@ -12,9 +12,9 @@ use chrono::{Days, NaiveDate, TimeDelta, Utc};
 use clap::Parser;
 use footfall::domain::Site;
 use footfall::stats::period::previous;
-use footfall::stats::rollup::rollup_pending;
 use footfall::stats::{Dimension, Filter, FilterOp, Interval, Metrics, StatsQuery};
 use footfall::store::DynStore;
+use footfall::store::build_pending;
 use std::time::{Duration, Instant};
 
 #[derive(Parser)]
@@ -30,7 +30,7 @@ struct Args {
     #[arg(long)]
     end: Option<NaiveDate>,
     #[arg(long)]
-    build_rollups: bool,
+    build_segments: bool,
     #[arg(long)]
     visit_metrics: bool,
 }
@@ -45,11 +45,11 @@ async fn main() -> anyhow::Result<()> {
         .into_iter()
         .find(|s| s.domain.as_str() == args.site)
         .with_context(|| format!("no site {}", args.site))?;
-    if args.build_rollups {
+    if args.build_segments {
         let started = Instant::now();
-        let report = rollup_pending(&*store).await?;
+        let report = build_pending(&*store).await?;
         println!(
-            "rollups: {} site-days built in {:.1}s",
+            "segments: {} site-days built in {:.1}s",
             report.days,
             started.elapsed().as_secs_f64()
         );

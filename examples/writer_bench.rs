@@ -9,8 +9,7 @@
 //! visitors/rate seconds and visits stay open — the session upserts of a busy site.
 
 use clap::Parser;
-use footfall::domain::{EventName, PagePath, Props, SiteDomain, TimeZone, VisitorId};
-use footfall::ingest::event::{Event, Utm};
+use footfall::domain::{Event, EventName, PagePath, Props, SiteDomain, TimeZone, Utm, VisitorId};
 use footfall::ingest::logic::{SESSION_TIMEOUT, Sessionizer};
 use rand::{Rng, SeedableRng};
 use std::sync::Arc;

@@ -1,10 +1,11 @@
 //! The `footfall` command line. Every flag also reads a `FOOTFALL_…` environment variable.
 
+use crate::config::redact;
 use crate::config::{DEFAULT_DATABASE_URL, DEFAULT_LISTEN, ServeConfig};
 use crate::domain::{SiteDomain, TimeZone};
 use crate::ingest::writer::WriterConfig;
 use crate::seed::{self, SeedOptions};
-use crate::startup::{Application, redact};
+use crate::startup::Application;
 use crate::store::{self, StoreError};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};

@@ -15,6 +15,7 @@ pub mod config;
 pub mod dashboard;
 pub mod domain;
 pub mod export;
+pub mod http_error;
 pub mod import;
 pub mod ingest;
 pub mod metrics;

@@ -6,8 +6,7 @@
 //! Visits are generated in start-time order and their events pass through a small heap, so the
 //! writer receives events in time order and memory stays flat whatever the event count.
 
-use crate::domain::{EventName, PagePath, Props, Site, SiteDomain, VisitorId};
-use crate::ingest::event::{Event, Utm};
+use crate::domain::{Event, EventName, PagePath, Props, Site, SiteDomain, Utm, VisitorId};
 use crate::ingest::queue;
 use crate::ingest::writer::{Writer, WriterConfig};
 use crate::metrics::Metrics;
@@ -74,15 +73,16 @@ pub async fn run(store: DynStore, options: SeedOptions) -> anyhow::Result<SeedRe
     drop(queue);
     let report = writer.await.context("seed writer failed")?;
     let elapsed = started.elapsed();
-    // Seeded history is closed days: roll them up now rather than on the server's first tick.
-    let rolling = Instant::now();
-    let rollups = crate::stats::rollup::rollup_pending(store.as_ref())
+    // Seeded history is closed days: build their segments now rather than on the server's
+    // first tick.
+    let building = Instant::now();
+    let built = crate::store::build_pending(store.as_ref())
         .await
-        .context("rolling up the seeded days")?;
+        .context("building the seeded days' segments")?;
     tracing::info!(
-        days = rollups.days,
-        elapsed_ms = rolling.elapsed().as_millis() as u64,
-        "rolled up"
+        days = built.days,
+        elapsed_ms = building.elapsed().as_millis() as u64,
+        "segments built"
     );
     Ok(SeedReport {
         events: report.stored,

@@ -3,7 +3,8 @@
 //! then drains the queue.
 
 use crate::auth::{self, Auth};
-use crate::config::ServeConfig;
+use crate::config::{ServeConfig, redact};
+use crate::http_error;
 use crate::ingest::client_ip::TrustedProxies;
 use crate::ingest::enrich::geoip::GeoIp;
 use crate::ingest::listener::{self, Collector};
@@ -65,7 +66,11 @@ impl Application {
                 Duration::from_secs(1),
             ),
             visitor::spawn_rotation(salts.clone(), store.clone(), Duration::from_secs(60)),
-            crate::stats::rollup::spawn_rollups(store.clone(), Duration::from_secs(60)),
+            store::engine::spawn(
+                store.clone(),
+                Duration::from_secs(1),
+                Duration::from_secs(10),
+            ),
         ];
 
         let (queue, rx) = queue::bounded(config.queue_capacity);
@@ -110,8 +115,8 @@ impl Application {
                 .app_data(store_data.clone())
                 .configure(crate::dashboard::configure)
                 .configure(crate::api::configure)
-                .app_data(web::query_config())
-                .default_service(actix_web::web::to(web::not_found))
+                .app_data(http_error::query_config())
+                .default_service(actix_web::web::to(http_error::not_found))
         })
         // Signals are handled by the caller, which then calls `stop`: one shutdown path for
         // SIGTERM, Ctrl-C and tests.
@@ -161,16 +166,5 @@ impl Application {
             task.abort();
         }
         Ok(report)
-    }
-}
-
-/// A database URL fit for logs: the password replaced.
-pub fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
     }
 }

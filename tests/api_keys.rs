@@ -5,10 +5,9 @@ mod support;
 
 use chrono::{TimeDelta, Utc};
 use footfall::auth::api_key;
-use footfall::domain::{SiteDomain, SiteId, TimeZone};
-use footfall::store::{ApiKeyScope, DynStore, TokenHash};
-use std::process::{Command, Output};
-use support::{Backend, TestDb};
+use footfall::domain::SiteId;
+use footfall::store::{ApiKeyScope, TokenHash};
+use support::{Backend, TestDb, add_site, footfall, open_store, text};
 
 both_backends!(
     a_key_is_found_by_its_token_only_until_it_is_revoked,
@@ -16,30 +15,11 @@ both_backends!(
     apikey_create_list_and_revoke_work_from_the_command_line,
 );
 
-async fn open(backend: Backend) -> Option<(DynStore, TestDb)> {
-    let db = TestDb::new(backend).await?;
-    let store = footfall::store::connect(&db.url)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    Some((store, db))
-}
-
-async fn add_site(store: &DynStore, domain: &str) -> SiteId {
-    store
-        .add_site(
-            &SiteDomain::parse(domain).unwrap_or_else(|e| panic!("{e}")),
-            TimeZone::default(),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .id
-}
-
 async fn a_key_is_found_by_its_token_only_until_it_is_revoked(backend: Backend) {
-    let Some((store, db)) = open(backend).await else {
+    let Some((store, db)) = open_store(backend).await else {
         return;
     };
-    let site = add_site(&store, "example.com").await;
+    let site = add_site(&store, "example.com", "UTC").await.id;
     let scope = ApiKeyScope::Sites(vec![site]);
     let (key, token) = api_key::create_key(store.as_ref(), "report", &scope)
         .await
@@ -105,11 +85,11 @@ async fn a_key_is_found_by_its_token_only_until_it_is_revoked(backend: Backend) 
 }
 
 async fn a_scoped_key_loses_a_deleted_site_and_never_widens_to_all_sites(backend: Backend) {
-    let Some((store, db)) = open(backend).await else {
+    let Some((store, db)) = open_store(backend).await else {
         return;
     };
-    let gone = add_site(&store, "example.com").await;
-    let kept = add_site(&store, "other.org").await;
+    let gone = add_site(&store, "example.com", "UTC").await.id;
+    let kept = add_site(&store, "other.org", "UTC").await.id;
     let (both, _) = api_key::create_key(
         store.as_ref(),
         "both",
@@ -146,19 +126,6 @@ async fn a_scoped_key_loses_a_deleted_site_and_never_widens_to_all_sites(backend
         .unwrap_or_else(|| panic!("key gone"));
     assert!(!found.scope.allows(kept));
     db.cleanup().await;
-}
-
-fn footfall(db: &TestDb, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_footfall"))
-        .args(args)
-        .env("FOOTFALL_DATABASE_URL", &db.url)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap_or_else(|e| panic!("running footfall {args:?}: {e}"))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 async fn apikey_create_list_and_revoke_work_from_the_command_line(backend: Backend) {

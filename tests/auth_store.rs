@@ -5,9 +5,9 @@ mod support;
 
 use chrono::{TimeDelta, Utc};
 use footfall::auth::share;
-use footfall::domain::{Email, SiteDomain, SiteId, TimeZone};
-use footfall::store::{DynStore, ShareLinkId, StoreError, TokenHash};
-use support::{Backend, TestDb};
+use footfall::domain::{Email, SiteId};
+use footfall::store::{DynStore, ShareLink, ShareLinkId, StoreError, TokenHash};
+use support::{Backend, TestDb, add_site, open_store};
 
 both_backends!(
     users_are_unique_by_email_whatever_its_case,
@@ -21,27 +21,23 @@ fn email(s: &str) -> Email {
     Email::parse(s).unwrap_or_else(|e| panic!("{e}"))
 }
 
-async fn open(backend: Backend) -> Option<(DynStore, TestDb)> {
-    let db = TestDb::new(backend).await?;
-    let store = footfall::store::connect(&db.url)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    Some((store, db))
+/// A fresh store with example.com and other.org.
+async fn two_sites(backend: Backend) -> Option<(DynStore, TestDb, SiteId, SiteId)> {
+    let (store, db) = open_store(backend).await?;
+    let site = add_site(&store, "example.com", "UTC").await.id;
+    let other = add_site(&store, "other.org", "UTC").await.id;
+    Some((store, db, site, other))
 }
 
-async fn add_site(store: &DynStore, domain: &str) -> SiteId {
-    store
-        .add_site(
-            &SiteDomain::parse(domain).unwrap_or_else(|e| panic!("{e}")),
-            TimeZone::default(),
-        )
+/// A new share link of `site` and its token.
+async fn create_link(store: &DynStore, site: SiteId) -> (ShareLink, String) {
+    share::create_link(store.as_ref(), site)
         .await
         .unwrap_or_else(|e| panic!("{e}"))
-        .id
 }
 
 async fn users_are_unique_by_email_whatever_its_case(backend: Backend) {
-    let Some((store, db)) = open(backend).await else {
+    let Some((store, db)) = open_store(backend).await else {
         return;
     };
     assert_eq!(store.count_users().await.unwrap_or(-1), 0);
@@ -97,7 +93,7 @@ async fn users_are_unique_by_email_whatever_its_case(backend: Backend) {
 }
 
 async fn the_first_user_can_only_be_added_to_an_empty_table(backend: Backend) {
-    let Some((store, db)) = open(backend).await else {
+    let Some((store, db)) = open_store(backend).await else {
         return;
     };
     // Two setup forms submitted at the same moment: exactly one wins.
@@ -123,7 +119,7 @@ async fn the_first_user_can_only_be_added_to_an_empty_table(backend: Backend) {
 }
 
 async fn login_sessions_are_found_by_token_hash_until_they_expire_or_end(backend: Backend) {
-    let Some((store, db)) = open(backend).await else {
+    let Some((store, db)) = open_store(backend).await else {
         return;
     };
     let ann = store
@@ -182,17 +178,11 @@ async fn login_sessions_are_found_by_token_hash_until_they_expire_or_end(backend
 }
 
 async fn share_links_resolve_to_their_site_until_revoked(backend: Backend) {
-    let Some((store, db)) = open(backend).await else {
+    let Some((store, db, site, other)) = two_sites(backend).await else {
         return;
     };
-    let site = add_site(&store, "example.com").await;
-    let other = add_site(&store, "other.org").await;
-    let (link, token) = share::create_link(store.as_ref(), site)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let (second, second_token) = share::create_link(store.as_ref(), site)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (link, token) = create_link(&store, site).await;
+    let (second, second_token) = create_link(&store, site).await;
     assert_eq!(token.len(), 43, "256 bits, base64url");
     assert!(
         token
@@ -251,40 +241,26 @@ async fn share_links_resolve_to_their_site_until_revoked(backend: Backend) {
 
 /// Runs `sql` on the test database directly, as an operator with a SQL shell would.
 async fn execute(db: &TestDb, sql: &'static str) {
-    match db.backend {
-        Backend::Sqlite => {
-            let store = footfall::store::SqliteStore::connect(&db.url)
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
-            sqlx::query(sql)
-                .execute(store.pool())
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
-        }
-        Backend::Postgres => {
-            let store = footfall::store::PostgresStore::connect(&db.url)
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
-            sqlx::query(sql)
-                .execute(store.pool())
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
-        }
-    }
+    use footfall::store::{PostgresStore, SqliteStore};
+    let done = match db.backend {
+        Backend::Sqlite => match SqliteStore::connect(&db.url).await {
+            Ok(store) => sqlx::query(sql).execute(store.pool()).await.map(drop),
+            Err(e) => panic!("{e}"),
+        },
+        Backend::Postgres => match PostgresStore::connect(&db.url).await {
+            Ok(store) => sqlx::query(sql).execute(store.pool()).await.map(drop),
+            Err(e) => panic!("{e}"),
+        },
+    };
+    done.unwrap_or_else(|e| panic!("{e}"));
 }
 
 async fn share_links_and_sessions_go_with_their_site_or_user(backend: Backend) {
-    let Some((store, db)) = open(backend).await else {
+    let Some((store, db, site, kept)) = two_sites(backend).await else {
         return;
     };
-    let site = add_site(&store, "example.com").await;
-    let kept = add_site(&store, "other.org").await;
-    let (_, token) = share::create_link(store.as_ref(), site)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let (_, kept_token) = share::create_link(store.as_ref(), kept)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (_, token) = create_link(&store, site).await;
+    let (_, kept_token) = create_link(&store, kept).await;
     execute(&db, "DELETE FROM sites WHERE domain = 'example.com'").await;
     assert_eq!(
         share::site_for_token(store.as_ref(), &token)

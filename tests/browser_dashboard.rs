@@ -4,103 +4,21 @@
 //! period and removes the filter, reporting what it saw on screen; this test checks it.
 //!
 //! Needs `/usr/bin/chromium`, `node` and `tracker-js/node_modules` (`cd tracker-js && npm ci`).
-//! Without them the test prints SKIPPED and passes, unless `FOOTFALL_REQUIRE_BROWSER` is set
-//! (as in CI), in which case it fails. Set `FOOTFALL_DASHBOARD_SCREENSHOT=/tmp/dashboard.png`
+//! Without them the test is reported ignored, unless `FOOTFALL_REQUIRE_BROWSER` is set (as in
+//! CI), in which case it fails. Set `FOOTFALL_DASHBOARD_SCREENSHOT=/tmp/dashboard.png`
 //! for a full-page screenshot of the unfiltered dashboard.
 
 mod support;
 
-use footfall::auth::password::{self, NewPassword};
-use footfall::domain::Email;
 use serde_json::{Value, json};
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-use support::{Backend, CHROME_UA, IPHONE_UA, Options, TestApp, pageview};
+use support::driver::{CHROMIUM, require_browser, run_driver};
+use support::{
+    Backend, CHROME_UA, IPHONE_UA, OWNER_EMAIL, OWNER_PASSWORD, Options, TestApp, pageview,
+};
 
-both_backends!(the_dashboard_in_a_real_browser_logs_in_filters_and_switches_periods);
+both_backends!(browser: the_dashboard_in_a_real_browser_logs_in_filters_and_switches_periods);
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const REQUIRE_ENV: &str = "FOOTFALL_REQUIRE_BROWSER";
 const SCREENSHOT_ENV: &str = "FOOTFALL_DASHBOARD_SCREENSHOT";
-const DRIVER_TIMEOUT: Duration = Duration::from_secs(60);
-const EMAIL: &str = "owner@example.com";
-const PASSWORD: &str = "correct horse battery";
-
-fn tracker_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tracker-js")
-}
-
-/// `Some(reason)` when this machine cannot run the browser test.
-fn missing_prerequisite() -> Option<String> {
-    if !Path::new(CHROMIUM).exists() {
-        return Some(format!("{CHROMIUM} is missing (apt-get install chromium)"));
-    }
-    if !tracker_dir().join("node_modules/playwright-core").exists() {
-        return Some("tracker-js/node_modules/playwright-core is missing".into());
-    }
-    let node = Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    if !node.is_ok_and(|s| s.success()) {
-        return Some("node is not on PATH".into());
-    }
-    None
-}
-
-struct DriverRun {
-    success: bool,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs dashboard.mjs to completion (killing it after `DRIVER_TIMEOUT`).
-fn run_driver(config: &str) -> DriverRun {
-    let dir = tracker_dir();
-    let mut child = Command::new("node")
-        .arg(dir.join("e2e/dashboard.mjs"))
-        .arg(config)
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting node e2e/dashboard.mjs: {e}"));
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_string(&mut text);
-            }
-            text
-        })
-    };
-    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
-    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
-    let deadline = Instant::now() + DRIVER_TIMEOUT;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let out = stdout.join().unwrap_or_default();
-                let err = stderr.join().unwrap_or_default();
-                panic!("dashboard.mjs ran over {DRIVER_TIMEOUT:?}\nstdout:\n{out}\nstderr:\n{err}");
-            }
-            Err(e) => panic!("waiting for dashboard.mjs: {e}"),
-        }
-    };
-    DriverRun {
-        success: status.success(),
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-    }
-}
 
 /// The labels of a `{label: visitors}` object the driver read, in page order.
 fn labels(rows: &Value) -> Vec<&str> {
@@ -110,28 +28,11 @@ fn labels(rows: &Value) -> Vec<&str> {
 }
 
 async fn the_dashboard_in_a_real_browser_logs_in_filters_and_switches_periods(backend: Backend) {
-    if let Some(reason) = missing_prerequisite() {
-        if std::env::var_os(REQUIRE_ENV).is_some() {
-            panic!("{REQUIRE_ENV} is set but the browser test cannot run: {reason}");
-        }
-        eprintln!(
-            "SKIPPED: browser test needs chromium and tracker-js/node_modules (cd tracker-js && npm ci): {reason}"
-        );
-        return;
-    }
+    require_browser();
     let Some(app) = TestApp::spawn(backend, Options::default()).await else {
         return;
     };
-    let hash = password::hash(NewPassword::parse(PASSWORD).unwrap_or_else(|e| panic!("{e}")))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    app.store
-        .add_user(
-            &Email::parse(EMAIL).unwrap_or_else(|e| panic!("{e}")),
-            &hash,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    app.add_owner().await;
 
     // Two visitors (same IP, two user agents): one lands on / from Hacker News and reads
     // /pricing twice, the other reads /docs. Four pageviews.
@@ -150,32 +51,20 @@ async fn the_dashboard_in_a_real_browser_logs_in_filters_and_switches_periods(ba
 
     let mut config = json!({
         "base": app.address,
-        "email": EMAIL,
-        "password": PASSWORD,
+        "email": OWNER_EMAIL,
+        "password": OWNER_PASSWORD,
         "chromium": CHROMIUM,
     });
     if let Some(path) = std::env::var_os(SCREENSHOT_ENV) {
         config["screenshot"] = json!(path.to_string_lossy());
     }
     let config = config.to_string();
-    let run = tokio::task::spawn_blocking(move || run_driver(&config))
+    let run = tokio::task::spawn_blocking(move || run_driver("dashboard.mjs", &config))
         .await
         .unwrap_or_else(|e| panic!("driver thread: {e}"));
     let (_, _, db) = app.stop().await;
     db.cleanup().await;
-    assert!(
-        run.success,
-        "dashboard.mjs failed\nstdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
-    let report: Value = serde_json::from_str(run.stdout.trim().lines().last().unwrap_or(""))
-        .unwrap_or_else(|e| {
-            panic!(
-                "dashboard.mjs printed no JSON report ({e}):\n{}",
-                run.stdout
-            )
-        });
-    assert_eq!(report["ok"], true, "{report}");
+    let report = run.report();
     eprintln!("dashboard.mjs saw: {report}");
 
     // Logged in and landed on the dashboard (the login form's `next`).

@@ -3,28 +3,23 @@
 //! this test reads back what reached the database, field by field.
 //!
 //! Needs `/usr/bin/chromium`, `node` and `tracker-js/node_modules` (`cd tracker-js && npm ci`).
-//! Without them the test prints SKIPPED and passes, unless `FOOTFALL_REQUIRE_BROWSER` is set
-//! (as in CI), in which case it fails.
+//! Without them the test is reported ignored, unless `FOOTFALL_REQUIRE_BROWSER` is set (as in
+//! CI), in which case it fails.
 
 mod support;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use footfall::store::StoredEvent;
 use serde_json::json;
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::driver::{CHROMIUM, require_browser, run_driver};
 use support::{Backend, Options, TestApp};
 
-both_backends!(tracker_in_a_real_browser_sends_exactly_the_expected_events);
+both_backends!(browser: tracker_in_a_real_browser_sends_exactly_the_expected_events);
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const REQUIRE_ENV: &str = "FOOTFALL_REQUIRE_BROWSER";
 /// The user agent drive.mjs gives every browser context (not "HeadlessChrome", which footfall
 /// drops as a bot).
 const UA: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
-const DRIVER_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The customer's page, for every path. `stats.footfall.test` and `example.com` are mapped to
 /// footfall and to this page's server by drive.mjs (Chromium's --host-resolver-rules).
@@ -43,29 +38,6 @@ const PAGE: &str = r#"<!doctype html>
 </body>
 </html>
 "#;
-
-fn tracker_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tracker-js")
-}
-
-/// `Some(reason)` when this machine cannot run the browser test.
-fn missing_prerequisite() -> Option<String> {
-    if !Path::new(CHROMIUM).exists() {
-        return Some(format!("{CHROMIUM} is missing (apt-get install chromium)"));
-    }
-    if !tracker_dir().join("node_modules/playwright-core").exists() {
-        return Some("tracker-js/node_modules/playwright-core is missing".into());
-    }
-    let node = Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    if !node.is_ok_and(|s| s.success()) {
-        return Some("node is not on PATH".into());
-    }
-    None
-}
 
 /// Serves `PAGE` on 127.0.0.1:<random>; returns the port and the handle that stops it.
 fn serve_page() -> (u16, actix_web::dev::ServerHandle) {
@@ -86,67 +58,8 @@ fn serve_page() -> (u16, actix_web::dev::ServerHandle) {
     (port, handle)
 }
 
-struct DriverRun {
-    success: bool,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs drive.mjs to completion (killing it after `DRIVER_TIMEOUT`).
-fn run_driver(config: &str) -> DriverRun {
-    let dir = tracker_dir();
-    let mut child = Command::new("node")
-        .arg(dir.join("e2e/drive.mjs"))
-        .arg(config)
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting node e2e/drive.mjs: {e}"));
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_string(&mut text);
-            }
-            text
-        })
-    };
-    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
-    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
-    let deadline = Instant::now() + DRIVER_TIMEOUT;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let out = stdout.join().unwrap_or_default();
-                let err = stderr.join().unwrap_or_default();
-                panic!("drive.mjs ran over {DRIVER_TIMEOUT:?}\nstdout:\n{out}\nstderr:\n{err}");
-            }
-            Err(e) => panic!("waiting for drive.mjs: {e}"),
-        }
-    };
-    DriverRun {
-        success: status.success(),
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-    }
-}
-
 async fn tracker_in_a_real_browser_sends_exactly_the_expected_events(backend: Backend) {
-    if let Some(reason) = missing_prerequisite() {
-        if std::env::var_os(REQUIRE_ENV).is_some() {
-            panic!("{REQUIRE_ENV} is set but the browser test cannot run: {reason}");
-        }
-        eprintln!(
-            "SKIPPED: browser test needs chromium and tracker-js/node_modules (cd tracker-js && npm ci): {reason}"
-        );
-        return;
-    }
+    require_browser();
     let Some(app) = TestApp::spawn(backend, Options::default()).await else {
         return;
     };
@@ -155,18 +68,10 @@ async fn tracker_in_a_real_browser_sends_exactly_the_expected_events(backend: Ba
 
     let config =
         json!({"site_port": site_port, "stats_port": app.port, "chromium": CHROMIUM}).to_string();
-    let run = tokio::task::spawn_blocking(move || run_driver(&config))
+    let run = tokio::task::spawn_blocking(move || run_driver("drive.mjs", &config))
         .await
         .unwrap_or_else(|e| panic!("driver thread: {e}"));
-    assert!(
-        run.success,
-        "drive.mjs failed\nstdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
-    let report: serde_json::Value =
-        serde_json::from_str(run.stdout.trim().lines().last().unwrap_or(""))
-            .unwrap_or_else(|e| panic!("drive.mjs printed no JSON report ({e}):\n{}", run.stdout));
-    assert_eq!(report["ok"], true, "{report}");
+    let report = run.report();
 
     // The sentinel came last; once it is stored, anything the opt-out/DNT/GPC pages had sent
     // would have been accepted too. Stopping the server then stores everything accepted.

@@ -2,26 +2,12 @@
 
 mod support;
 
-use std::process::{Command, Output};
-use support::{Backend, TestDb};
+use support::{Backend, TestDb, footfall, text};
 
 both_backends!(
     site_add_and_list_work_and_refuse_duplicates_and_bad_input,
     seed_writes_exactly_the_requested_events_with_sessions,
 );
-
-fn footfall(db: &TestDb, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_footfall"))
-        .args(args)
-        .env("FOOTFALL_DATABASE_URL", &db.url)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap_or_else(|e| panic!("running footfall {args:?}: {e}"))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 async fn site_add_and_list_work_and_refuse_duplicates_and_bad_input(backend: Backend) {
     let Some(db) = TestDb::new(backend).await else {

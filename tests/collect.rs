@@ -807,7 +807,7 @@ impl IngestStore for FlakyStore {
     }
     async fn write_batch(
         &self,
-        batch: std::sync::Arc<footfall::ingest::event::Batch>,
+        batch: std::sync::Arc<footfall::domain::Batch>,
     ) -> Result<(), StoreError> {
         if batch
             .events
@@ -886,7 +886,8 @@ async fn write_through_flaky_store(
     std::sync::Arc<footfall::metrics::Metrics>,
     support::TestDb,
 )> {
-    use footfall::ingest::{event::Event, parser, queue, writer};
+    use footfall::domain::Event;
+    use footfall::ingest::{parser, queue, writer};
     let db = support::TestDb::new(backend).await?;
     let real = footfall::store::connect(&db.url)
         .await

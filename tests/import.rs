@@ -12,8 +12,7 @@ use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output};
-use support::{Backend, CHROME_UA, IPHONE_UA, TestDb};
+use support::{Backend, CHROME_UA, IPHONE_UA, TestDb, add_site, footfall_in, open_store, text};
 
 both_backends!(
     import_counts_every_line_and_stores_page_views_with_their_fields,
@@ -381,32 +380,16 @@ fn rotated_logs() -> Vec<LogFile> {
     ]
 }
 
-fn footfall(db: &TestDb, dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_footfall"))
-        .args(args)
-        .current_dir(dir)
-        .env("FOOTFALL_DATABASE_URL", &db.url)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap_or_else(|e| panic!("running footfall {args:?}: {e}"))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+/// `footfall import --site example.com ARGS`, run in `dir`.
+fn import(db: &TestDb, dir: &Path, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["import", "--site", "example.com"];
+    all.extend_from_slice(args);
+    footfall_in(db, dir, &all)
 }
 
 async fn setup(backend: Backend) -> Option<(TestDb, DynStore, footfall::domain::Site)> {
-    let db = TestDb::new(backend).await?;
-    let store = footfall::store::connect(&db.url)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let site = store
-        .add_site(
-            &footfall::domain::SiteDomain::parse("example.com").unwrap_or_else(|e| panic!("{e}")),
-            footfall::domain::TimeZone::parse("Europe/Berlin").unwrap_or_else(|e| panic!("{e}")),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (store, db) = open_store(backend).await?;
+    let site = add_site(&store, "example.com", "Europe/Berlin").await;
     Some((db, store, site))
 }
 
@@ -444,13 +427,10 @@ async fn import_counts_every_line_and_stores_page_views_with_their_fields(backen
     // Newest first, the gzip file first of all: the import must put them in time order.
     // Small batches make the sessionizer forget finished visits between batches, so events
     // arriving out of order would split visits.
-    let output = footfall(
+    let output = import(
         &db,
         dir.path(),
         &[
-            "import",
-            "--site",
-            "example.com",
             "--format",
             "combined",
             "--batch-size",
@@ -668,11 +648,7 @@ async fn an_imported_line_from_today_gets_the_visitor_id_of_a_live_event(backend
     ];
     std::fs::write(dir.path().join("access.log"), lines.join("\n"))
         .unwrap_or_else(|e| panic!("{e}"));
-    let output = footfall(
-        &db,
-        dir.path(),
-        &["import", "--site", "example.com", "access.log"],
-    );
+    let output = import(&db, dir.path(), &["access.log"]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(
         text(&output.stdout).contains("imported 2, skipped 0"),
@@ -725,21 +701,21 @@ async fn a_missing_file_or_an_unknown_site_fails_before_anything_is_imported(bac
     );
     std::fs::write(dir.path().join("access.log"), line).unwrap_or_else(|e| panic!("{e}"));
 
-    let unknown = footfall(
-        &db,
-        dir.path(),
+    // Each is refused before anything is written, saying why.
+    let refused = |args: &[&str], why: &str| {
+        let output = footfall_in(&db, dir.path(), args);
+        assert!(!output.status.success());
+        assert!(
+            text(&output.stderr).contains(why),
+            "{}",
+            text(&output.stderr)
+        );
+    };
+    refused(
         &["import", "--site", "nope.org", "access.log"],
+        "no site nope.org",
     );
-    assert!(!unknown.status.success());
-    assert!(
-        text(&unknown.stderr).contains("no site nope.org"),
-        "{}",
-        text(&unknown.stderr)
-    );
-
-    let missing = footfall(
-        &db,
-        dir.path(),
+    refused(
         &[
             "import",
             "--site",
@@ -747,17 +723,9 @@ async fn a_missing_file_or_an_unknown_site_fails_before_anything_is_imported(bac
             "access.log",
             "access.log.1",
         ],
+        "cannot read access.log.1",
     );
-    assert!(!missing.status.success());
-    assert!(
-        text(&missing.stderr).contains("cannot read access.log.1"),
-        "{}",
-        text(&missing.stderr)
-    );
-
-    let twice = footfall(
-        &db,
-        dir.path(),
+    refused(
         &[
             "import",
             "--site",
@@ -765,15 +733,10 @@ async fn a_missing_file_or_an_unknown_site_fails_before_anything_is_imported(bac
             "access.log",
             "./access.log",
         ],
-    );
-    assert!(!twice.status.success());
-    assert!(
-        text(&twice.stderr).contains("given twice"),
-        "{}",
-        text(&twice.stderr)
+        "given twice",
     );
 
-    let none = footfall(&db, dir.path(), &["import", "--site", "example.com"]);
+    let none = import(&db, dir.path(), &[]);
     assert!(!none.status.success());
     assert_eq!(
         store
@@ -813,11 +776,7 @@ async fn a_gzip_file_cut_short_keeps_what_was_read_and_exits_non_zero(backend: B
     )
     .unwrap_or_else(|e| panic!("{e}"));
 
-    let output = footfall(
-        &db,
-        dir.path(),
-        &["import", "--site", "example.com", "access.log.1.gz"],
-    );
+    let output = import(&db, dir.path(), &["access.log.1.gz"]);
     let stdout = text(&output.stdout);
     assert!(!output.status.success(), "{stdout}");
     assert!(
@@ -871,18 +830,10 @@ async fn logs_of_two_servers_that_overlap_in_time_are_merged_by_time(backend: Ba
             .collect();
         std::fs::write(dir.path().join(name), lines.join("\n")).unwrap_or_else(|e| panic!("{e}"));
     }
-    let output = footfall(
+    let output = import(
         &db,
         dir.path(),
-        &[
-            "import",
-            "--site",
-            "example.com",
-            "--batch-size",
-            "5",
-            "web2.log",
-            "web1.log",
-        ],
+        &["--batch-size", "5", "web2.log", "web1.log"],
     );
     assert!(output.status.success(), "{}", text(&output.stderr));
     let mut events = store

@@ -9,7 +9,7 @@ use footfall::domain::Site;
 use footfall::store::DynStore;
 use sqlx::{Column, Row, TypeInfo, ValueRef};
 use support::visits::{Profile, add_site, utc, visit, write};
-use support::{Backend, TestDb};
+use support::{Backend, TestDb, open_store};
 
 both_backends!(the_readme_sql_examples_return_the_documented_rows);
 
@@ -260,12 +260,9 @@ async fn the_readme_sql_examples_return_the_documented_rows(backend: Backend) {
             );
         }
     }
-    let Some(db) = TestDb::new(backend).await else {
+    let Some((store, db)) = open_store(backend).await else {
         return;
     };
-    let store = footfall::store::connect(&db.url)
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
     populate(&store).await;
     for example in examples
         .iter()

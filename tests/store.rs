@@ -3,11 +3,10 @@
 mod support;
 
 use chrono::{NaiveDate, TimeDelta, Utc};
-use footfall::domain::{SiteDomain, TimeZone, VisitorId};
-use footfall::ingest::event::Event;
+use footfall::domain::{Event, SiteDomain, TimeZone, VisitorId};
 use footfall::store::StoreError;
 use std::sync::Arc;
-use support::{Backend, TestDb};
+use support::{Backend, add_site, open_store};
 
 both_backends!(
     adding_a_site_twice_is_a_conflict_not_a_crash,
@@ -38,7 +37,7 @@ fn event(
         path: PagePath::parse(path, None).unwrap_or_else(|e| panic!("{e}")),
         referrer: source.map(|_| "https://www.google.com/".into()),
         referrer_source: source.map(str::to_owned),
-        utm: footfall::ingest::event::Utm::default(),
+        utm: footfall::domain::Utm::default(),
         browser: "Firefox",
         browser_version: "133".into(),
         os: "Linux",
@@ -53,12 +52,9 @@ fn event(
 }
 
 async fn adding_a_site_twice_is_a_conflict_not_a_crash(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
+    let Some((store, db)) = open_store(backend).await else {
         return;
     };
-    let store = footfall::store::connect(&db.url)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
     let tz = TimeZone::parse("Asia/Tokyo").unwrap_or_else(|e| panic!("{e}"));
     let site = store
         .add_site(&domain("example.com"), tz)
@@ -75,12 +71,9 @@ async fn adding_a_site_twice_is_a_conflict_not_a_crash(backend: Backend) {
 }
 
 async fn salts_are_shared_per_day_and_old_ones_are_deleted(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
+    let Some((store, db)) = open_store(backend).await else {
         return;
     };
-    let store = footfall::store::connect(&db.url)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
     // A second collector on the same database.
     let other = footfall::store::connect(&db.url)
         .await
@@ -131,16 +124,10 @@ async fn salts_are_shared_per_day_and_old_ones_are_deleted(backend: Backend) {
 
 async fn a_visit_written_over_several_batches_is_one_session_row(backend: Backend) {
     use footfall::ingest::logic::{SESSION_TIMEOUT, Sessionizer};
-    let Some(db) = TestDb::new(backend).await else {
+    let Some((store, db)) = open_store(backend).await else {
         return;
     };
-    let store = footfall::store::connect(&db.url)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let site = store
-        .add_site(&domain("example.com"), TimeZone::default())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let site = add_site(&store, "example.com", "UTC").await;
     let start = Utc::now() - TimeDelta::minutes(20);
     let event = |minute: i64, name: &str, path: &str, source: Option<&str>| {
         event(
@@ -203,16 +190,10 @@ both_backends!(
 /// (its first batch was refused) is inserted whole by the next batch.
 async fn a_late_event_moves_a_visit_start_and_a_missing_visit_row_is_inserted(backend: Backend) {
     use footfall::ingest::logic::{SESSION_TIMEOUT, Sessionizer};
-    let Some(db) = TestDb::new(backend).await else {
+    let Some((store, db)) = open_store(backend).await else {
         return;
     };
-    let store = footfall::store::connect(&db.url)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let site = store
-        .add_site(&domain("example.com"), TimeZone::default())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let site = add_site(&store, "example.com", "UTC").await;
     let start = Utc::now() - TimeDelta::minutes(20);
     let event = |visitor: i64, minute: i64, path: &str| {
         event(
@@ -278,16 +259,10 @@ async fn a_late_event_moves_a_visit_start_and_a_missing_visit_row_is_inserted(ba
 /// many events and visits one batch holds.
 async fn a_batch_with_thousands_of_visits_is_written_in_one_go(backend: Backend) {
     use footfall::ingest::logic::{SESSION_TIMEOUT, Sessionizer};
-    let Some(db) = TestDb::new(backend).await else {
+    let Some((store, db)) = open_store(backend).await else {
         return;
     };
-    let store = footfall::store::connect(&db.url)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let site = store
-        .add_site(&domain("example.com"), TimeZone::default())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let site = add_site(&store, "example.com", "UTC").await;
     let now = Utc::now();
     let events: Vec<Event> = (0..5_000)
         .map(|i| event(site.id, i, now, "pageview", "/", None))

@@ -3,8 +3,8 @@
 //! it) and what it made on stderr.
 
 use crate::auth::api_key::{self, describe_scope};
+use crate::config::redact;
 use crate::domain::SiteDomain;
-use crate::startup::redact;
 use crate::store::{self, ApiKeyId, ApiKeyScope};
 use anyhow::Context;
 use clap::Subcommand;

@@ -294,12 +294,7 @@ fn number(value: Option<&str>, name: &str, default: u32, max: u32) -> Result<u32
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn pairs(q: &str) -> Vec<(String, String)> {
-        url::form_urlencoded::parse(q.as_bytes())
-            .into_owned()
-            .collect()
-    }
+    use crate::stats::params::query_pairs as pairs;
 
     fn bad(endpoint: Endpoint, q: &str) -> String {
         match parse(endpoint, &pairs(q)) {

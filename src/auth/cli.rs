@@ -1,8 +1,8 @@
 //! `footfall user add EMAIL [--password-stdin]` and `footfall user list`.
 
 use super::password::{self, NewPassword};
+use crate::config::redact;
 use crate::domain::Email;
-use crate::startup::redact;
 use crate::store::{self, StoreError};
 use anyhow::Context;
 use clap::Subcommand;

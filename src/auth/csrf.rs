@@ -13,22 +13,12 @@ use actix_web::cookie::Cookie;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
 /// The form field every POST form carries.
 pub const CSRF_FIELD: &str = "csrf_token";
 const PRELOGIN_COOKIE: &str = "footfall_csrf";
-/// Domain separation: this derivation of a session token is good for nothing else.
-const DERIVE_CONTEXT: &str = "footfall 2026-11-26 CSRF token of a login session";
-
-/// The CSRF token of the session whose cookie holds `session_token`.
-pub(crate) fn session_csrf_token(session_token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(blake3::derive_key(DERIVE_CONTEXT, session_token.as_bytes()))
-}
-
 /// Checks a submitted `csrf_token` (and the `Origin` header) for a logged-in user. `CsrfForm`
 /// does this for url-encoded forms; call it directly for other bodies.
 pub fn verify_csrf(

@@ -8,12 +8,11 @@ use crate::auth::{self, CurrentUser};
 use crate::dashboard::params;
 use crate::domain::Site;
 use crate::export;
-use crate::stats::{Dimension, StatsQuery};
+use crate::stats::Dimension;
 use crate::store::{DynStore, StoreError};
 use actix_web::http::{StatusCode, header};
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpResponse, ResponseError};
-use chrono::Utc;
 use futures_util::StreamExt;
 
 #[derive(Debug, thiserror::Error)]
@@ -160,15 +159,8 @@ fn respond(
 ) -> Result<HttpResponse, ExportError> {
     let what = What::parse(file)?;
     let view = params::parse(pairs).map_err(ExportError::BadRequest)?;
-    let today = Utc::now().with_timezone(&site.timezone.0).date_naive();
-    let (from, to) = view.period.range(today);
-    let query = StatsQuery {
-        site: site.id,
-        timezone: site.timezone,
-        from,
-        to,
-        filters: view.filters,
-    };
+    let query = view.query(site);
+    let (from, to) = (query.from, query.to);
     let filename = format!("{}-{}-{from}-{to}.csv", site.domain, what.slug());
     let body = match what {
         What::Events => export::events(store, query).boxed(),

@@ -126,15 +126,8 @@ pub async fn render(
     shared: bool,
 ) -> Result<DashboardPage, DashboardError> {
     let view = params::parse(pairs).map_err(DashboardError::BadRequest)?;
-    let today = Utc::now().with_timezone(&site.timezone.0).date_naive();
-    let (from, to) = view.period.range(today);
-    let query = StatsQuery {
-        site: site.id,
-        timezone: site.timezone,
-        from,
-        to,
-        filters: view.filters.clone(),
-    };
+    let query = view.query(site);
+    let (from, to) = (query.from, query.to);
     let (prev_from, prev_to) = period::previous(from, to);
     let previous = StatsQuery {
         from: prev_from,

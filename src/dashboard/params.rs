@@ -4,15 +4,32 @@
 
 pub use crate::stats::params::{MAX_FILTERS, format_filter, parse_filter};
 
-use crate::stats::Filter;
+use crate::domain::Site;
 use crate::stats::params::parse_date;
 use crate::stats::period::Period;
-use chrono::NaiveDate;
+use crate::stats::{Filter, StatsQuery};
+use chrono::{NaiveDate, Utc};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct View {
     pub period: Period,
     pub filters: Vec<Filter>,
+}
+
+impl View {
+    /// The question this view asks of `site`: its period, as of today in the site's time zone,
+    /// and its filters.
+    pub fn query(&self, site: &Site) -> StatsQuery {
+        let today = Utc::now().with_timezone(&site.timezone.0).date_naive();
+        let (from, to) = self.period.range(today);
+        StatsQuery {
+            site: site.id,
+            timezone: site.timezone,
+            from,
+            to,
+            filters: self.filters.clone(),
+        }
+    }
 }
 
 /// Reads a view from query pairs; `Err` names the bad parameter.
@@ -87,13 +104,8 @@ impl View {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::params::query_pairs as pairs;
     use crate::stats::{Dimension, FilterOp};
-
-    fn pairs(q: &str) -> Vec<(String, String)> {
-        url::form_urlencoded::parse(q.as_bytes())
-            .into_owned()
-            .collect()
-    }
 
     #[test]
     fn a_view_round_trips_through_its_query_string() {

@@ -1,10 +1,12 @@
 //! Validated domain types. Untrusted input becomes one of these through a `parse` constructor that
 //! returns `Result`; holding the type is the proof that the check ran.
 
+mod batch;
 mod event;
 mod site;
 mod user;
 
+pub use batch::{Batch, Event, SessionUpdate, Utm};
 pub use event::{EventName, PagePath, Props, PropsError, SessionId, VisitorId, truncate_chars};
 pub use site::{Site, SiteDomain, SiteId, TimeZone};
 pub use user::{Email, User, UserId};

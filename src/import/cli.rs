@@ -2,8 +2,8 @@
 //! a terminal, and the summary on stdout.
 
 use super::{ImportOptions, report::ImportReport};
+use crate::config::redact;
 use crate::domain::SiteDomain;
-use crate::startup::redact;
 use crate::store;
 use anyhow::Context;
 use clap::{Args, ValueEnum};

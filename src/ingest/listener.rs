@@ -34,7 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/api/event")
             .route(web::post().to(collect))
             .route(web::method(actix_web::http::Method::OPTIONS).to(preflight))
-            .default_service(web::to(crate::web::method_not_allowed)),
+            .default_service(web::to(crate::http_error::method_not_allowed)),
     );
 }
 

@@ -6,8 +6,7 @@
 //! every producer that feeds the writer (listener, seed, import) gets sessions for free. It goes
 //! by event time, not wall-clock time, so seeded or imported history is sessionized the same way.
 
-use super::event::{Batch, Event, SessionUpdate};
-use crate::domain::{SessionId, VisitorId};
+use crate::domain::{Batch, Event, SessionId, SessionUpdate, VisitorId};
 use crate::store::OpenSession;
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::HashMap;
@@ -166,8 +165,8 @@ impl Sessionizer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Utm;
     use crate::domain::{EventName, PagePath, Props, SiteId};
-    use crate::ingest::event::Utm;
 
     fn event(visitor: i64, at: DateTime<Utc>, name: &str, path: &str) -> Event {
         Event {

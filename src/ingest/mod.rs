@@ -5,7 +5,6 @@
 pub mod client_ip;
 pub mod enrich;
 pub mod error;
-pub mod event;
 pub mod listener;
 pub mod logic;
 pub mod parser;

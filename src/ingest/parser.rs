@@ -6,10 +6,9 @@ use super::enrich::geoip::GeoIp;
 use super::enrich::useragent::Classified;
 use super::enrich::{classify_user_agent, referrer};
 use super::error::CollectError;
-use super::event::{Event, Utm};
 use super::sites::SiteCache;
 use super::visitor::SaltSource;
-use crate::domain::{EventName, PagePath, Props, truncate_chars};
+use crate::domain::{Event, EventName, PagePath, Props, Utm, truncate_chars};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::borrow::Cow;
@@ -22,8 +21,9 @@ pub const MAX_URL_CHARS: usize = 2048;
 const MAX_UTM_CHARS: usize = 300;
 
 /// The collection contract's JSON body (see DESIGN.md). Strings borrow from the request body.
+/// Public for `examples/ceiling.rs`, which measures parsing it and nothing else.
 #[derive(Debug, Deserialize)]
-struct Payload<'a> {
+pub struct Payload<'a> {
     #[serde(borrow)]
     n: Cow<'a, str>,
     #[serde(borrow)]

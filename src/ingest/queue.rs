@@ -2,7 +2,7 @@
 //! full queue is an immediate 503, so a slow database shows up as refusals, not as latency.
 
 use super::error::CollectError;
-use super::event::Event;
+use crate::domain::Event;
 use tokio::sync::mpsc::{self, error::TrySendError};
 
 #[derive(Debug, Clone)]

@@ -6,8 +6,8 @@
 //! dropped (logged and counted) instead of blocking every event behind it. On shutdown the queue is
 //! closed and drained to the database before `run` returns.
 
-use super::event::{Batch, Event};
 use super::logic::{SESSION_TIMEOUT, Sessionizer};
+use crate::domain::{Batch, Event};
 use crate::metrics::Metrics;
 use crate::store::{IngestStore, StoreError};
 use chrono::Utc;

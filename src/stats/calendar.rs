@@ -1,6 +1,6 @@
 //! Local days and hours of a site's time zone as UTC instants, so SQL on either backend can bucket
 //! raw timestamps without knowing about time zones: Rust works out the offsets (chrono-tz) and
-//! binds them. Also the power-of-two day blocks that rollups are stored in.
+//! binds them.
 //!
 //! Days are numbered like `DATE - 1970-01-01` (local calendar days), instants are unix seconds.
 
@@ -66,6 +66,23 @@ pub fn local_time(tz: Tz, secs: i64) -> NaiveDateTime {
     }
 }
 
+/// The buckets of a series over local days `from..=to`: `(bucket, local start)`, where a bucket is
+/// the day number for daily series, and for hourly ones the hour of elapsed time since the first
+/// day's first instant (so a DST day has 23 or 25, the repeated hour with the same label).
+pub fn buckets(tz: Tz, from: i64, to: i64, hourly: bool) -> Vec<(i64, NaiveDateTime)> {
+    if !hourly {
+        return (from..=to)
+            .map(|day| (day, date_of(day).and_time(NaiveTime::MIN)))
+            .collect();
+    }
+    let start = day_start(tz, from);
+    let end = day_start(tz, to + 1);
+    let hours = (end - start + 3599) / 3600;
+    (0..hours)
+        .map(|hour| (hour, local_time(tz, start + hour * 3600)))
+        .collect()
+}
+
 /// A span of constant UTC offset: from `from` (unix seconds) until the next segment's `from`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Segment {
@@ -110,52 +127,6 @@ pub fn offsets(tz: Tz, start: i64, end: i64) -> Vec<Segment> {
         at = next;
     }
     segments
-}
-
-/// Rollups are kept per day (level 0) and per aligned block of 2^level days up to this level
-/// (256 days), so a long range is summed from a few blocks instead of one row per day and value.
-pub const MAX_LEVEL: u32 = 8;
-
-/// A run of consecutive blocks of one level: blocks starting at `first`, `first + 2^level`, …,
-/// `last` (block starts are multiples of `2^level`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BlockRun {
-    pub level: u32,
-    pub first: i64,
-    pub last: i64,
-}
-
-/// Covers the days `from..=to` exactly with the fewest aligned blocks (largest first that fits),
-/// merged into runs per level.
-pub fn blocks(from: i64, to: i64) -> Vec<BlockRun> {
-    let mut runs: Vec<BlockRun> = Vec::new();
-    let mut day = from;
-    while day <= to {
-        let mut level = 0;
-        while level < MAX_LEVEL {
-            let size = 1_i64 << (level + 1);
-            if day.rem_euclid(size) == 0 && day + size - 1 <= to {
-                level += 1;
-            } else {
-                break;
-            }
-        }
-        match runs.last_mut() {
-            Some(run) if run.level == level => run.last = day,
-            _ => runs.push(BlockRun {
-                level,
-                first: day,
-                last: day,
-            }),
-        }
-        day += 1_i64 << level;
-    }
-    runs
-}
-
-/// The first day of the level-`level` block that holds `day`.
-pub fn block_start(day: i64, level: u32) -> i64 {
-    day - day.rem_euclid(1_i64 << level)
 }
 
 #[cfg(test)]
@@ -219,24 +190,5 @@ mod tests {
                 .map_or(0, |s| s.offset);
             assert_eq!((t + offset).div_euclid(DAY), day);
         }
-    }
-
-    #[test]
-    fn blocks_cover_a_range_exactly_with_few_rows() {
-        for (from, to) in [(20754, 20782), (0, 0), (5, 4), (20000, 20365), (7, 8)] {
-            let runs = blocks(from, to);
-            let mut covered = Vec::new();
-            for run in &runs {
-                let size = 1_i64 << run.level;
-                assert_eq!(run.first.rem_euclid(size), 0);
-                let mut b = run.first;
-                while b <= run.last {
-                    covered.extend(b..b + size);
-                    b += size;
-                }
-            }
-            assert_eq!(covered, (from..=to).collect::<Vec<_>>(), "{runs:?}");
-        }
-        assert!(blocks(20754, 20782).len() <= 7);
     }
 }

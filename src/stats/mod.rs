@@ -56,7 +56,6 @@
 pub mod calendar;
 pub mod params;
 pub mod period;
-pub mod rollup;
 
 use crate::domain::{SiteId, TimeZone};
 use chrono::{NaiveDate, NaiveDateTime};

@@ -60,3 +60,11 @@ pub fn parse_filter(raw: &str) -> Result<Filter, String> {
 pub fn format_filter(filter: &Filter) -> String {
     format!("{}:{}:{}", filter.dimension, filter.op.name(), filter.value)
 }
+
+/// Query pairs as actix hands them over, from a query string (the parsers' tests).
+#[cfg(test)]
+pub(crate) fn query_pairs(q: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(q.as_bytes())
+        .into_owned()
+        .collect()
+}

@@ -1,7 +1,10 @@
 //! Storage: one trait, two backends (SQLite, Postgres), chosen from the database URL's scheme.
-//! The writer, the CLI and (later) the dashboard reach the database only through `Store`.
+//! Every statement is written once (`sql`) and the traits are implemented once over it; a backend
+//! brings its connections, its type mapping and its batch writer. The writer, the CLI and the
+//! dashboard reach the database only through `Store`.
 
 mod auth;
+pub(crate) mod engine;
 mod postgres;
 pub(crate) mod sql;
 mod sqlite;
@@ -10,10 +13,10 @@ mod stats;
 pub use auth::{
     ApiKey, ApiKeyId, ApiKeyScope, AuthStore, ShareLink, ShareLinkId, TokenHash, UserCredentials,
 };
+pub use engine::{BuildReport, CLOSE_AFTER, EngineCounts, build_pending};
 pub use stats::StatsStore;
 
-use crate::domain::{SessionId, Site, SiteDomain, SiteId, TimeZone, VisitorId};
-use crate::ingest::event::Batch;
+use crate::domain::{Batch, SessionId, Site, SiteDomain, SiteId, TimeZone, VisitorId};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::sync::Arc;
@@ -41,6 +44,11 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the database refused a write for a duplicate key.
+    pub(crate) fn is_unique_violation(&self) -> bool {
+        matches!(self, Self::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+
     /// Whether trying again later may succeed: the database is unreachable, busy or overloaded.
     /// Anything else (a constraint, a value the database refuses) fails the same way every time.
     pub fn is_transient(&self) -> bool {
@@ -206,21 +214,23 @@ pub type DynStore = Arc<dyn Store>;
 
 /// Opens the database named by `url` (creating a SQLite file if missing) and runs migrations.
 pub async fn connect(url: &str) -> Result<DynStore, StoreError> {
+    connect_with(url, true).await
+}
+
+/// `connect`, with or without the query engine: without it every question is answered from raw
+/// rows, which is what the engine's answers are tested against.
+pub async fn connect_with(url: &str, query_engine: bool) -> Result<DynStore, StoreError> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::connect(url).await?))
+        Ok(Arc::new(
+            SqliteStore::connect_with(url, query_engine).await?,
+        ))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PostgresStore::connect(url).await?))
+        Ok(Arc::new(
+            PostgresStore::connect_with(url, query_engine).await?,
+        ))
     } else {
         Err(StoreError::UnsupportedUrl(url.to_owned()))
     }
-}
-
-fn parse_timezone(name: &str) -> Result<TimeZone, StoreError> {
-    TimeZone::parse(name).map_err(|e| StoreError::Corrupt(e.0))
-}
-
-fn parse_domain(domain: &str) -> Result<SiteDomain, StoreError> {
-    SiteDomain::parse(domain).map_err(|e| StoreError::Corrupt(e.0))
 }
 
 /// Splits `n` rows into multi-row INSERTs of a few fixed sizes (256, 64, 16, 4, 1 rows). Fixed

@@ -3,8 +3,8 @@
 
 use super::{StoreError, StoredEvent};
 use crate::domain::SiteId;
-use crate::stats::rollup::RollupReport;
 use crate::stats::{Aggregate, BreakdownRow, Dimension, Interval, Metrics, Point, StatsQuery};
+use crate::store::engine::{BuildReport, EngineCounts};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -69,10 +69,19 @@ pub trait StatsStore: Send + Sync {
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, StoreError>;
-    /// Brings the rollups up to date as of `now` (see `crate::stats::rollup`). A store without
-    /// rollups (a test fake) has nothing to do.
-    async fn build_rollups(&self, now: DateTime<Utc>) -> Result<RollupReport, StoreError> {
+    /// Builds the query engine's segments of the days closed as of `now` and loads them (see
+    /// `store::engine`). A store without an engine (a test fake) has nothing to do.
+    async fn build_segments(&self, now: DateTime<Utc>) -> Result<BuildReport, StoreError> {
         let _ = now;
-        Ok(RollupReport::default())
+        Ok(BuildReport::default())
+    }
+    /// Loads segments another collector built, and reads new events into the open days while
+    /// someone is looking at them.
+    async fn refresh_segments(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// How many questions the query engine answered and how many it left to raw rows.
+    fn engine_counts(&self) -> EngineCounts {
+        EngineCounts::default()
     }
 }

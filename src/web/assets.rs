@@ -26,14 +26,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 async fn app_css(req: HttpRequest) -> HttpResponse {
     let etag = ETAG.as_str();
     let versioned = req.query_string() == format!("v={}", VERSION.as_str());
-    let fresh = super::etag_matches(&req, etag);
-    let mut response = if fresh {
-        HttpResponse::NotModified()
-    } else {
-        HttpResponse::Ok()
-    };
+    let (mut response, fresh) = super::revalidate(&req, etag);
     response
-        .insert_header((header::ETAG, etag))
         .insert_header((
             header::CACHE_CONTROL,
             if versioned {

@@ -27,38 +27,28 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(metrics));
 }
 
-/// Whether the request's `If-None-Match` names `etag` (a 304 will do) — for the embedded assets.
-pub fn etag_matches(req: &actix_web::HttpRequest, etag: &str) -> bool {
+/// The start of an embedded asset's response: `304 Not Modified` when the request's
+/// `If-None-Match` already names `etag`, else `200`, both with the ETag; the flag says which.
+pub fn revalidate(
+    req: &actix_web::HttpRequest,
+    etag: &str,
+) -> (actix_web::HttpResponseBuilder, bool) {
+    let fresh = etag_matches(req, etag);
+    let mut response = if fresh {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    response.insert_header((actix_web::http::header::ETAG, etag));
+    (response, fresh)
+}
+
+/// Whether the request's `If-None-Match` names `etag` (a 304 will do).
+fn etag_matches(req: &actix_web::HttpRequest, etag: &str) -> bool {
     req.headers()
         .get(actix_web::http::header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
-}
-
-/// JSON 404 for every unknown path, so clients get the same error shape everywhere.
-pub async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
-    HttpResponse::NotFound().json(serde_json::json!({
-        "error": format!("no such endpoint: {} {}", req.method(), req.path())
-    }))
-}
-
-/// JSON 405 for a known path with the wrong method.
-pub async fn method_not_allowed(req: actix_web::HttpRequest) -> HttpResponse {
-    HttpResponse::MethodNotAllowed().json(serde_json::json!({
-        "error": format!("method {} is not allowed on {}", req.method(), req.path())
-    }))
-}
-
-/// Malformed query strings get the JSON error shape too.
-pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|err, _req| {
-        let message = format!("invalid query string: {err}");
-        actix_web::error::InternalError::from_response(
-            err,
-            HttpResponse::BadRequest().json(serde_json::json!({ "error": message })),
-        )
-        .into()
-    })
 }
 
 /// 200 when the database answers within two seconds, 503 otherwise.

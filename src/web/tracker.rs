@@ -24,14 +24,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 async fn script(req: HttpRequest) -> HttpResponse {
     let etag = ETAG.as_str();
-    let fresh = super::etag_matches(&req, etag);
-    let mut response = if fresh {
-        HttpResponse::NotModified()
-    } else {
-        HttpResponse::Ok()
-    };
+    let (mut response, fresh) = super::revalidate(&req, etag);
     response
-        .insert_header((header::ETAG, etag))
         .insert_header((header::CACHE_CONTROL, CACHE_CONTROL))
         .insert_header((header::VARY, "Accept-Encoding"))
         .insert_header(("Access-Control-Allow-Origin", "*"));

@@ -7,8 +7,8 @@ use crate::support::known::{figures, populate};
 use crate::support::{Backend, Options, TestApp};
 use footfall::auth::api_key;
 use footfall::domain::Site;
-use footfall::stats::rollup::rollup_pending;
 use footfall::store::ApiKeyScope;
+use footfall::store::build_pending;
 use serde_json::Value;
 
 /// A running app with the known data set on example.com, an empty other.org, and an API key
@@ -34,10 +34,11 @@ impl Api {
         };
         let app = TestApp::spawn(backend, options).await?;
         let site = populate(&app.store).await;
-        // The app's rollup task may have run before the events were written; a run that starts
-        // now picks them up (a busy Postgres lock means another run is going on: try again).
+        // The app's segment builder may have run before the events were written; a run that
+        // starts now picks them up (a busy Postgres lock means another run is going on: try
+        // again).
         for _ in 0..100 {
-            let report = rollup_pending(app.store.as_ref())
+            let report = build_pending(app.store.as_ref())
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
             if report.ran {

@@ -124,23 +124,11 @@ impl Page {
 }
 
 /// The account the dashboard tests log in with.
-pub const EMAIL: &str = "owner@example.com";
-pub const PASSWORD: &str = "correct horse battery";
+pub use crate::support::{OWNER_EMAIL as EMAIL, OWNER_PASSWORD as PASSWORD};
 
 /// Adds the `EMAIL` / `PASSWORD` account to `app` and returns a browser logged in as it.
 pub async fn log_in_owner(app: &crate::support::TestApp) -> Browser {
-    use footfall::auth::password::{self, NewPassword};
-    use footfall::domain::Email;
-    let hash = password::hash(NewPassword::parse(PASSWORD).unwrap_or_else(|e| panic!("{e}")))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    app.store
-        .add_user(
-            &Email::parse(EMAIL).unwrap_or_else(|e| panic!("{e}")),
-            &hash,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    app.add_owner().await;
     let mut browser = Browser::new(&app.address);
     let token = browser.get("/login").await.csrf_token();
     let done = browser

@@ -8,6 +8,7 @@ use footfall::ingest::writer::WriterConfig;
 use footfall::metrics::Metrics;
 use footfall::startup::Application;
 use footfall::store::{DynStore, StoredEvent};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,7 +30,8 @@ pub struct TestDb {
 }
 
 impl TestDb {
-    /// `None` (after saying so) when the backend is Postgres and no server is configured.
+    /// Always `Some`: a Postgres test without `FOOTFALL_TEST_POSTGRES_URL` fails here (it is
+    /// reported ignored unless run on purpose, see `both_backends!`) rather than pass unrun.
     pub async fn new(backend: Backend) -> Option<Self> {
         match backend {
             Backend::Sqlite => {
@@ -43,10 +45,9 @@ impl TestDb {
                 })
             }
             Backend::Postgres => {
-                let Ok(admin_url) = std::env::var(POSTGRES_ENV) else {
-                    eprintln!("SKIPPED: Postgres variant, {POSTGRES_ENV} is not set");
-                    return None;
-                };
+                let admin_url = std::env::var(POSTGRES_ENV).unwrap_or_else(|_| {
+                    panic!("{POSTGRES_ENV} is not set: a Postgres test cannot run here")
+                });
                 let name = format!("footfall_test_{:016x}", rand::random::<u64>());
                 let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
                     .await
@@ -119,12 +120,15 @@ impl Default for Options {
     }
 }
 
+/// The account the dashboard tests log in with (`TestApp::add_owner`).
+pub const OWNER_EMAIL: &str = "owner@example.com";
+pub const OWNER_PASSWORD: &str = "correct horse battery";
+
 pub const CHROME_UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 pub const IPHONE_UA: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";
 
 impl TestApp {
-    /// `None` when the backend is not available here (the test then passes after printing
-    /// that it skipped).
+    /// Always `Some` (see `TestDb::new`).
     pub async fn spawn(backend: Backend, options: Options) -> Option<Self> {
         let db = TestDb::new(backend).await?;
         let store = footfall::store::connect(&db.url)
@@ -175,6 +179,21 @@ impl TestApp {
             .unwrap_or_else(|| panic!("no site {domain}"))
     }
 
+    /// Adds the `OWNER_EMAIL` / `OWNER_PASSWORD` account the dashboard tests log in with.
+    pub async fn add_owner(&self) {
+        use footfall::auth::password::{self, NewPassword};
+        use footfall::domain::Email;
+        let password = NewPassword::parse(OWNER_PASSWORD).unwrap_or_else(|e| panic!("{e}"));
+        let hash = password::hash(password)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let email = Email::parse(OWNER_EMAIL).unwrap_or_else(|e| panic!("{e}"));
+        self.store
+            .add_user(&email, &hash)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
     /// POSTs `body` to the collection endpoint as the tracker does (text/plain).
     pub async fn post_event(&self, body: &str, user_agent: &str) -> reqwest::Response {
         self.client
@@ -217,28 +236,90 @@ impl TestApp {
     }
 }
 
+/// A fresh database with the schema in place, and a store on it.
+pub async fn open_store(backend: Backend) -> Option<(DynStore, TestDb)> {
+    let db = TestDb::new(backend).await?;
+    let store = footfall::store::connect(&db.url)
+        .await
+        .unwrap_or_else(|e| panic!("opening {}: {e:?}", db.url));
+    Some((store, db))
+}
+
+pub async fn add_site(store: &DynStore, domain: &str, tz: &str) -> Site {
+    store
+        .add_site(
+            &SiteDomain::parse(domain).unwrap_or_else(|e| panic!("{e}")),
+            TimeZone::parse(tz).unwrap_or_else(|e| panic!("{e}")),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("adding {domain}: {e}"))
+}
+
+/// Runs the `footfall` binary on `db` as a user would.
+pub fn footfall(db: &TestDb, args: &[&str]) -> std::process::Output {
+    footfall_in(db, Path::new("."), args)
+}
+
+/// `footfall`, run in `dir`.
+pub fn footfall_in(db: &TestDb, dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_footfall"))
+        .args(args)
+        .current_dir(dir)
+        .env("FOOTFALL_DATABASE_URL", &db.url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap_or_else(|e| panic!("running footfall {args:?}: {e}"))
+}
+
+/// A command's output as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
 /// A pageview body for `example.com`.
 pub fn pageview(path: &str) -> String {
     format!(r#"{{"n":"pageview","u":"https://example.com{path}","d":"example.com"}}"#)
 }
 
-/// Runs an async test body against SQLite always and against Postgres when configured:
-/// `both_backends!(name, body_fn)` makes `name::sqlite` and `name::postgres`.
+/// Runs an async test body against SQLite and against Postgres: `both_backends!(name, body_fn)`
+/// makes `name::sqlite` and `name::postgres`. Where `FOOTFALL_TEST_POSTGRES_URL` is not set (at
+/// build time, see `build.rs`) the Postgres twin is reported ignored, with that reason.
+/// `both_backends!(browser: name)` also marks both twins ignored where Chromium, node or
+/// `tracker-js/node_modules` are missing.
 #[macro_export]
 macro_rules! both_backends {
+    (browser: $($name:ident),* $(,)?) => {
+        $(
+            $crate::both_backends!(@twins $name
+                [#[cfg_attr(footfall_skip_browser, ignore = "skipped: needs /usr/bin/chromium, node and tracker-js/node_modules (cd tracker-js && npm ci)")]]
+                [
+                    #[cfg_attr(footfall_skip_postgres, ignore = "skipped: FOOTFALL_TEST_POSTGRES_URL is not set")]
+                    #[cfg_attr(all(footfall_skip_browser, not(footfall_skip_postgres)), ignore = "skipped: needs /usr/bin/chromium, node and tracker-js/node_modules (cd tracker-js && npm ci)")]
+                ]
+            );
+        )*
+    };
     ($($name:ident),* $(,)?) => {
         $(
-            mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    super::$name($crate::support::Backend::Sqlite).await
-                }
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    super::$name($crate::support::Backend::Postgres).await
-                }
-            }
+            $crate::both_backends!(@twins $name
+                []
+                [#[cfg_attr(footfall_skip_postgres, ignore = "skipped: FOOTFALL_TEST_POSTGRES_URL is not set")]]
+            );
         )*
+    };
+    (@twins $name:ident [$($sqlite:tt)*] [$($postgres:tt)*]) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $($sqlite)*
+            async fn sqlite() {
+                super::$name($crate::support::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $($postgres)*
+            async fn postgres() {
+                super::$name($crate::support::Backend::Postgres).await
+            }
+        }
     };
 }
 
@@ -294,6 +375,7 @@ pub mod geo {
         Fixture { path, _dir: dir }
     }
 }
+pub mod driver;
 pub mod known;
 pub mod traffic;
 pub mod visits;

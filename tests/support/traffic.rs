@@ -3,8 +3,7 @@
 
 use super::visits::{Profile, utc, visit};
 use chrono::{TimeDelta, Utc};
-use footfall::domain::Site;
-use footfall::ingest::event::Event;
+use footfall::domain::{Event, Site};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 

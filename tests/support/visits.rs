@@ -2,8 +2,7 @@
 //! `Store::write_batch`, and short ways to ask and compare questions.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use footfall::domain::{EventName, PagePath, Props, Site, SiteDomain, TimeZone, VisitorId};
-use footfall::ingest::event::{Event, Utm};
+use footfall::domain::{Event, EventName, PagePath, Props, Site, Utm, VisitorId};
 use footfall::ingest::logic::{SESSION_TIMEOUT, Sessionizer};
 use footfall::stats::{BreakdownRow, Dimension, Filter, FilterOp, StatsQuery};
 use footfall::store::DynStore;
@@ -96,15 +95,7 @@ pub async fn write(store: &DynStore, mut events: Vec<Event>, batch: usize) {
     }
 }
 
-pub async fn add_site(store: &DynStore, domain: &str, tz: &str) -> Site {
-    store
-        .add_site(
-            &SiteDomain::parse(domain).unwrap_or_else(|e| panic!("{e}")),
-            TimeZone::parse(tz).unwrap_or_else(|e| panic!("{e}")),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("adding {domain}: {e}"))
-}
+pub use super::add_site;
 
 pub fn query(site: &Site, from: &str, to: &str, filters: Vec<Filter>) -> StatsQuery {
     StatsQuery {

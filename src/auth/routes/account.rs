@@ -2,11 +2,12 @@
 //! (`POST /account/password`).
 
 use super::setup::capitalise;
+use super::{TOO_MANY_ATTEMPTS, with_retry_after};
 use crate::auth::password::{self, NewPassword};
 use crate::auth::{Auth, AuthError, CsrfForm, CurrentUser};
 use crate::domain::Email;
 use crate::web::layout::{self, Layout};
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
@@ -62,16 +63,13 @@ pub async fn change_password(
         .limiter
         .check(auth.client_ip(&req), Some(email.as_str()))
     {
-        let mut response = page(
+        let response = page(
             &user,
             StatusCode::TOO_MANY_REQUESTS,
             None,
-            Some("Too many attempts. Wait a minute, then try again.".into()),
+            Some(TOO_MANY_ATTEMPTS.into()),
         )?;
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, wait.seconds().into());
-        return Ok(response);
+        return Ok(with_retry_after(response, wait));
     }
     let stored = auth
         .store

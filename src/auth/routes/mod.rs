@@ -59,6 +59,20 @@ fn see_other(location: &str) -> actix_web::HttpResponseBuilder {
     response
 }
 
+/// What a form says when the rate limiter refused it (password and setup forms).
+const TOO_MANY_ATTEMPTS: &str = "Too many attempts. Wait a minute, then try again.";
+
+/// A 429 page, with the limiter's `Retry-After`.
+fn with_retry_after(
+    mut response: actix_web::HttpResponse,
+    wait: crate::auth::rate_limit::RetryAfter,
+) -> actix_web::HttpResponse {
+    response
+        .headers_mut()
+        .insert(actix_web::http::header::RETRY_AFTER, wait.seconds().into());
+    response
+}
+
 /// An HTML page, with a cookie to set when there is one.
 fn html_with_cookie<T: askama::Template>(
     status: actix_web::http::StatusCode,

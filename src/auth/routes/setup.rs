@@ -1,12 +1,12 @@
 //! `GET/POST /setup`: creates the first account, and only while there is none. Afterwards both
 //! answer with a redirect to `/login` and change nothing.
 
-use super::{DEFAULT_LANDING, html_with_cookie, see_other};
+use super::{DEFAULT_LANDING, TOO_MANY_ATTEMPTS, html_with_cookie, see_other, with_retry_after};
 use crate::auth::password::{self, NewPassword};
 use crate::auth::{Auth, AuthError, csrf, session};
 use crate::domain::Email;
 use crate::web::layout::Layout;
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
@@ -70,17 +70,14 @@ pub async fn submit(
     csrf::verify_prelogin(&req, &csrf_token)?;
     // Hashing costs CPU: the same per-IP budget as logins.
     if let Err(wait) = auth.limiter.check(auth.client_ip(&req), None) {
-        let mut response = form(
+        let response = form(
             &auth,
             &req,
             StatusCode::TOO_MANY_REQUESTS,
             email,
-            Some("Too many attempts. Wait a minute, then try again.".into()),
+            Some(TOO_MANY_ATTEMPTS.into()),
         )?;
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, wait.seconds().into());
-        return Ok(response);
+        return Ok(with_retry_after(response, wait));
     }
     let parsed = Email::parse(&email).and_then(|e| {
         if password != password_confirm {

@@ -81,18 +81,6 @@ impl Col {
     }
 }
 
-/// The session columns, in `Dimension::FIXED` order, for the rollup builder.
-pub(crate) fn session_dimensions() -> impl Iterator<Item = (&'static str, &'static str)> {
-    Dimension::FIXED
-        .iter()
-        .filter_map(|d| match Col::of(d) {
-            Col::Session(c) => Some((d.name(), c)),
-            _ => None,
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-}
-
 /// A query's filters split by level.
 #[derive(Debug, Default)]
 pub(crate) struct Split<'a> {
@@ -104,10 +92,6 @@ impl<'a> Split<'a> {
     pub fn new(filters: &'a [Filter]) -> Self {
         let (session, event) = filters.iter().partition(|f| f.dimension.is_session_level());
         Self { session, event }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.session.is_empty() && self.event.is_empty()
     }
 }
 

@@ -4,11 +4,18 @@
 //! and runs it; the few spots where the dialects differ are methods of `Dialect`. One text for
 //! both engines is what keeps their answers identical.
 
+pub(crate) mod auth;
+pub(crate) mod exec;
 pub(crate) mod filters;
+pub(crate) mod ingest;
 pub(crate) mod plan;
 pub(crate) mod queries;
-pub(crate) mod rollup;
 pub(crate) mod run;
+pub(crate) mod segments;
+pub(crate) mod stored;
+
+use super::StoreError;
+use chrono::{DateTime, NaiveDate, Utc};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Dialect {
@@ -54,6 +61,18 @@ impl Dialect {
         }
     }
 
+    /// The statement that makes "add the first user" atomic, where the engine needs one. SQLite
+    /// runs one write at a time, so the check and the insert cannot interleave with another
+    /// setup's. Under Postgres's READ COMMITTED two setups could both see an empty table and both
+    /// insert; this lock mode conflicts with itself but not with readers, so setups queue and
+    /// logins don't.
+    pub fn lock_users_for_setup(self) -> Option<&'static str> {
+        match self {
+            Self::Sqlite => None,
+            Self::Postgres => Some("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"),
+        }
+    }
+
     /// Joins each event row to its props (`FROM events e <this>`), one row per key.
     pub fn join_props(self, props: &str, alias: &str) -> String {
         match self {
@@ -63,13 +82,18 @@ impl Dialect {
     }
 }
 
-/// A value to bind.
+/// A value to bind. Each backend maps these to its own column types (`exec::Native`).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Bind {
     Int(i64),
     Text(String),
-    /// An instant as unix seconds; bound as INTEGER on SQLite and timestamptz on Postgres.
-    Time(i64),
+    Bytes(Vec<u8>),
+    /// INTEGER 0/1 on SQLite, BOOLEAN on Postgres.
+    Bool(bool),
+    /// An instant: INTEGER unix seconds on SQLite, timestamptz (microseconds) on Postgres.
+    Time(DateTime<Utc>),
+    /// A calendar day: TEXT `YYYY-MM-DD` on SQLite, DATE on Postgres.
+    Date(NaiveDate),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -102,19 +126,51 @@ impl Sql {
         self
     }
 
-    pub fn int(&mut self, v: i64) -> &mut Self {
-        self.pieces.push(Piece::Bind(Bind::Int(v)));
+    pub fn bind(&mut self, v: Bind) -> &mut Self {
+        self.pieces.push(Piece::Bind(v));
         self
+    }
+
+    /// Binds `values` separated by commas (the inside of a `VALUES (…)` or an `IN (…)`).
+    pub fn list(&mut self, values: impl IntoIterator<Item = Bind>) -> &mut Self {
+        for (i, v) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.bind(v);
+        }
+        self
+    }
+
+    pub fn int(&mut self, v: i64) -> &mut Self {
+        self.bind(Bind::Int(v))
     }
 
     pub fn text(&mut self, v: &str) -> &mut Self {
-        self.pieces.push(Piece::Bind(Bind::Text(v.to_owned())));
-        self
+        self.bind(Bind::Text(v.to_owned()))
     }
 
+    pub fn bytes(&mut self, v: &[u8]) -> &mut Self {
+        self.bind(Bind::Bytes(v.to_vec()))
+    }
+
+    /// An instant given as unix seconds (the stats queries' unit).
     pub fn time(&mut self, secs: i64) -> &mut Self {
-        self.pieces.push(Piece::Bind(Bind::Time(secs)));
-        self
+        // Out of chrono's range means ±262,000 years: no question asks for that.
+        self.at(DateTime::from_timestamp(secs, 0).unwrap_or_default())
+    }
+
+    pub fn at(&mut self, t: DateTime<Utc>) -> &mut Self {
+        self.bind(Bind::Time(t))
+    }
+
+    /// The time of the insert, as each engine has always stored it: SQLite whole seconds of this
+    /// clock, Postgres `now()` (the transaction's start, in microseconds; the columns' default).
+    pub fn now(&mut self) -> &mut Self {
+        match self.dialect {
+            Dialect::Sqlite => self.time(Utc::now().timestamp()),
+            Dialect::Postgres => self.push("now()"),
+        }
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -144,7 +200,13 @@ pub(crate) enum Kind {
     Int,
     /// An integer column that may be NULL.
     OptInt,
+    /// A text column (NULL allowed; `Row::string` insists on a value).
     Text,
+    Bytes,
+    Bool,
+    Time,
+    /// A time column that may be NULL.
+    OptTime,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -152,32 +214,149 @@ pub(crate) enum Cell {
     Int(i64),
     OptInt(Option<i64>),
     Text(Option<String>),
+    Bytes(Vec<u8>),
+    Bool(bool),
+    Time(Option<DateTime<Utc>>),
 }
 
-/// One result row; columns in the order of the `Kind`s asked for.
+impl Cell {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Int(_) | Self::OptInt(_) => "integer",
+            Self::Text(_) => "text",
+            Self::Bytes(_) => "bytes",
+            Self::Bool(_) => "boolean",
+            Self::Time(_) => "time",
+        }
+    }
+}
+
+/// One result row; columns in the order of the `Kind`s asked for. Reading a column as another
+/// kind than it was decoded as is an error: a query and its reader that drifted apart must fail,
+/// not turn into zeros on the dashboard.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Row(pub Vec<Cell>);
 
 impl Row {
-    pub fn int(&self, i: usize) -> i64 {
-        match self.0.get(i) {
-            Some(Cell::Int(v)) => *v,
-            _ => 0,
+    fn cell(&self, i: usize, expected: &str) -> Result<&Cell, StoreError> {
+        self.0.get(i).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "column {i}: expected {expected}, found no column ({} decoded)",
+                self.0.len()
+            ))
+        })
+    }
+
+    fn mismatch(i: usize, expected: &str, found: &str) -> StoreError {
+        StoreError::Corrupt(format!("column {i}: expected {expected}, found {found}"))
+    }
+
+    pub fn int(&self, i: usize) -> Result<i64, StoreError> {
+        match self.cell(i, "integer")? {
+            Cell::Int(v) => Ok(*v),
+            Cell::OptInt(Some(v)) => Ok(*v),
+            Cell::OptInt(None) => Err(Self::mismatch(i, "integer", "NULL")),
+            other => Err(Self::mismatch(i, "integer", other.kind())),
         }
     }
 
-    pub fn opt_int(&self, i: usize) -> Option<i64> {
-        match self.0.get(i) {
-            Some(Cell::OptInt(v)) => *v,
-            Some(Cell::Int(v)) => Some(*v),
-            _ => None,
+    pub fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
+        match self.cell(i, "integer")? {
+            Cell::OptInt(v) => Ok(*v),
+            Cell::Int(v) => Ok(Some(*v)),
+            other => Err(Self::mismatch(i, "integer", other.kind())),
         }
     }
 
-    pub fn text(&self, i: usize) -> Option<String> {
-        match self.0.get(i) {
-            Some(Cell::Text(v)) => v.clone(),
-            _ => None,
+    /// A text column that may be NULL.
+    pub fn text(&self, i: usize) -> Result<Option<String>, StoreError> {
+        match self.cell(i, "text")? {
+            Cell::Text(v) => Ok(v.clone()),
+            other => Err(Self::mismatch(i, "text", other.kind())),
         }
+    }
+
+    /// A text column that must hold a value.
+    pub fn string(&self, i: usize) -> Result<String, StoreError> {
+        self.text(i)?
+            .ok_or_else(|| Self::mismatch(i, "text", "NULL"))
+    }
+
+    pub fn bytes(&self, i: usize) -> Result<Vec<u8>, StoreError> {
+        match self.cell(i, "bytes")? {
+            Cell::Bytes(v) => Ok(v.clone()),
+            other => Err(Self::mismatch(i, "bytes", other.kind())),
+        }
+    }
+
+    /// A bytes column moved out of the row (large values need not be copied).
+    pub fn take_bytes(&mut self, i: usize) -> Result<Vec<u8>, StoreError> {
+        match self.0.get_mut(i) {
+            Some(Cell::Bytes(v)) => Ok(std::mem::take(v)),
+            Some(other) => Err(Self::mismatch(i, "bytes", other.kind())),
+            None => Err(Self::mismatch(i, "bytes", "no column")),
+        }
+    }
+
+    pub fn bool(&self, i: usize) -> Result<bool, StoreError> {
+        match self.cell(i, "boolean")? {
+            Cell::Bool(v) => Ok(*v),
+            other => Err(Self::mismatch(i, "boolean", other.kind())),
+        }
+    }
+
+    pub fn opt_time(&self, i: usize) -> Result<Option<DateTime<Utc>>, StoreError> {
+        match self.cell(i, "time")? {
+            Cell::Time(v) => Ok(*v),
+            other => Err(Self::mismatch(i, "time", other.kind())),
+        }
+    }
+
+    pub fn time(&self, i: usize) -> Result<DateTime<Utc>, StoreError> {
+        self.opt_time(i)?
+            .ok_or_else(|| Self::mismatch(i, "time", "NULL"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reading_a_column_as_another_kind_is_an_error_not_a_zero() {
+        let row = Row(vec![
+            Cell::Int(7),
+            Cell::Text(Some("x".into())),
+            Cell::OptInt(None),
+            Cell::Text(None),
+        ]);
+        assert_eq!(row.int(0).ok(), Some(7));
+        assert_eq!(row.text(1).ok(), Some(Some("x".into())));
+        assert_eq!(row.opt_int(2).ok(), Some(None));
+
+        let message = |e: Result<_, StoreError>| match e {
+            Err(StoreError::Corrupt(m)) => m,
+            other => panic!("expected Corrupt, got {:?}", other.map(|_: ()| ())),
+        };
+        assert_eq!(
+            message(row.int(1).map(drop)),
+            "column 1: expected integer, found text"
+        );
+        assert_eq!(
+            message(row.text(0).map(drop)),
+            "column 0: expected text, found integer"
+        );
+        assert_eq!(
+            message(row.int(2).map(drop)),
+            "column 2: expected integer, found NULL"
+        );
+        assert_eq!(
+            message(row.string(3).map(drop)),
+            "column 3: expected text, found NULL"
+        );
+        assert!(message(row.opt_int(9).map(drop)).starts_with("column 9: expected integer"));
+        assert!(row.time(0).is_err());
+        assert!(row.bool(1).is_err());
+        assert!(row.bytes(0).is_err());
     }
 }

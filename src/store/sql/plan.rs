@@ -1,9 +1,9 @@
-//! How a question is answered: which of its days are read from rollups and which from raw rows
-//! (with the UTC bounds and offsets of the raw part), and at which grain it counts.
+//! How a question is answered from raw rows: the UTC bounds of its local days and the offsets that
+//! turn instants into days, and the grain it counts at.
 
 use super::filters::{Col, Split};
-use crate::stats::calendar::{self, BlockRun, Segment};
-use crate::stats::{FilterOp, StatsQuery};
+use crate::stats::StatsQuery;
+use crate::stats::calendar::{self, Segment};
 use chrono_tz::Tz;
 
 /// The raw part of a question: instants `start..end`, and the offsets that turn them into days.
@@ -21,23 +21,17 @@ pub(crate) struct Plan {
     /// Days `from..=to` of the question; empty when `from > to`.
     pub from: i64,
     pub to: i64,
-    /// Days read from rollups.
-    pub rolled: Option<(i64, i64)>,
-    /// The remaining days, read from raw rows.
+    /// The question's instants, read from raw rows; `None` when the range is empty.
     pub raw: Option<Raw>,
 }
 
 impl Plan {
-    /// `built_through`: the last day whose rollups are complete, when the question may use them.
-    pub fn new(query: &StatsQuery, built_through: Option<i64>) -> Self {
+    pub fn new(query: &StatsQuery) -> Self {
         let tz = query.timezone.0;
         let from = calendar::day_number(query.from);
         let to = calendar::day_number(query.to);
-        let rolled_to = built_through.map_or(from - 1, |b| b.min(to));
-        let rolled = (from <= rolled_to).then_some((from, rolled_to));
-        let raw_from = rolled_to.max(from - 1) + 1;
-        let raw = (raw_from <= to).then(|| {
-            let start = calendar::day_start(tz, raw_from);
+        let raw = (from <= to).then(|| {
+            let start = calendar::day_start(tz, from);
             let end = calendar::day_start(tz, to + 1);
             Raw {
                 start,
@@ -50,20 +44,12 @@ impl Plan {
             tz,
             from,
             to,
-            rolled,
             raw,
         }
     }
 
     pub fn is_empty(&self) -> bool {
         self.from > self.to
-    }
-
-    /// The rolled days as aligned blocks.
-    pub fn blocks(&self) -> Vec<BlockRun> {
-        self.rolled
-            .map(|(from, to)| calendar::blocks(from, to))
-            .unwrap_or_default()
     }
 }
 
@@ -92,34 +78,6 @@ impl Grain {
     }
 }
 
-/// What rollups can answer an aggregate or a time series.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Rollup {
-    /// No filters: the daily totals.
-    Totals,
-    /// One `Is` filter on a session-level dimension: that value's rows.
-    Value { dim: String, value: String },
-    /// Anything else is read raw.
-    None,
-}
-
-impl Rollup {
-    pub fn for_filters(filters: &Split) -> Self {
-        match (filters.session.as_slice(), filters.event.is_empty()) {
-            ([], true) => Self::Totals,
-            // A NUL value matches nothing, which the raw condition knows; bound against the
-            // rollups it would be an error on Postgres (its text cannot hold NUL).
-            ([only], true) if only.op == FilterOp::Is && !only.value.contains('\0') => {
-                Self::Value {
-                    dim: only.dimension.name().to_owned(),
-                    value: only.value.clone(),
-                }
-            }
-            _ => Self::None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,29 +96,12 @@ mod tests {
     }
 
     #[test]
-    fn built_days_come_from_rollups_and_the_rest_from_raw_rows() {
+    fn a_plan_covers_the_local_days_of_the_question() {
         let q = query("2026-03-01", "2026-03-31");
-        let (from, to) = (calendar::day_number(q.from), calendar::day_number(q.to));
-        let plan = Plan::new(&q, Some(to - 1));
-        assert_eq!(plan.rolled, Some((from, to - 1)));
-        let raw = plan.raw.unwrap_or_else(|| panic!("no raw part"));
-        assert_eq!(raw.end - raw.start, 86_400);
-
-        let all_raw = Plan::new(&q, None);
-        assert_eq!(all_raw.rolled, None);
-        let raw = all_raw.raw.unwrap_or_else(|| panic!("no raw part"));
+        let raw = Plan::new(&q).raw.unwrap_or_else(|| panic!("no raw part"));
         // March 2026 has the spring-forward day: 31 days minus one hour, two offsets.
         assert_eq!(raw.end - raw.start, 31 * 86_400 - 3600);
         assert_eq!(raw.segments.len(), 2);
-
-        let all_rolled = Plan::new(&q, Some(to + 5));
-        assert_eq!(
-            (all_rolled.rolled, all_rolled.raw),
-            (Some((from, to)), None)
-        );
-
-        let before = Plan::new(&q, Some(from - 3));
-        assert_eq!(before.rolled, None);
-        assert!(before.raw.is_some());
+        assert!(Plan::new(&query("2026-03-02", "2026-03-01")).raw.is_none());
     }
 }

@@ -1,275 +1,265 @@
-//! Answers `StatsStore` questions on any backend that can run an `Sql`: plans the question, runs
-//! its one statement and shapes the rows into the contract's types.
+//! `StatsStore`, once for every backend: each question goes to the query engine
+//! (`store::engine`) and, when the engine cannot answer it exactly, to raw rows: planned, run as
+//! one statement and shaped into the contract's types.
 
+use super::exec::Backend;
 use super::filters::{Col, Split};
-use super::plan::{Plan, Rollup};
-use super::{Dialect, Kind, Row, Sql, queries};
-use crate::stats::calendar::{self, date_of};
+use super::plan::Plan;
+use super::stored::{EVENT_COLUMNS, EVENT_KINDS, stored_event};
+use super::{Kind, Row, Sql, queries};
+use crate::domain::SiteId;
+use crate::stats::calendar;
 use crate::stats::{
     Aggregate, BreakdownRow, Dimension, Interval, Metrics, Point, StatsQuery, VisitSums,
 };
-use crate::store::StoreError;
-use crate::store::StoredEvent;
+use crate::store::engine::{BuildReport, EngineCounts};
+use crate::store::{StatsStore, StoreError, StoredEvent};
 use async_trait::async_trait;
-use chrono::NaiveTime;
-
-/// What a backend provides: its dialect, and running a statement that returns rows.
-#[async_trait]
-pub(crate) trait Runner: Send + Sync {
-    fn dialect(&self) -> Dialect;
-    async fn fetch(&self, sql: &Sql, kinds: &[Kind]) -> Result<Vec<Row>, StoreError>;
-}
-
-/// The last day whose rollups are complete, if they were built in the question's time zone.
-#[tracing::instrument(skip_all)]
-async fn rolled_through(r: &dyn Runner, query: &StatsQuery) -> Result<Option<i64>, StoreError> {
-    let mut sql = Sql::new(r.dialect());
-    sql.push("SELECT CAST(built_through AS BIGINT) FROM rollup_sites WHERE site_id = ")
-        .int(query.site.0)
-        .push(" AND timezone = ")
-        .text(query.timezone.name());
-    Ok(r.fetch(&sql, &[Kind::Int])
-        .await?
-        .first()
-        .map(|row| row.int(0)))
-}
-
-/// Plans a question, reading rollups only when `rollups` says they can answer it.
-async fn plan(r: &dyn Runner, query: &StatsQuery, rollups: bool) -> Result<Plan, StoreError> {
-    let built = if rollups && query.from <= query.to {
-        rolled_through(r, query).await?
-    } else {
-        None
-    };
-    Ok(Plan::new(query, built))
-}
-
-#[tracing::instrument(skip_all)]
-pub(crate) async fn aggregate(r: &dyn Runner, query: &StatsQuery) -> Result<Aggregate, StoreError> {
-    let filters = Split::new(&query.filters);
-    let plan = plan(r, query, Rollup::for_filters(&filters) != Rollup::None).await?;
-    let Some(sql) = queries::aggregate(r.dialect(), &plan, &filters) else {
-        return Ok(Aggregate::default());
-    };
-    let rows = r.fetch(&sql, &[Kind::Int; 7]).await?;
-    let Some(row) = rows.first() else {
-        return Ok(Aggregate::default());
-    };
-    let sums = VisitSums {
-        visits: row.int(1),
-        bounces: row.int(4),
-        duration: row.int(5),
-        pageviews: row.int(6),
-    };
-    Ok(Aggregate::new(row.int(0), row.int(2), row.int(3), sums))
-}
+use chrono::{DateTime, Utc};
 
 /// The visit sums in columns `at..at + 4` of a series or breakdown row, when they were asked for.
-fn visit_sums(row: &Row, at: usize, metrics: Metrics) -> Option<VisitSums> {
-    (metrics == Metrics::WithVisits).then(|| VisitSums {
-        visits: row.int(at),
-        bounces: row.int(at + 1),
-        duration: row.int(at + 2),
-        pageviews: row.int(at + 3),
-    })
+fn visit_sums(row: &Row, at: usize, metrics: Metrics) -> Result<Option<VisitSums>, StoreError> {
+    if metrics != Metrics::WithVisits {
+        return Ok(None);
+    }
+    Ok(Some(VisitSums {
+        visits: row.int(at)?,
+        bounces: row.int(at + 1)?,
+        duration: row.int(at + 2)?,
+        pageviews: row.int(at + 3)?,
+    }))
 }
 
-#[tracing::instrument(skip_all)]
-pub(crate) async fn timeseries(
-    r: &dyn Runner,
-    query: &StatsQuery,
-    interval: Interval,
-    metrics: Metrics,
-) -> Result<Vec<Point>, StoreError> {
-    let filters = Split::new(&query.filters);
-    let rollups = interval == Interval::Day && Rollup::for_filters(&filters) != Rollup::None;
-    let plan = plan(r, query, rollups).await?;
-    let Some(sql) = queries::series(r.dialect(), &plan, &filters, interval, metrics) else {
-        return Ok(Vec::new());
-    };
-    let rows = r.fetch(&sql, &[Kind::Int; 8]).await?;
-    let mut found = rows.iter().map(|row| (row.int(0), row)).peekable();
-    let mut points = Vec::new();
-    let mut fill = |bucket: i64, start| {
-        let mut point = Point {
-            start,
-            visitors: 0,
-            pageviews: 0,
-            events: 0,
-            visits: (metrics == Metrics::WithVisits).then(VisitSums::default),
+#[async_trait]
+impl<B: Backend> StatsStore for B {
+    #[tracing::instrument(skip_all)]
+    async fn aggregate(&self, query: &StatsQuery) -> Result<Aggregate, StoreError> {
+        let r = self.exec();
+        if let Some(engine) = self.engine()
+            && let Some(answer) = engine.aggregate(r, query).await?
+        {
+            return Ok(answer);
+        }
+        let filters = Split::new(&query.filters);
+        let plan = Plan::new(query);
+        let Some(sql) = queries::aggregate(r.dialect(), &plan, &filters) else {
+            return Ok(Aggregate::default());
         };
-        // Rows come in bucket order; skip any outside the range (none are expected).
-        while let Some((b, row)) = found.next_if(|(b, _)| *b <= bucket) {
-            if b == bucket {
-                point.visitors = row.int(1);
-                point.pageviews = row.int(2);
-                point.events = row.int(3);
-                point.visits = visit_sums(row, 4, metrics);
-            }
-        }
-        points.push(point);
-    };
-    match interval {
-        Interval::Day => {
-            for day in plan.from..=plan.to {
-                fill(day, date_of(day).and_time(NaiveTime::MIN));
-            }
-        }
-        Interval::Hour => {
-            let start = calendar::day_start(plan.tz, plan.from);
-            let end = calendar::day_start(plan.tz, plan.to + 1);
-            let hours = (end - start + 3599) / 3600;
-            for hour in 0..hours {
-                fill(hour, calendar::local_time(plan.tz, start + hour * 3600));
-            }
-        }
+        let rows = r.fetch(&sql, &[Kind::Int; 7]).await?;
+        let Some(row) = rows.first() else {
+            return Ok(Aggregate::default());
+        };
+        let sums = VisitSums {
+            visits: row.int(1)?,
+            bounces: row.int(4)?,
+            duration: row.int(5)?,
+            pageviews: row.int(6)?,
+        };
+        Ok(Aggregate::new(row.int(0)?, row.int(2)?, row.int(3)?, sums))
     }
-    Ok(points)
-}
 
-#[tracing::instrument(skip_all, fields(dimension = %dimension))]
-pub(crate) async fn breakdown(
-    r: &dyn Runner,
-    query: &StatsQuery,
-    dimension: &Dimension,
-    limit: i64,
-    offset: i64,
-    metrics: Metrics,
-) -> Result<Vec<BreakdownRow>, StoreError> {
-    if matches!(dimension, Dimension::Prop(key) if key.contains('\0')) {
-        // No stored key holds NUL (Postgres text cannot).
-        return Ok(Vec::new());
-    }
-    let filters = Split::new(&query.filters);
-    let plan = plan(r, query, filters.is_empty()).await?;
-    let col = Col::of(dimension);
-    let dim = dimension.to_string();
-    // Visit figures of event-level values are always read raw, over the whole range.
-    let full = Plan::new(query, None).raw;
-    let Some(sql) = queries::breakdown(
-        r.dialect(),
-        &plan,
-        full.as_ref(),
-        &filters,
-        &col,
-        &dim,
-        limit,
-        offset,
-        metrics,
-    ) else {
-        return Ok(Vec::new());
-    };
-    let mut kinds = [Kind::Int; 8];
-    kinds[0] = Kind::Text;
-    let rows = r.fetch(&sql, &kinds).await?;
-    Ok(rows
-        .iter()
-        .map(|row| BreakdownRow {
-            value: row.text(0).filter(|v| !v.is_empty()),
-            visitors: row.int(1),
-            pageviews: row.int(2),
-            events: row.int(3),
-            visits: visit_sums(row, 4, metrics),
-        })
-        .collect())
-}
-
-#[tracing::instrument(skip_all)]
-pub(crate) async fn prop_keys(
-    r: &dyn Runner,
-    query: &StatsQuery,
-    limit: i64,
-) -> Result<Vec<String>, StoreError> {
-    let filters = Split::new(&query.filters);
-    let plan = plan(r, query, filters.is_empty()).await?;
-    let Some(sql) = queries::prop_keys(r.dialect(), &plan, &filters, limit) else {
-        return Ok(Vec::new());
-    };
-    let rows = r.fetch(&sql, &[Kind::Text, Kind::Int]).await?;
-    Ok(rows.iter().filter_map(|row| row.text(0)).collect())
-}
-
-#[tracing::instrument(skip_all)]
-pub(crate) async fn current_visitors(
-    r: &dyn Runner,
-    site: i64,
-    since: chrono::DateTime<chrono::Utc>,
-) -> Result<i64, StoreError> {
-    let sql = queries::current_visitors(r.dialect(), site, since.timestamp());
-    let rows = r.fetch(&sql, &[Kind::Int]).await?;
-    Ok(rows.first().map_or(0, |row| row.int(0)))
-}
-
-/// One page of the raw events matching `query` (ids above `after_id`, by id), for the export.
-#[tracing::instrument(skip_all)]
-pub(crate) async fn events_page(
-    r: &dyn Runner,
-    query: &StatsQuery,
-    after_id: i64,
-    limit: i64,
-) -> Result<Vec<StoredEvent>, StoreError> {
-    let filters = Split::new(&query.filters);
-    // Rollups hold no events: every day is read raw.
-    let plan = Plan::new(query, None);
-    let mut after_id = after_id;
-    if after_id <= 0 {
-        // The first page: start the id-ordered scan at the range's first event.
-        let Some(first) = queries::first_event_id(r.dialect(), &plan) else {
+    #[tracing::instrument(skip_all)]
+    async fn timeseries_with(
+        &self,
+        query: &StatsQuery,
+        interval: Interval,
+        metrics: Metrics,
+    ) -> Result<Vec<Point>, StoreError> {
+        let r = self.exec();
+        if let Some(engine) = self.engine()
+            && let Some(answer) = engine.timeseries(r, query, interval, metrics).await?
+        {
+            return Ok(answer);
+        }
+        let filters = Split::new(&query.filters);
+        let plan = Plan::new(query);
+        let Some(sql) = queries::series(r.dialect(), &plan, &filters, interval, metrics) else {
             return Ok(Vec::new());
         };
-        let rows = r.fetch(&first, &[Kind::OptInt]).await?;
-        match rows.first().and_then(|row| row.opt_int(0)) {
-            Some(id) => after_id = after_id.max(id - 1),
-            None => return Ok(Vec::new()),
+        let rows = r.fetch(&sql, &[Kind::Int; 8]).await?;
+        let buckets = rows
+            .iter()
+            .map(|row| Ok((row.int(0)?, row)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut found = buckets.into_iter().peekable();
+        let mut points = Vec::new();
+        let mut fill = |bucket: i64, start| -> Result<(), StoreError> {
+            let mut point = Point {
+                start,
+                visitors: 0,
+                pageviews: 0,
+                events: 0,
+                visits: (metrics == Metrics::WithVisits).then(VisitSums::default),
+            };
+            // Rows come in bucket order; skip any outside the range (none are expected).
+            while let Some((b, row)) = found.next_if(|(b, _)| *b <= bucket) {
+                if b == bucket {
+                    point.visitors = row.int(1)?;
+                    point.pageviews = row.int(2)?;
+                    point.events = row.int(3)?;
+                    point.visits = visit_sums(row, 4, metrics)?;
+                }
+            }
+            points.push(point);
+            Ok(())
+        };
+        for (bucket, start) in
+            calendar::buckets(plan.tz, plan.from, plan.to, interval == Interval::Hour)
+        {
+            fill(bucket, start)?;
         }
+        Ok(points)
     }
-    let Some(sql) = queries::events_page(r.dialect(), &plan, &filters, after_id, limit) else {
-        return Ok(Vec::new());
-    };
-    let rows = r.fetch(&sql, &queries::EVENT_KINDS).await?;
-    rows.iter()
-        .map(|row| stored_event(plan.site, row))
-        .collect()
-}
 
-fn stored_event(site_id: i64, row: &Row) -> Result<StoredEvent, StoreError> {
-    let text = |i| row.text(i).unwrap_or_default();
-    let created_at = row.int(1);
-    let viewport_width = row
-        .opt_int(22)
-        .map(i32::try_from)
-        .transpose()
-        .map_err(|_| StoreError::Corrupt(format!("viewport_width of event {}", row.int(0))))?;
-    Ok(StoredEvent {
-        id: row.int(0),
-        site_id,
-        created_at: chrono::DateTime::from_timestamp(created_at, 0)
-            .ok_or_else(|| StoreError::Corrupt(format!("timestamp {created_at}")))?,
-        visitor_id: row.int(2),
-        session_id: row.int(3),
-        name: text(4),
-        hostname: text(5),
-        path: text(6),
-        referrer: row.text(7),
-        referrer_source: row.text(8),
-        utm_source: row.text(9),
-        utm_medium: row.text(10),
-        utm_campaign: row.text(11),
-        utm_content: row.text(12),
-        utm_term: row.text(13),
-        browser: text(14),
-        browser_version: text(15),
-        os: text(16),
-        os_version: text(17),
-        device: text(18),
-        country: row.text(19),
-        region: row.text(20),
-        city: row.text(21),
-        viewport_width,
-        props: row
-            .text(23)
-            .map(|p| serde_json::from_str(&p))
-            .transpose()
-            .map_err(|e| StoreError::Corrupt(format!("props: {e}")))?,
-    })
+    #[tracing::instrument(skip_all, fields(dimension = %dimension))]
+    async fn breakdown_with(
+        &self,
+        query: &StatsQuery,
+        dimension: &Dimension,
+        limit: i64,
+        offset: i64,
+        metrics: Metrics,
+    ) -> Result<Vec<BreakdownRow>, StoreError> {
+        let r = self.exec();
+        if matches!(dimension, Dimension::Prop(key) if key.contains('\0')) {
+            // No stored key holds NUL (Postgres text cannot).
+            return Ok(Vec::new());
+        }
+        if let Some(engine) = self.engine()
+            && let Some(answer) = engine
+                .breakdown(r, query, dimension, limit, offset, metrics)
+                .await?
+        {
+            return Ok(answer);
+        }
+        let filters = Split::new(&query.filters);
+        let plan = Plan::new(query);
+        let col = Col::of(dimension);
+        let Some(sql) =
+            queries::breakdown(r.dialect(), &plan, &filters, &col, limit, offset, metrics)
+        else {
+            return Ok(Vec::new());
+        };
+        let mut kinds = [Kind::Int; 8];
+        kinds[0] = Kind::Text;
+        let rows = r.fetch(&sql, &kinds).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(BreakdownRow {
+                    value: row.text(0)?.filter(|v| !v.is_empty()),
+                    visitors: row.int(1)?,
+                    pageviews: row.int(2)?,
+                    events: row.int(3)?,
+                    visits: visit_sums(row, 4, metrics)?,
+                })
+            })
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn prop_keys(&self, query: &StatsQuery, limit: i64) -> Result<Vec<String>, StoreError> {
+        let r = self.exec();
+        if let Some(engine) = self.engine()
+            && let Some(answer) = engine.prop_keys(r, query, limit).await?
+        {
+            return Ok(answer);
+        }
+        let filters = Split::new(&query.filters);
+        let plan = Plan::new(query);
+        let Some(sql) = queries::prop_keys(r.dialect(), &plan, &filters, limit) else {
+            return Ok(Vec::new());
+        };
+        let rows = r.fetch(&sql, &[Kind::Text, Kind::Int]).await?;
+        let mut keys = Vec::new();
+        for row in &rows {
+            keys.extend(row.text(0)?);
+        }
+        Ok(keys)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn current_visitors(
+        &self,
+        site: SiteId,
+        since: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let r = self.exec();
+        let sql = queries::current_visitors(r.dialect(), site.0, since.timestamp());
+        let rows = r.fetch(&sql, &[Kind::Int]).await?;
+        rows.first().map_or(Ok(0), |row| row.int(0))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn events_after(
+        &self,
+        site: SiteId,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let r = self.exec();
+        let mut sql = Sql::new(r.dialect());
+        sql.push("SELECT ")
+            .push(EVENT_COLUMNS)
+            .push(" FROM events e WHERE e.site_id = ")
+            .int(site.0)
+            .push(" AND e.id > ")
+            .int(after_id)
+            .push(" ORDER BY e.id LIMIT ")
+            .int(limit.max(0));
+        let rows = r.fetch(&sql, &EVENT_KINDS).await?;
+        rows.iter().map(stored_event).collect()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn events_page(
+        &self,
+        query: &StatsQuery,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let r = self.exec();
+        let filters = Split::new(&query.filters);
+        let plan = Plan::new(query);
+        let mut after_id = after_id;
+        if after_id <= 0 {
+            // The first page: start the id-ordered scan at the range's first event.
+            let Some(first) = queries::first_event_id(r.dialect(), &plan) else {
+                return Ok(Vec::new());
+            };
+            let rows = r.fetch(&first, &[Kind::OptInt]).await?;
+            match rows
+                .first()
+                .map(|row| row.opt_int(0))
+                .transpose()?
+                .flatten()
+            {
+                Some(id) => after_id = after_id.max(id - 1),
+                None => return Ok(Vec::new()),
+            }
+        }
+        let Some(sql) = queries::events_page(r.dialect(), &plan, &filters, after_id, limit) else {
+            return Ok(Vec::new());
+        };
+        let rows = r.fetch(&sql, &EVENT_KINDS).await?;
+        rows.iter().map(stored_event).collect()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn build_segments(&self, now: DateTime<Utc>) -> Result<BuildReport, StoreError> {
+        let report = Backend::build_segments(self, now).await?;
+        self.refresh_segments().await?;
+        Ok(report)
+    }
+
+    async fn refresh_segments(&self) -> Result<(), StoreError> {
+        if let Some(engine) = self.engine() {
+            engine.refresh(self.exec()).await?;
+            engine.refresh_open_if_watched(self.exec()).await?;
+        }
+        Ok(())
+    }
+
+    fn engine_counts(&self) -> EngineCounts {
+        self.engine().map(|e| e.counts()).unwrap_or_default()
+    }
 }

@@ -9,7 +9,7 @@
 //! (libsqlite3-sys), so the file sees one SQLite version.
 
 use super::to_ts;
-use crate::ingest::event::{Batch, Event};
+use crate::domain::{Batch, Event};
 use crate::store::StoreError;
 use rusqlite::{Connection, OpenFlags, ToSql, TransactionBehavior, params, params_from_iter};
 use std::path::Path;

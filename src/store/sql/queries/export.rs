@@ -5,39 +5,12 @@
 
 use super::super::filters::Split;
 use super::super::plan::Plan;
-use super::super::{Dialect, Kind, Sql};
+use super::super::stored::EVENT_COLUMNS;
+use super::super::{Dialect, Sql};
 use super::rows::push_event_filters;
 
-/// The columns `events_page` selects, in order (see `run::events_page` for their meaning).
-pub(crate) const EVENT_KINDS: [Kind; 24] = [
-    Kind::Int,    // id
-    Kind::Int,    // created_at, unix seconds
-    Kind::Int,    // visitor_id
-    Kind::Int,    // session_id
-    Kind::Text,   // name
-    Kind::Text,   // hostname
-    Kind::Text,   // path
-    Kind::Text,   // referrer
-    Kind::Text,   // referrer_source
-    Kind::Text,   // utm_source
-    Kind::Text,   // utm_medium
-    Kind::Text,   // utm_campaign
-    Kind::Text,   // utm_content
-    Kind::Text,   // utm_term
-    Kind::Text,   // browser
-    Kind::Text,   // browser_version
-    Kind::Text,   // os
-    Kind::Text,   // os_version
-    Kind::Text,   // device
-    Kind::Text,   // country
-    Kind::Text,   // region
-    Kind::Text,   // city
-    Kind::OptInt, // viewport_width
-    Kind::Text,   // props, JSON text
-];
-
-/// Up to `limit` matching events with ids above `after_id`, by id; `None` for an empty range.
-/// The plan must read every day raw (rollups hold no events).
+/// Up to `limit` matching events (`stored::EVENT_COLUMNS`) with ids above `after_id`, by id;
+/// `None` for an empty range.
 pub(crate) fn events_page(
     d: Dialect,
     plan: &Plan,
@@ -47,14 +20,9 @@ pub(crate) fn events_page(
 ) -> Option<Sql> {
     let raw = plan.raw.as_ref()?;
     let mut sql = Sql::new(d);
-    sql.push("SELECT e.id, ")
-        .push(&d.epoch("e.created_at"))
-        .push(
-            ", e.visitor_id, e.session_id, e.name, e.hostname, e.path, e.referrer, \
-             e.referrer_source, e.utm_source, e.utm_medium, e.utm_campaign, e.utm_content, \
-             e.utm_term, e.browser, e.browser_version, e.os, e.os_version, e.device, e.country, \
-             e.region, e.city, CAST(e.viewport_width AS BIGINT), CAST(e.props AS TEXT) FROM ",
-        )
+    sql.push("SELECT ")
+        .push(EVENT_COLUMNS)
+        .push(" FROM ")
         .push(d.events_by_id())
         .push(" WHERE e.site_id = ")
         .int(plan.site);

@@ -1,18 +1,19 @@
-//! The statements behind `StatsStore`, one function per question. Each is a UNION ALL of parts —
-//! rollup rows for the rolled days, raw rows grouped per local day for the others — summed
-//! once more on the outside. Visitors are distinct per day, so per-day counts add up exactly.
+//! The statements behind `StatsStore` when it answers from raw rows (the query engine's reference,
+//! and what answers the questions the engine cannot): one function per question, raw rows grouped
+//! per local day and summed once more on the outside. Visitors are distinct per day, so per-day
+//! counts add up exactly.
 
 mod export;
 mod rows;
 mod visits;
 
-pub(crate) use export::{EVENT_KINDS, events_page, first_event_id};
+pub(crate) use export::{events_page, first_event_id};
 pub(crate) use rows::{EventValue, push_event_rows, push_visit_rows};
 use rows::{day_as, hour_as, push_with_day, push_with_hour};
 use visits::{push_breakdown_visits, push_series_visits};
 
 use super::filters::{Col, Split};
-use super::plan::{Grain, Plan, Raw, Rollup};
+use super::plan::{Grain, Plan, Raw};
 use super::{Dialect, Sql};
 use crate::stats::{Interval, Metrics};
 
@@ -20,30 +21,6 @@ use crate::stats::{Interval, Metrics};
 fn part(sql: &mut Sql, first: &mut bool) {
     if !std::mem::take(first) {
         sql.push(" UNION ALL ");
-    }
-}
-
-/// Rollup parts of `rollup_dims` for one dimension over the plan's rolled blocks.
-fn push_dim_blocks(
-    sql: &mut Sql,
-    plan: &Plan,
-    columns: &str,
-    dim: &str,
-    value: Option<&str>,
-    first: &mut bool,
-) {
-    for run in plan.blocks() {
-        part(sql, first);
-        sql.push("SELECT ").push(columns);
-        sql.push(" FROM rollup_dims WHERE site_id = ")
-            .int(plan.site);
-        sql.push(" AND dim = ").text(dim);
-        sql.push(" AND level = ").int(i64::from(run.level));
-        sql.push(" AND day >= ").int(run.first);
-        sql.push(" AND day <= ").int(run.last);
-        if let Some(v) = value {
-            sql.push(" AND value = ").text(v);
-        }
     }
 }
 
@@ -61,22 +38,10 @@ pub(crate) fn aggregate(d: Dialect, plan: &Plan, filters: &Split) -> Option<Sql>
          CAST(COALESCE(SUM(visit_pageviews), 0) AS BIGINT) FROM (",
     );
     let mut first = true;
-    match (Grain::of(filters, None), Rollup::for_filters(filters)) {
-        (Grain::Event, rollup) => {
-            if let (Some((from, to)), Rollup::Totals) = (plan.rolled, rollup) {
-                part(&mut sql, &mut first);
-                sql.push(
-                    "SELECT visitors, pageviews, events, visits, bounces, duration, visit_pageviews \
-                     FROM rollup_totals WHERE site_id = ",
-                )
-                .int(plan.site);
-                sql.push(" AND day >= ")
-                    .int(from)
-                    .push(" AND day <= ")
-                    .int(to);
-            }
-            if let Some(raw) = &plan.raw {
-                part(&mut sql, &mut first);
+    if let Some(raw) = &plan.raw {
+        part(&mut sql, &mut first);
+        match Grain::of(filters, None) {
+            Grain::Event => {
                 sql.push(
                     "SELECT COUNT(DISTINCT visitor_id) AS visitors, SUM(pv) AS pageviews, \
                      COUNT(*) AS events, 0 AS visits, 0 AS bounces, 0 AS duration, \
@@ -92,22 +57,7 @@ pub(crate) fn aggregate(d: Dialect, plan: &Plan, filters: &Split) -> Option<Sql>
                 push_visit_rows(&mut sql, plan.site, raw, None, filters);
                 sql.push(") AS v");
             }
-        }
-        (Grain::Visit, rollup) => {
-            if let Rollup::Value { dim, value } = &rollup {
-                push_dim_blocks(
-                    &mut sql,
-                    plan,
-                    "visitors, pageviews, events, visits, bounces, duration, pageviews AS visit_pageviews",
-                    dim,
-                    Some(value),
-                    &mut first,
-                );
-            }
-            if let Some(raw) = &plan.raw {
-                part(&mut sql, &mut first);
-                push_visits_per_day(&mut sql, plan.site, raw, filters);
-            }
+            Grain::Visit => push_visits_per_day(&mut sql, plan.site, raw, filters),
         }
     }
     if first {
@@ -149,8 +99,7 @@ fn visit_sums(metrics: Metrics) -> &'static str {
 
 /// bucket (day number, or hours since the range's start), visitors, pageviews, events, visits,
 /// bounces, duration, visit_pageviews — per bucket with data, in order; the visit sums are zero
-/// unless `metrics` asks for them. Hourly series are always raw (the caller plans them without
-/// rollups).
+/// unless `metrics` asks for them.
 pub(crate) fn series(
     d: Dialect,
     plan: &Plan,
@@ -167,38 +116,6 @@ pub(crate) fn series(
         .push(SUMS)
         .push(" FROM (");
     let mut first = true;
-    if let (Some((from, to)), Interval::Day) = (plan.rolled, interval) {
-        match (grain, Rollup::for_filters(filters)) {
-            (Grain::Event, Rollup::Totals) => {
-                part(&mut sql, &mut first);
-                sql.push(
-                    "SELECT day AS bucket, visitors, pageviews, events, visits, bounces, duration, \
-                     visit_pageviews FROM rollup_totals WHERE site_id = ",
-                )
-                .int(plan.site);
-                sql.push(" AND day >= ")
-                    .int(from)
-                    .push(" AND day <= ")
-                    .int(to);
-            }
-            (Grain::Visit, Rollup::Value { dim, value }) => {
-                part(&mut sql, &mut first);
-                // A session-level value's `pageviews` are its visits' whole pageviews.
-                sql.push(
-                    "SELECT day AS bucket, visitors, pageviews, events, visits, bounces, duration, \
-                     pageviews AS visit_pageviews FROM rollup_dims WHERE site_id = ",
-                )
-                .int(plan.site);
-                sql.push(" AND dim = ").text(&dim).push(" AND level = 0");
-                sql.push(" AND day >= ")
-                    .int(from)
-                    .push(" AND day <= ")
-                    .int(to);
-                sql.push(" AND value = ").text(&value);
-            }
-            _ => {}
-        }
-    }
     if let Some(raw) = &plan.raw {
         part(&mut sql, &mut first);
         let bucket = match interval {
@@ -245,19 +162,12 @@ pub(crate) fn series(
 
 /// value ('' where not set), visitors, pageviews, events, visits, bounces, duration,
 /// visit_pageviews — biggest first, one page of them. The visit sums are zero unless `metrics`
-/// asks for them; `full` is the question's whole range, raw (event-level visit figures are never
-/// rolled up).
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one call site, all arguments named"
-)]
+/// asks for them.
 pub(crate) fn breakdown(
     d: Dialect,
     plan: &Plan,
-    full: Option<&Raw>,
     filters: &Split,
     col: &Col,
-    dim: &str,
     limit: i64,
     offset: i64,
     metrics: Metrics,
@@ -268,18 +178,6 @@ pub(crate) fn breakdown(
     let mut sql = Sql::new(d);
     sql.push("SELECT value, ").push(SUMS).push(" FROM (");
     let mut first = true;
-    if filters.is_empty() {
-        // Rollup rows of session-level values hold their visits; event-level ones hold zeros
-        // there, and their visits come from the raw part below.
-        let columns = if col.is_session() {
-            "value, visitors, pageviews, events, visits, bounces, duration, \
-             pageviews AS visit_pageviews"
-        } else {
-            "value, visitors, pageviews, events, 0 AS visits, 0 AS bounces, 0 AS duration, \
-             0 AS visit_pageviews"
-        };
-        push_dim_blocks(&mut sql, plan, columns, dim, None, &mut first);
-    }
     let grain = Grain::of(filters, Some(col));
     if let Some(raw) = &plan.raw {
         part(&mut sql, &mut first);
@@ -308,9 +206,9 @@ pub(crate) fn breakdown(
         }
         sql.push(") AS d GROUP BY day, value");
     }
-    if let (Grain::Event, Metrics::WithVisits, Some(full)) = (grain, metrics, full) {
+    if let (Grain::Event, Metrics::WithVisits, Some(raw)) = (grain, metrics, &plan.raw) {
         part(&mut sql, &mut first);
-        push_breakdown_visits(&mut sql, plan.site, full, col, filters);
+        push_breakdown_visits(&mut sql, plan.site, raw, col, filters);
     }
     if first {
         return None;
@@ -332,16 +230,6 @@ pub(crate) fn prop_keys(d: Dialect, plan: &Plan, filters: &Split, limit: i64) ->
     let mut sql = Sql::new(d);
     sql.push("SELECT value, CAST(SUM(events) AS BIGINT) FROM (");
     let mut first = true;
-    if filters.is_empty() {
-        push_dim_blocks(
-            &mut sql,
-            plan,
-            "value, events",
-            PROP_KEY_DIM,
-            None,
-            &mut first,
-        );
-    }
     if let Some(raw) = &plan.raw {
         part(&mut sql, &mut first);
         sql.push("SELECT value, COUNT(*) AS events FROM (");
@@ -357,9 +245,6 @@ pub(crate) fn prop_keys(d: Dialect, plan: &Plan, filters: &Split, limit: i64) ->
         .int(limit.max(0));
     Some(sql)
 }
-
-/// The rollup dimension that counts events per prop key.
-pub(crate) const PROP_KEY_DIM: &str = "prop_key";
 
 /// One column: distinct visitors with an event at or after `since` (whole seconds).
 pub(crate) fn current_visitors(d: Dialect, site: i64, since: i64) -> Sql {

@@ -38,8 +38,6 @@ pub(crate) enum EventValue<'a> {
     Of(&'a Col),
     /// One row per prop key of the event.
     PropKey,
-    /// One row per prop of the event: `pkey` and `value`.
-    PropPair,
 }
 
 /// `SELECT [value,] visitor_id, session_id, pv, ts FROM events e … WHERE <site, raw range,
@@ -72,10 +70,6 @@ pub(crate) fn push_event_rows(
             sql.push("pk.key AS value, ");
             false
         }
-        EventValue::PropPair => {
-            sql.push("pk.key AS pkey, pk.value AS value, ");
-            false
-        }
         EventValue::None => false,
     };
     sql.push("e.visitor_id AS visitor_id, e.session_id AS session_id, CASE WHEN e.name = 'pageview' THEN 1 ELSE 0 END AS pv, ")
@@ -84,10 +78,7 @@ pub(crate) fn push_event_rows(
     if joined {
         sql.push(" JOIN sessions s ON s.id = e.session_id");
     }
-    if matches!(
-        value,
-        EventValue::Of(Col::Prop(_)) | EventValue::PropKey | EventValue::PropPair
-    ) {
+    if matches!(value, EventValue::Of(Col::Prop(_)) | EventValue::PropKey) {
         sql.push(&d.join_props("e.props", "pk"));
     }
     sql.push(" WHERE e.site_id = ").int(site);

@@ -1,7 +1,7 @@
 //! The visit figures of questions counted on events (event-level breakdowns, series with an
 //! event-level filter): which visits had a matching event, found by joining the matching events'
-//! distinct visits to `sessions`. Rollups cannot hold these for event-level values — a visit
-//! counts once in a range however many of its days it matched on — so they are read raw.
+//! distinct visits to `sessions`. They do not add up by day for event-level values — a visit
+//! counts once in a range however many of its days it matched on.
 
 use super::super::Sql;
 use super::super::filters::{Col, Split};

@@ -1,7 +1,7 @@
 //! The enriched event that travels from the parser through the queue to the writer, and the
 //! batch the writer hands to the store.
 
-use crate::domain::{EventName, PagePath, Props, SessionId, SiteId, VisitorId};
+use super::{EventName, PagePath, Props, SessionId, SiteId, VisitorId};
 use chrono::{DateTime, Utc};
 
 /// UTM campaign parameters, taken from the page URL's query string.

@@ -1,30 +1,41 @@
-//! Rollups against raw scans, on both backends: the same generated traffic is written to two
-//! databases, one gets its rollups built and one never does, and every question must get the
-//! same answer from both — before and after late events land in days already rolled up.
+//! The query engine against raw scans, on both backends: the same generated traffic is written to
+//! two databases, one gets its segments built and one is read without the engine, and every
+//! question must get the same answer from both — before and after late events land in days
+//! already built.
 
 mod support;
 
 use chrono::{Days, Utc};
 use footfall::domain::Site;
 use footfall::ingest::logic::{SESSION_TIMEOUT, Sessionizer};
-use footfall::stats::rollup::rollup_pending;
 use footfall::stats::{Dimension as D, Filter, Interval, Metrics, StatsQuery};
 use footfall::store::DynStore;
+use footfall::store::build_pending;
 use std::sync::Arc;
 use support::traffic::traffic;
 use support::visits::{Profile, add_site, is, query, utc, visit, write};
 use support::{Backend, TestDb};
 
 both_backends!(
-    rollups_answer_exactly_what_the_raw_events_answer,
+    segments_answer_exactly_what_the_raw_events_answer,
+    every_filter_of_the_known_data_set_gets_the_same_answer_from_the_engine_and_raw_rows,
     late_events_rebuild_the_closed_days_they_touch,
     dst_days_have_23_and_25_hourly_buckets,
     a_second_builder_leaves_the_work_to_the_one_holding_the_lock,
 );
 
 async fn open(backend: Backend) -> Option<(TestDb, DynStore, Site)> {
+    open_with(backend, true).await
+}
+
+/// A database whose questions are answered from raw rows only.
+async fn open_raw(backend: Backend) -> Option<(TestDb, DynStore, Site)> {
+    open_with(backend, false).await
+}
+
+async fn open_with(backend: Backend, engine: bool) -> Option<(TestDb, DynStore, Site)> {
     let db = TestDb::new(backend).await?;
-    let store = footfall::store::connect(&db.url)
+    let store = footfall::store::connect_with(&db.url, engine)
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
     let site = add_site(&store, "example.com", "Europe/Berlin").await;
@@ -48,7 +59,7 @@ async fn answers(store: &DynStore, site: &Site, ranges: &[(String, String)]) -> 
     for (from, to) in ranges {
         for filters in &filter_sets {
             let mut queries = vec![query(site, from, to, filters.clone())];
-            // The same question in another time zone must not be answered from Berlin rollups.
+            // The same question in another time zone must not be answered from Berlin segments.
             let mut in_utc = queries[0].clone();
             in_utc.timezone = footfall::domain::TimeZone::default();
             queries.push(in_utc);
@@ -100,10 +111,62 @@ async fn ask(store: &DynStore, q: &StatsQuery, dimensions: &[D]) -> Vec<String> 
     out
 }
 
-fn assert_same(rolled: &[String], raw: &[String]) {
-    assert_eq!(rolled.len(), raw.len());
-    for (a, b) in rolled.iter().zip(raw) {
-        assert_eq!(a, b, "rollups (left) and raw events (right) disagree");
+async fn every_filter_of_the_known_data_set_gets_the_same_answer_from_the_engine_and_raw_rows(
+    backend: Backend,
+) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let built = footfall::store::connect_with(&db.url, true)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let raw = footfall::store::connect_with(&db.url, false)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let site = support::known::populate(&built).await;
+    build_pending(&*built)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let mut dimensions = D::FIXED.to_vec();
+    dimensions.extend([D::Prop("plan".into()), D::Prop("url".into())]);
+    let whole = query(&site, "2026-06-10", "2026-06-11", vec![]);
+    let before = built.engine_counts();
+    let mut asked = 0;
+    for d in &dimensions {
+        // Every value the dimension has (and "not set"), as `is`, and its first letters as
+        // `contains`.
+        let values = ok("values", raw.breakdown(&whole, d, 100, 0).await);
+        let mut filters: Vec<Filter> = vec![is(d.clone(), "")];
+        for row in &values {
+            let value = row.value.clone().unwrap_or_default();
+            filters.push(is(d.clone(), &value));
+            let start: String = value.chars().take(2).collect();
+            filters.push(support::visits::contains(d.clone(), &start.to_uppercase()));
+        }
+        assert!(!values.is_empty(), "{d}: no values");
+        for filter in filters {
+            for (from, to) in [("2026-06-10", "2026-06-11"), ("2026-06-11", "2026-06-11")] {
+                let q = query(&site, from, to, vec![filter.clone()]);
+                let (a, b) = (
+                    ask(&built, &q, &dimensions).await,
+                    ask(&raw, &q, &dimensions).await,
+                );
+                asked += a.len() as u64;
+                assert_same(&a, &b);
+            }
+        }
+    }
+    let engine = built.engine_counts();
+    assert_eq!(engine.answered - before.answered, asked, "{engine:?}");
+    assert!(asked > 3_000, "only {asked} answers compared");
+    drop((built, raw));
+    db.cleanup().await;
+}
+
+fn assert_same(built: &[String], raw: &[String]) {
+    assert_eq!(built.len(), raw.len());
+    for (a, b) in built.iter().zip(raw) {
+        assert_eq!(a, b, "segments (left) and raw events (right) disagree");
     }
 }
 
@@ -127,25 +190,35 @@ fn ranges() -> Vec<(String, String)> {
     .collect()
 }
 
-async fn rollups_answer_exactly_what_the_raw_events_answer(backend: Backend) {
-    let Some((db, rolled, site)) = open(backend).await else {
+async fn segments_answer_exactly_what_the_raw_events_answer(backend: Backend) {
+    let Some((db, built, site)) = open(backend).await else {
         return;
     };
-    let Some((raw_db, raw, raw_site)) = open(backend).await else {
+    let Some((raw_db, raw, raw_site)) = open_raw(backend).await else {
         return;
     };
     let now = Utc::now();
     let events = traffic(&site, 7, "2026-03-25", 9, now);
-    write(&rolled, events.clone(), 50).await;
+    write(&built, events.clone(), 50).await;
     write(&raw, events, 50).await;
-    let before = answers(&rolled, &site, &ranges()).await;
-    let report = rollup_pending(&*rolled)
+    let before = answers(&built, &site, &ranges()).await;
+    let report = build_pending(&*built)
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert!(report.ran && report.days >= 10, "{report:?}");
     // Built and up to date: a second run finds nothing to do.
-    assert_eq!(rollup_pending(&*rolled).await.map(|r| r.days).ok(), Some(0));
-    let after = answers(&rolled, &site, &ranges()).await;
+    assert_eq!(build_pending(&*built).await.map(|r| r.days).ok(), Some(0));
+    let counted = built.engine_counts();
+    let after = answers(&built, &site, &ranges()).await;
+    // The engine answered every question in the site's time zone, the others went to raw rows.
+    let engine = built.engine_counts();
+    let asked = after.len() as u64;
+    assert_eq!(
+        engine.answered + engine.left_to_raw - counted.answered - counted.left_to_raw,
+        asked
+    );
+    assert_eq!(engine.answered - counted.answered, asked / 2, "{engine:?}");
+    assert_eq!(raw.engine_counts().answered, 0);
     assert_same(&after, &before);
     assert_same(&after, &answers(&raw, &raw_site, &ranges()).await);
     db.cleanup().await;
@@ -153,27 +226,27 @@ async fn rollups_answer_exactly_what_the_raw_events_answer(backend: Backend) {
 }
 
 async fn late_events_rebuild_the_closed_days_they_touch(backend: Backend) {
-    let Some((db, rolled, site)) = open(backend).await else {
+    let Some((db, built, site)) = open(backend).await else {
         return;
     };
-    let Some((raw_db, raw, raw_site)) = open(backend).await else {
+    let Some((raw_db, raw, raw_site)) = open_raw(backend).await else {
         return;
     };
     let now = Utc::now();
     let events = traffic(&site, 11, "2026-03-26", 5, now);
-    write(&rolled, events.clone(), 40).await;
+    write(&built, events.clone(), 40).await;
     write(&raw, events, 40).await;
-    rollup_pending(&*rolled)
+    build_pending(&*built)
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
     let day = query(&site, "2026-03-27", "2026-03-27", vec![]);
-    let built = rolled
+    let before_late = built
         .aggregate(&day)
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
 
     // An imported visit on March 27th, and one that started late on March 30th (Berlin) whose
-    // next event arrives in a later batch, after the day was rolled up.
+    // next event arrives in a later batch, after the day was built.
     let profile = Profile {
         source: Some(("Import", "https://import.example/")),
         browser: ("Chrome", "131"),
@@ -204,7 +277,7 @@ async fn late_events_rebuild_the_closed_days_they_touch(backend: Backend) {
     let mut writers: Vec<_> = (0..2)
         .map(|_| Sessionizer::new(SESSION_TIMEOUT, []))
         .collect();
-    for (store, sessions) in [&rolled, &raw].into_iter().zip(writers.iter_mut()) {
+    for (store, sessions) in [&built, &raw].into_iter().zip(writers.iter_mut()) {
         for batch in [imported.clone(), late.clone()] {
             store
                 .write_batch(Arc::new(sessions.assign(batch)))
@@ -212,27 +285,27 @@ async fn late_events_rebuild_the_closed_days_they_touch(backend: Backend) {
                 .unwrap_or_else(|e| panic!("{e:?}"));
         }
     }
-    let report = rollup_pending(&*rolled)
+    let report = build_pending(&*built)
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(report.days, 2, "March 27th and 30th, {report:?}");
-    let imported_day = rolled
+    let imported_day = built
         .aggregate(&day)
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(
         (imported_day.visits, imported_day.pageviews),
-        (built.visits + 1, built.pageviews + 2)
+        (before_late.visits + 1, before_late.pageviews + 2)
     );
-    for (store, sessions) in [&rolled, &raw].into_iter().zip(writers.iter_mut()) {
+    for (store, sessions) in [&built, &raw].into_iter().zip(writers.iter_mut()) {
         store
             .write_batch(Arc::new(sessions.assign(continued.clone())))
             .await
             .unwrap_or_else(|e| panic!("{e:?}"));
     }
-    // Until the builder runs again, the closed days are answered from their old rollups.
+    // Until the builder runs again, the closed days are answered from their old segments.
     let both_days = |site: &Site| query(site, "2026-03-30", "2026-03-31", vec![]);
-    let stale = rolled
+    let stale = built
         .aggregate(&both_days(&site))
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
@@ -241,7 +314,7 @@ async fn late_events_rebuild_the_closed_days_they_touch(backend: Backend) {
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(stale.pageviews + 1, truth.pageviews);
-    let report = rollup_pending(&*rolled)
+    let report = build_pending(&*built)
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
     // The continuation touched March 31st (its event) and March 30th (its visit's start). On
@@ -253,13 +326,13 @@ async fn late_events_rebuild_the_closed_days_they_touch(backend: Backend) {
         Backend::Postgres => 2..=3,
     };
     assert!(expected.contains(&report.days), "{report:?}");
-    let fresh = rolled
+    let fresh = built
         .aggregate(&both_days(&site))
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(fresh, truth);
     assert_same(
-        &answers(&rolled, &site, &ranges()[..3]).await,
+        &answers(&built, &site, &ranges()[..3]).await,
         &answers(&raw, &raw_site, &ranges()[..3]).await,
     );
     db.cleanup().await;
@@ -296,7 +369,7 @@ async fn dst_days_have_23_and_25_hourly_buckets(backend: Backend) {
         ));
     }
     write(&store, events, 10).await;
-    for pass in ["raw", "rolled up"] {
+    for pass in ["raw", "built"] {
         let spring = store
             .timeseries(
                 &query(&site, "2026-03-29", "2026-03-29", vec![]),
@@ -349,7 +422,7 @@ async fn dst_days_have_23_and_25_hourly_buckets(backend: Backend) {
             vec![0, 2, 0],
             "{pass}"
         );
-        rollup_pending(&*store)
+        build_pending(&*store)
             .await
             .unwrap_or_else(|e| panic!("{e:?}"));
     }
@@ -389,7 +462,7 @@ async fn a_second_builder_leaves_the_work_to_the_one_holding_the_lock(backend: B
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(locked);
-        let report = rollup_pending(&*store)
+        let report = build_pending(&*store)
             .await
             .unwrap_or_else(|e| panic!("{e:?}"));
         assert!(!report.ran && report.days == 0, "{report:?}");
@@ -403,7 +476,7 @@ async fn a_second_builder_leaves_the_work_to_the_one_holding_the_lock(backend: B
             .unwrap_or_else(|e| panic!("{e}"));
     }
     // Two builders of one process take turns; both finish, the work is done once.
-    let (a, b) = tokio::join!(rollup_pending(&*store), rollup_pending(&*store));
+    let (a, b) = tokio::join!(build_pending(&*store), build_pending(&*store));
     let (a, b) = (
         a.unwrap_or_else(|e| panic!("{e:?}")),
         b.unwrap_or_else(|e| panic!("{e:?}")),

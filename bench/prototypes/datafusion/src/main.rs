@@ -1,0 +1,1 @@
+fn main() { println!("use --bin export or --bin query"); }

@@ -1,0 +1,30 @@
+//! The JSON error shape every HTTP area shares (collection, the stats API, the rest): unknown
+//! paths, wrong methods and malformed query strings all answer `{"error": "…"}`.
+
+use actix_web::{HttpResponse, web};
+
+/// JSON 404 for every unknown path, so clients get the same error shape everywhere.
+pub async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
+    HttpResponse::NotFound().json(serde_json::json!({
+        "error": format!("no such endpoint: {} {}", req.method(), req.path())
+    }))
+}
+
+/// JSON 405 for a known path with the wrong method.
+pub async fn method_not_allowed(req: actix_web::HttpRequest) -> HttpResponse {
+    HttpResponse::MethodNotAllowed().json(serde_json::json!({
+        "error": format!("method {} is not allowed on {}", req.method(), req.path())
+    }))
+}
+
+/// Malformed query strings get the JSON error shape too.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _req| {
+        let message = format!("invalid query string: {err}");
+        actix_web::error::InternalError::from_response(
+            err,
+            HttpResponse::BadRequest().json(serde_json::json!({ "error": message })),
+        )
+        .into()
+    })
+}

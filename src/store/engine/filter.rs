@@ -1,0 +1,326 @@
+//! Filters compiled for segments: each filter becomes a test on a column's dictionary (evaluated
+//! once per distinct value, not per row), and a segment's matches are bit sets of the visits and
+//! events that pass. The tests mean exactly what the SQL conditions mean (`store::sql::filters`):
+//! `is ""` is "not set", `contains` is an ASCII case-insensitive substring of a set value, and a
+//! value holding NUL matches nothing.
+
+use super::column::{Bits, Column};
+use super::rows::session_dim;
+use super::segment::Segment;
+use crate::stats::{Dimension, Filter, FilterOp};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Test {
+    Never,
+    Unset,
+    Set,
+    Equals(String),
+    /// ASCII-lowercased text.
+    Contains(String),
+}
+
+impl Test {
+    fn of(filter: &Filter) -> Self {
+        if filter.value.contains('\0') {
+            return Self::Never;
+        }
+        match (filter.op, filter.value.is_empty()) {
+            (FilterOp::Is, true) => Self::Unset,
+            (FilterOp::Is, false) => Self::Equals(filter.value.clone()),
+            (FilterOp::Contains, true) => Self::Set,
+            (FilterOp::Contains, false) => Self::Contains(filter.value.to_ascii_lowercase()),
+        }
+    }
+
+    fn accepts(&self, value: &str) -> bool {
+        match self {
+            Self::Never => false,
+            Self::Unset => value.is_empty(),
+            Self::Set => !value.is_empty(),
+            Self::Equals(v) => value == v,
+            Self::Contains(t) => !value.is_empty() && contains_ascii_ci(value, t),
+        }
+    }
+
+    fn mask(&self, col: &Column) -> Vec<bool> {
+        col.mask(|v| self.accepts(v))
+    }
+}
+
+/// `haystack` contains `needle` (already ASCII-lowercased), ignoring ASCII case.
+fn contains_ascii_ci(haystack: &str, needle: &str) -> bool {
+    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    n.is_empty() || h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Target {
+    Visit(usize),
+    Path,
+    Name,
+    Prop(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Pred {
+    target: Target,
+    test: Test,
+}
+
+/// A question's filters, split by level.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Compiled {
+    visit: Vec<Pred>,
+    event: Vec<Pred>,
+}
+
+impl Compiled {
+    pub fn new(filters: &[Filter]) -> Self {
+        let mut out = Self::default();
+        for f in filters {
+            let test = Test::of(f);
+            let target = match &f.dimension {
+                Dimension::Page => Target::Path,
+                Dimension::EventName => Target::Name,
+                Dimension::Prop(key) => Target::Prop(key.clone()),
+                d => match session_dim(d) {
+                    Some(i) => Target::Visit(i),
+                    None => Target::Path,
+                },
+            };
+            let pred = Pred { target, test };
+            if matches!(pred.target, Target::Visit(_)) {
+                out.visit.push(pred);
+            } else {
+                out.event.push(pred);
+            }
+        }
+        out
+    }
+
+    pub fn has_visit_filters(&self) -> bool {
+        !self.visit.is_empty()
+    }
+
+    pub fn has_event_filters(&self) -> bool {
+        !self.event.is_empty()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.visit.is_empty() && self.event.is_empty()
+    }
+
+    /// Evaluates the filters on one segment.
+    pub fn matches(&self, seg: &Segment) -> Matches {
+        let visits = &seg.visits;
+        let events = &seg.events;
+        let sess = (!self.visit.is_empty()).then(|| {
+            let masks: Vec<(usize, Vec<bool>)> = self
+                .visit
+                .iter()
+                .filter_map(|p| match p.target {
+                    Target::Visit(i) => Some((i, p.test.mask(&visits.dims[i]))),
+                    _ => None,
+                })
+                .collect();
+            let mut bits = Bits::new(visits.len);
+            for s in 0..visits.len {
+                if masks
+                    .iter()
+                    .all(|(i, mask)| mask[visits.dims[*i].code(s) as usize])
+                {
+                    bits.set(s);
+                }
+            }
+            // A visit without its row matches no visit-level filter (the SQL joins the row).
+            for s in visits.orphan.ones() {
+                bits.clear(s);
+            }
+            bits
+        });
+        let ev = (!self.event.is_empty()).then(|| self.event_bits(seg));
+        let has_ev = ev.as_ref().map(|ev| {
+            let mut bits = Bits::new(visits.len);
+            for s in 0..visits.len {
+                if visits.events_of(s).any(|e| ev.get(e)) {
+                    bits.set(s);
+                }
+            }
+            bits
+        });
+        let event_rows = match (&sess, &ev) {
+            (None, None) => Bits::ones_all(events.len),
+            (None, Some(ev)) => ev.clone(),
+            (Some(sess), ev) => {
+                let mut rows = Bits::new(events.len);
+                for s in sess.ones() {
+                    for e in visits.events_of(s) {
+                        if ev.as_ref().is_none_or(|ev| ev.get(e)) {
+                            rows.set(e);
+                        }
+                    }
+                }
+                rows
+            }
+        };
+        let visit_rows = match &sess {
+            Some(sess) => visits.started_here.and(sess),
+            None => visits.started_here.clone(),
+        };
+        Matches {
+            visit_rows,
+            event_rows,
+            sess,
+            has_ev,
+            per_visit: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn event_bits(&self, seg: &Segment) -> Bits {
+        let events = &seg.events;
+        let mut all = Bits::ones_all(events.len);
+        for pred in &self.event {
+            let pass = match &pred.target {
+                Target::Path | Target::Name => {
+                    let col = if pred.target == Target::Path {
+                        &events.path
+                    } else {
+                        &events.name
+                    };
+                    let mask = pred.test.mask(col);
+                    let mut bits = Bits::new(events.len);
+                    for e in 0..events.len {
+                        if mask[col.code(e) as usize] {
+                            bits.set(e);
+                        }
+                    }
+                    bits
+                }
+                Target::Prop(key) => {
+                    // Events without the prop count as "not set".
+                    let mut bits = if pred.test.accepts("") {
+                        Bits::ones_all(events.len)
+                    } else {
+                        Bits::new(events.len)
+                    };
+                    let mask = pred.test.mask(&events.prop_value);
+                    if let Some(k) = prop_key(seg, key) {
+                        for (i, &e) in events.prop_event.iter().enumerate() {
+                            if events.prop_key.code(i) == k {
+                                if mask[events.prop_value.code(i) as usize] {
+                                    bits.set(e as usize);
+                                } else {
+                                    bits.clear(e as usize);
+                                }
+                            }
+                        }
+                    }
+                    bits
+                }
+                Target::Visit(_) => continue,
+            };
+            all = all.and(&pass);
+        }
+        all
+    }
+}
+
+/// The code of prop key `key` in a segment (no stored key holds NUL).
+pub(crate) fn prop_key(seg: &Segment, key: &str) -> Option<u32> {
+    if key.contains('\0') {
+        return None;
+    }
+    seg.events.prop_key.find(key)
+}
+
+/// Which visits and events of a segment pass a question's filters.
+#[derive(Debug)]
+pub(crate) struct Matches {
+    /// Visits counted on the visit grain: started this day and passing the visit-level filters.
+    pub visit_rows: Bits,
+    /// Events counted on the event grain: passing the event-level filters, in visits passing the
+    /// visit-level ones.
+    pub event_rows: Bits,
+    /// Visits passing the visit-level filters; `None` when there are none.
+    pub sess: Option<Bits>,
+    /// Visits with an event (in this segment) passing the event-level filters; `None` when there
+    /// are none.
+    pub has_ev: Option<Bits>,
+    /// `(visit, event rows, pageview rows)` of the visits with event rows, worked out on first use:
+    /// what event-grain questions grouped by a visit's attribute need.
+    per_visit: std::sync::OnceLock<Vec<(u32, u32, u32)>>,
+}
+
+impl PartialEq for Matches {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.visit_rows, &self.event_rows, &self.sess, &self.has_ev)
+            == (
+                &other.visit_rows,
+                &other.event_rows,
+                &other.sess,
+                &other.has_ev,
+            )
+    }
+}
+
+impl Matches {
+    #[inline]
+    pub fn has_event(&self, s: usize) -> bool {
+        self.has_ev.as_ref().is_none_or(|b| b.get(s))
+    }
+
+    /// `(visit, event rows, pageview rows)` of every visit with event rows, in visit order.
+    pub fn per_visit(&self, seg: &Segment) -> &[(u32, u32, u32)] {
+        self.per_visit.get_or_init(|| {
+            let v = &seg.visits;
+            let names = &seg.events.name;
+            let pv = seg.events.pageview_code();
+            let mut out: Vec<(u32, u32, u32)> = Vec::new();
+            let mut s = 0;
+            for e in self.event_rows.ones() {
+                while v.event_start[s + 1] as usize <= e {
+                    s += 1;
+                }
+                let is_pv = u32::from(Some(names.code(e)) == pv);
+                match out.last_mut() {
+                    Some(last) if last.0 == s as u32 => {
+                        last.1 += 1;
+                        last.2 += is_pv;
+                    }
+                    _ => out.push((s as u32, 1, is_pv)),
+                }
+            }
+            out.shrink_to_fit();
+            out
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filter(op: FilterOp, value: &str) -> Filter {
+        Filter {
+            dimension: Dimension::Page,
+            op,
+            value: value.into(),
+        }
+    }
+
+    #[test]
+    fn tests_mean_what_the_sql_conditions_mean() {
+        let t = |op, v| Test::of(&filter(op, v));
+        assert!(t(FilterOp::Is, "").accepts(""));
+        assert!(!t(FilterOp::Is, "").accepts("x"));
+        assert!(t(FilterOp::Is, "/a").accepts("/a") && !t(FilterOp::Is, "/a").accepts("/A"));
+        assert!(t(FilterOp::Contains, "").accepts("x") && !t(FilterOp::Contains, "").accepts(""));
+        let blog = t(FilterOp::Contains, "/BLOG");
+        assert!(blog.accepts("/Blog/x") && blog.accepts("/blog") && !blog.accepts("/blo"));
+        // Only ASCII letters fold, as in SQLite's LIKE and Postgres' lower() under "C".
+        assert!(!t(FilterOp::Contains, "ü").accepts("Ü"));
+        assert!(t(FilterOp::Contains, "50%_").accepts("x50%_y"));
+        assert!(!t(FilterOp::Contains, "50%").accepts("500"));
+        assert!(!t(FilterOp::Is, "a\0").accepts("a\0"));
+    }
+}

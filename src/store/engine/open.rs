@@ -1,0 +1,245 @@
+//! The open days: every site's events after its last built day, read from the events table as
+//! they are stored (with their visits as they are now), and their segments, rebuilt in memory
+//! when a question needs a day that changed. Reading by id after a watermark finds new events of
+//! every collector writing to the database; on Postgres, where ids can commit out of order, the
+//! ids after the watermark are read again until every transaction that could still commit a lower
+//! one has ended (the same rule as the builder's), and events already held are skipped.
+
+use super::load::{self, NEW_EVENT_KINDS, Snapshot};
+use super::rows::Rows;
+use super::segment::Segment;
+use super::{Stored, blocking};
+use crate::domain::SiteId;
+use crate::stats::calendar::{day_start, local_day};
+use crate::store::StoreError;
+use crate::store::sql::exec::Exec;
+use crate::store::sql::{Dialect, segments as statements};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Events read per statement by id.
+const PAGE: i64 = 5_000;
+
+#[derive(Default)]
+pub(super) struct Open {
+    sites: HashMap<i64, OpenSite>,
+    /// Events with ids up to this are all held (or were before the days closed).
+    scanned: i64,
+    /// Postgres: ids up to `.0` were read as of a snapshot whose xmax was `.1`.
+    pending: Option<(i64, i64)>,
+    refreshed: Option<Instant>,
+}
+
+struct OpenSite {
+    tz: chrono_tz::Tz,
+    /// The first instant held.
+    from: i64,
+    rows: Rows,
+    /// Ids of the events held.
+    ids: HashSet<i64>,
+    segments: BTreeMap<i64, Arc<Stored>>,
+    dirty: BTreeSet<i64>,
+    /// Read by time as well until the snapshot's xmin passes this xmax (Postgres), so that events
+    /// committed after the first read but with lower ids than the watermark are not missed.
+    by_time_until: Option<i64>,
+}
+
+impl OpenSite {
+    fn new(tz: chrono_tz::Tz, from: i64, xmax: i64) -> Self {
+        Self {
+            tz,
+            from,
+            rows: Rows::new(),
+            ids: HashSet::new(),
+            segments: BTreeMap::new(),
+            dirty: BTreeSet::new(),
+            by_time_until: Some(xmax),
+        }
+    }
+
+    /// Takes in one row of `statements::new_events` (event, then its visit).
+    fn take(&mut self, row: &crate::store::sql::Row) -> Result<(), StoreError> {
+        let (_, event) = load::event(&mut self.rows, row, 0)?;
+        let visit = load::visit(&mut self.rows, row, 8)?;
+        let held = event.created_at >= self.from;
+        if let Some(v) = visit
+            && (held || self.rows.sessions.contains_key(&v.id))
+            && self.rows.sessions.get(&v.id) != Some(&v)
+        {
+            for t in [v.started_at.max(self.from), v.ended_at.max(self.from)] {
+                self.dirty.insert(local_day(self.tz, t));
+            }
+            self.rows.sessions.insert(v.id, v);
+        }
+        if held && self.ids.insert(event.id) {
+            self.dirty.insert(local_day(self.tz, event.created_at));
+            self.rows.events.push(event);
+        }
+        Ok(())
+    }
+
+    /// Lets go of what is before `from` (days the builder has closed).
+    fn advance(&mut self, from: i64) {
+        if from <= self.from {
+            return;
+        }
+        self.from = from;
+        let first = local_day(self.tz, from);
+        self.rows.events.retain(|e| e.created_at >= from);
+        self.ids = self.rows.events.iter().map(|e| e.id).collect();
+        let visits: HashSet<i64> = self.rows.events.iter().map(|e| e.session_id).collect();
+        self.rows.sessions.retain(|id, _| visits.contains(id));
+        self.segments = self.segments.split_off(&first);
+        self.dirty = self.dirty.split_off(&first);
+    }
+}
+
+impl Open {
+    pub fn age(&self) -> Option<Duration> {
+        self.refreshed.map(|t| t.elapsed())
+    }
+
+    /// Whether the held sites are those of `bounds`, from the same instants.
+    pub fn covers(&self, bounds: &HashMap<i64, (chrono_tz::Tz, i64)>) -> bool {
+        bounds.len() == self.sites.len()
+            && bounds.iter().all(|(id, (tz, from))| {
+                self.sites
+                    .get(id)
+                    .is_some_and(|s| s.tz == *tz && s.from == *from)
+            })
+    }
+
+    /// Reads what was stored since the last call, for the sites and first instants of `bounds`.
+    pub async fn refresh(
+        &mut self,
+        db: &dyn Exec,
+        bounds: &HashMap<i64, (chrono_tz::Tz, i64)>,
+    ) -> Result<(), StoreError> {
+        let d = db.dialect();
+        let snap = load::snapshot(db).await?;
+        let first = self.refreshed.is_none();
+        self.sites.retain(|id, _| bounds.contains_key(id));
+        for (&id, &(tz, from)) in bounds {
+            match self.sites.get_mut(&id) {
+                Some(site) if site.tz == tz && site.from <= from => site.advance(from),
+                _ => {
+                    self.sites.insert(id, OpenSite::new(tz, from, snap.xmax));
+                }
+            }
+        }
+        // Sites read by time: new ones, and (Postgres) those whose first read may have missed
+        // late commits.
+        for (&id, site) in &mut self.sites {
+            let Some(until) = site.by_time_until else {
+                continue;
+            };
+            let added =
+                load::range_into(db, id, site.from, None, &mut site.rows, &mut site.ids).await?;
+            // Visit rows may have changed too: every held day is looked at again.
+            let (first, last) = (
+                local_day(site.tz, site.from),
+                local_day(site.tz, added.iter().copied().max().unwrap_or(site.from)),
+            );
+            site.dirty.extend(first..=last.max(first + 1));
+            if d == Dialect::Sqlite || snap.xmin >= until {
+                site.by_time_until = None;
+            }
+        }
+        if first {
+            // Everything up to the snapshot was read by time (and is read again by time where
+            // late commits may be missing).
+            self.scanned = snap.upper;
+        } else {
+            let mut after = self.scanned;
+            loop {
+                let rows = db
+                    .fetch(&statements::new_events(d, after, PAGE), &NEW_EVENT_KINDS)
+                    .await?;
+                for row in &rows {
+                    if let Some(site) = self.sites.get_mut(&row.int(1)?) {
+                        site.take(row)?;
+                    }
+                }
+                match rows.last() {
+                    Some(last) if rows.len() as i64 == PAGE => after = last.int(0)?,
+                    _ => break,
+                }
+            }
+            self.advance_watermark(d, snap);
+        }
+        self.refreshed = Some(Instant::now());
+        Ok(())
+    }
+
+    fn advance_watermark(&mut self, d: Dialect, snap: Snapshot) {
+        match d {
+            // One writer, ids in commit order: all ids up to the snapshot's were read.
+            Dialect::Sqlite => self.scanned = self.scanned.max(snap.upper),
+            Dialect::Postgres => match self.pending {
+                Some((id, xmax)) if snap.xmin >= xmax => {
+                    self.scanned = id;
+                    self.pending = Some((snap.upper, snap.xmax));
+                }
+                Some(_) => {}
+                None => self.pending = Some((snap.upper, snap.xmax)),
+            },
+        }
+    }
+
+    /// The segments of a site's open days `from..=to` (rebuilding those that changed), or `None`
+    /// when the site's open part is not held.
+    pub async fn segments(
+        &mut self,
+        site: SiteId,
+        from: i64,
+        to: i64,
+    ) -> Result<Option<Vec<Arc<Stored>>>, StoreError> {
+        let Some(open) = self.sites.get_mut(&site.0) else {
+            return Ok(None);
+        };
+        let first = local_day(open.tz, open.from);
+        if from < first {
+            return Ok(None);
+        }
+        if from > to {
+            return Ok(Some(Vec::new()));
+        }
+        let stale: Vec<i64> = open.dirty.range(from..=to).copied().collect();
+        if !stale.is_empty() {
+            // Built off the async workers: the rows go to a blocking thread and come back.
+            let rows = std::mem::take(&mut open.rows);
+            let tz = open.tz;
+            let (rows, built) = blocking(move || {
+                let built: Vec<_> = stale
+                    .iter()
+                    .map(|&day| {
+                        let seg =
+                            Segment::build(&rows, day, day_start(tz, day), day_start(tz, day + 1));
+                        (day, seg)
+                    })
+                    .collect();
+                (rows, built)
+            })
+            .await?;
+            open.rows = rows;
+            for (day, seg) in built {
+                open.dirty.remove(&day);
+                match seg.map_err(|e| StoreError::Corrupt(e.to_string()))? {
+                    Some(seg) => {
+                        open.segments.insert(day, Stored::new(seg));
+                    }
+                    None => {
+                        open.segments.remove(&day);
+                    }
+                }
+            }
+        }
+        Ok(Some(
+            open.segments
+                .range(from..=to)
+                .map(|(_, s)| s.clone())
+                .collect(),
+        ))
+    }
+}

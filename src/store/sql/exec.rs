@@ -1,0 +1,211 @@
+//! Running an `Sql` on either engine. A backend says how its engine stores each `Bind` and
+//! `Kind` (`Native`) and hands over its connection pools; fetching, executing and transactions
+//! are written here once, over sqlx's generic API.
+
+use super::{Bind, Cell, Dialect, Kind, Piece, Row, Sql};
+use crate::domain::Batch;
+use crate::store::StoreError;
+use crate::store::engine::Engine;
+use crate::store::engine::build::{BuildReport, BuildSession};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
+use sqlx::IntoArguments;
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection as _, Database, Pool, QueryBuilder};
+use std::sync::Arc;
+
+/// An engine's type mapping: how a bind is passed and a cell is read.
+pub(crate) trait Native: Database {
+    const DIALECT: Dialect;
+    fn push_bind(qb: &mut QueryBuilder<Self>, bind: &Bind);
+    fn cell(row: &Self::Row, i: usize, kind: Kind) -> Result<Cell, StoreError>;
+    fn rows_affected(done: &Self::QueryResult) -> u64;
+}
+
+fn query<DB: Native>(sql: &Sql) -> QueryBuilder<DB> {
+    let mut qb = QueryBuilder::new("");
+    for piece in &sql.pieces {
+        match piece {
+            Piece::Text(text) => {
+                qb.push(text);
+            }
+            Piece::Bind(bind) => DB::push_bind(&mut qb, bind),
+        }
+    }
+    qb
+}
+
+fn decode<DB: Native>(rows: &[DB::Row], kinds: &[Kind]) -> Result<Vec<Row>, StoreError> {
+    rows.iter()
+        .map(|row| {
+            let cells = kinds.iter().enumerate().map(|(i, k)| DB::cell(row, i, *k));
+            Ok(Row(cells.collect::<Result<_, _>>()?))
+        })
+        .collect()
+}
+
+/// `Native` plus what sqlx's generic executor asks of an engine, said once (a bound on
+/// `&mut Self::Connection` cannot be a supertrait); every engine with a `Native` mapping is one.
+pub(crate) trait Driver: Native {
+    fn fetch_on<'a>(
+        conn: &'a mut Self::Connection,
+        sql: &'a Sql,
+        kinds: &'a [Kind],
+    ) -> BoxFuture<'a, Result<Vec<Row>, StoreError>>;
+    fn execute_on<'a>(
+        conn: &'a mut Self::Connection,
+        sql: &'a Sql,
+    ) -> BoxFuture<'a, Result<u64, StoreError>>;
+}
+
+impl<DB> Driver for DB
+where
+    DB: Native,
+    DB::Arguments: IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    fn fetch_on<'a>(
+        conn: &'a mut DB::Connection,
+        sql: &'a Sql,
+        kinds: &'a [Kind],
+    ) -> BoxFuture<'a, Result<Vec<Row>, StoreError>> {
+        Box::pin(async move {
+            let rows = query::<DB>(sql).build().fetch_all(&mut *conn).await?;
+            decode::<DB>(&rows, kinds)
+        })
+    }
+
+    fn execute_on<'a>(
+        conn: &'a mut DB::Connection,
+        sql: &'a Sql,
+    ) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(async move {
+            let done = query::<DB>(sql).build().execute(&mut *conn).await?;
+            Ok(DB::rows_affected(&done))
+        })
+    }
+}
+
+/// Statements on a backend's pools: reads go to the readers, writes to the writer (on SQLite
+/// one connection, as the engine serialises writers anyway; on Postgres the same pool).
+#[async_trait]
+pub(crate) trait Exec: Send + Sync {
+    fn dialect(&self) -> Dialect;
+    async fn fetch(&self, sql: &Sql, kinds: &[Kind]) -> Result<Vec<Row>, StoreError>;
+    /// One write statement on its own; returns the rows it affected.
+    async fn execute(&self, sql: &Sql) -> Result<u64, StoreError>;
+    /// A transaction on the writer; dropped without `commit`, it rolls back.
+    async fn begin(&self) -> Result<Box<dyn Transaction>, StoreError>;
+}
+
+#[async_trait]
+pub(crate) trait Transaction: Send {
+    async fn fetch(&mut self, sql: &Sql, kinds: &[Kind]) -> Result<Vec<Row>, StoreError>;
+    async fn execute(&mut self, sql: &Sql) -> Result<u64, StoreError>;
+    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+/// A backend's connections.
+pub(crate) struct Pools<DB: Database> {
+    pub reader: Pool<DB>,
+    pub writer: Pool<DB>,
+}
+
+#[async_trait]
+impl<DB: Driver> Exec for Pools<DB> {
+    fn dialect(&self) -> Dialect {
+        DB::DIALECT
+    }
+
+    async fn fetch(&self, sql: &Sql, kinds: &[Kind]) -> Result<Vec<Row>, StoreError> {
+        DB::fetch_on(&mut *self.reader.acquire().await?, sql, kinds).await
+    }
+
+    async fn execute(&self, sql: &Sql) -> Result<u64, StoreError> {
+        DB::execute_on(&mut *self.writer.acquire().await?, sql).await
+    }
+
+    async fn begin(&self) -> Result<Box<dyn Transaction>, StoreError> {
+        Ok(Box::new(Tx(self.writer.begin().await?)))
+    }
+}
+
+struct Tx<DB: Database>(sqlx::Transaction<'static, DB>);
+
+#[async_trait]
+impl<DB: Driver> Transaction for Tx<DB> {
+    async fn fetch(&mut self, sql: &Sql, kinds: &[Kind]) -> Result<Vec<Row>, StoreError> {
+        DB::fetch_on(&mut self.0, sql, kinds).await
+    }
+
+    async fn execute(&mut self, sql: &Sql) -> Result<u64, StoreError> {
+        DB::execute_on(&mut self.0, sql).await
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        Ok(self.0.commit().await?)
+    }
+}
+
+/// The segment builder's one connection (which holds the builder's lock, where there is one).
+pub(crate) struct Session<DB: Database>(pub PoolConnection<DB>);
+
+#[async_trait]
+impl<DB: Driver> BuildSession for Session<DB> {
+    fn dialect(&self) -> Dialect {
+        DB::DIALECT
+    }
+
+    async fn fetch(&mut self, sql: &Sql, kinds: &[Kind]) -> Result<Vec<Row>, StoreError> {
+        DB::fetch_on(&mut self.0, sql, kinds).await
+    }
+
+    async fn atomically(&mut self, statements: &[Sql]) -> Result<(), StoreError> {
+        let mut tx = self.0.begin().await?;
+        for sql in statements {
+            DB::execute_on(&mut tx, sql).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// The segment builder on a store's pools, taking a connection per read and per transaction: on
+/// SQLite the builder must not hold the one writer connection between its transactions (sites,
+/// salts and logins write through it too).
+pub(crate) struct Pooled<'a>(pub &'a dyn Exec);
+
+#[async_trait]
+impl BuildSession for Pooled<'_> {
+    fn dialect(&self) -> Dialect {
+        self.0.dialect()
+    }
+
+    async fn fetch(&mut self, sql: &Sql, kinds: &[Kind]) -> Result<Vec<Row>, StoreError> {
+        self.0.fetch(sql, kinds).await
+    }
+
+    async fn atomically(&mut self, statements: &[Sql]) -> Result<(), StoreError> {
+        let mut tx = self.0.begin().await?;
+        for sql in statements {
+            tx.execute(sql).await?;
+        }
+        tx.commit().await
+    }
+}
+
+/// What a backend provides beyond running statements: the parts that really differ. The stores'
+/// traits (`IngestStore`, `AuthStore`, `StatsStore`) are implemented once for every `Backend`.
+#[async_trait]
+pub(crate) trait Backend: Send + Sync + 'static {
+    /// "sqlite" or "postgres", for logs and metrics.
+    fn name(&self) -> &'static str;
+    fn exec(&self) -> &dyn Exec;
+    /// Writes a batch atomically (each engine has its own fast path).
+    async fn write_batch(&self, batch: Arc<Batch>) -> Result<(), StoreError>;
+    /// The query engine, unless the store was opened without one (to answer from raw rows).
+    fn engine(&self) -> Option<&Engine>;
+    /// Runs the segment builder (`engine::build`) under the backend's lock.
+    async fn build_segments(&self, now: DateTime<Utc>) -> Result<BuildReport, StoreError>;
+}

@@ -1,0 +1,206 @@
+//! `IngestStore`, once for every backend: sites, salts, the visits a restarting writer resumes,
+//! and events and sessions read back.
+
+use super::exec::Backend;
+use super::stored::{
+    EVENT_COLUMNS, EVENT_KINDS, SESSION_COLUMNS, SESSION_KINDS, stored_event, stored_session,
+};
+use super::{Bind, Kind, Sql};
+use crate::domain::{Batch, SessionId, Site, SiteDomain, SiteId, TimeZone, VisitorId};
+use crate::store::{
+    IngestStore, MAX_RESUMED_VISIT, OpenSession, Salt, StoreError, StoredEvent, StoredSession,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use std::sync::Arc;
+
+fn corrupt(e: crate::domain::Invalid) -> StoreError {
+    StoreError::Corrupt(e.0)
+}
+
+#[async_trait]
+impl<B: Backend> IngestStore for B {
+    fn backend(&self) -> &'static str {
+        self.name()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let mut sql = Sql::new(self.exec().dialect());
+        sql.push("SELECT 1");
+        self.exec().fetch(&sql, &[]).await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn add_site(&self, domain: &SiteDomain, timezone: TimeZone) -> Result<Site, StoreError> {
+        let mut sql = Sql::new(self.exec().dialect());
+        sql.push("INSERT INTO sites (domain, timezone, created_at) VALUES (")
+            .list([
+                Bind::Text(domain.as_str().to_owned()),
+                Bind::Text(timezone.name().to_owned()),
+            ])
+            .push(", ")
+            .now()
+            .push(") RETURNING id");
+        let mut tx = self.exec().begin().await?;
+        let rows = match tx.fetch(&sql, &[Kind::Int]).await {
+            Err(e) if e.is_unique_violation() => {
+                return Err(StoreError::SiteExists(domain.to_string()));
+            }
+            rows => rows?,
+        };
+        tx.commit().await?;
+        let id = rows.first().map(|row| row.int(0)).transpose()?;
+        Ok(Site {
+            id: SiteId(id.ok_or_else(|| StoreError::Corrupt("a new site has no id".into()))?),
+            domain: domain.clone(),
+            timezone,
+        })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_sites(&self) -> Result<Vec<Site>, StoreError> {
+        let mut sql = Sql::new(self.exec().dialect());
+        sql.push("SELECT id, domain, timezone FROM sites ORDER BY domain");
+        let rows = self
+            .exec()
+            .fetch(&sql, &[Kind::Int, Kind::Text, Kind::Text])
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Site {
+                    id: SiteId(row.int(0)?),
+                    domain: SiteDomain::parse(&row.string(1)?).map_err(corrupt)?,
+                    timezone: TimeZone::parse(&row.string(2)?).map_err(corrupt)?,
+                })
+            })
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn delete_site(&self, site: SiteId) -> Result<(), StoreError> {
+        // Children first, in one transaction: the foreign keys cascade too, but explicit
+        // deletes keep the cost visible and do not depend on the cascade being enabled.
+        let d = self.exec().dialect();
+        let mut tx = self.exec().begin().await?;
+        for delete in [
+            "DELETE FROM events WHERE site_id = ",
+            "DELETE FROM sessions WHERE site_id = ",
+            "DELETE FROM sites WHERE id = ",
+        ] {
+            tx.execute(Sql::new(d).push(delete).int(site.0)).await?;
+        }
+        tx.commit().await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn salt_for_day(&self, day: NaiveDate) -> Result<Salt, StoreError> {
+        let d = self.exec().dialect();
+        let fresh: [u8; 32] = rand::random();
+        let mut insert = Sql::new(d);
+        insert
+            .push("INSERT INTO salts (day, salt) VALUES (")
+            .list([Bind::Date(day), Bind::Bytes(fresh.to_vec())])
+            .push(") ON CONFLICT (day) DO NOTHING");
+        let mut select = Sql::new(d);
+        select
+            .push("SELECT salt FROM salts WHERE day = ")
+            .bind(Bind::Date(day));
+        // Whoever inserted first, every caller reads back the one stored salt.
+        let mut tx = self.exec().begin().await?;
+        tx.execute(&insert).await?;
+        let rows = tx.fetch(&select, &[Kind::Bytes]).await?;
+        tx.commit().await?;
+        let bytes = rows
+            .first()
+            .map(|row| row.bytes(0))
+            .transpose()?
+            .unwrap_or_default();
+        let key = <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
+            StoreError::Corrupt(format!("salt for {day} has {} bytes", bytes.len()))
+        })?;
+        Ok(Salt { day, key })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn delete_salts_before(&self, day: NaiveDate) -> Result<u64, StoreError> {
+        let mut sql = Sql::new(self.exec().dialect());
+        sql.push("DELETE FROM salts WHERE day < ")
+            .bind(Bind::Date(day));
+        self.exec().execute(&sql).await
+    }
+
+    #[tracing::instrument(skip_all, fields(events = batch.events.len(), sessions = batch.sessions.len()))]
+    async fn write_batch(&self, batch: Arc<Batch>) -> Result<(), StoreError> {
+        Backend::write_batch(self, batch).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn open_sessions(
+        &self,
+        ended_after: DateTime<Utc>,
+    ) -> Result<Vec<OpenSession>, StoreError> {
+        let mut sql = Sql::new(self.exec().dialect());
+        sql.push(
+            "SELECT id, visitor_id, started_at, ended_at FROM sessions \
+             WHERE site_id IN (SELECT id FROM sites) AND started_at > ",
+        )
+        .at(ended_after - MAX_RESUMED_VISIT)
+        .push(" AND ended_at > ")
+        .at(ended_after);
+        let kinds = [Kind::Int, Kind::Int, Kind::Time, Kind::Time];
+        let rows = self.exec().fetch(&sql, &kinds).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(OpenSession {
+                    id: SessionId(row.int(0)?),
+                    visitor_id: VisitorId(row.int(1)?),
+                    started_at: row.time(2)?,
+                    ended_at: row.time(3)?,
+                })
+            })
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn recent_events(
+        &self,
+        site: SiteId,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut sql = Sql::new(self.exec().dialect());
+        sql.push("SELECT ")
+            .push(EVENT_COLUMNS)
+            .push(" FROM events e WHERE e.site_id = ")
+            .int(site.0)
+            .push(" ORDER BY e.created_at DESC, e.id DESC LIMIT ")
+            .int(limit);
+        let rows = self.exec().fetch(&sql, &EVENT_KINDS).await?;
+        rows.iter().map(stored_event).collect()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn recent_sessions(
+        &self,
+        site: SiteId,
+        limit: i64,
+    ) -> Result<Vec<StoredSession>, StoreError> {
+        let mut sql = Sql::new(self.exec().dialect());
+        sql.push("SELECT ")
+            .push(SESSION_COLUMNS)
+            .push(" FROM sessions WHERE site_id = ")
+            .int(site.0)
+            .push(" ORDER BY started_at DESC, id LIMIT ")
+            .int(limit);
+        let rows = self.exec().fetch(&sql, &SESSION_KINDS).await?;
+        rows.iter().map(stored_session).collect()
+    }
+
+    async fn count_events(&self, site: SiteId) -> Result<i64, StoreError> {
+        let mut sql = Sql::new(self.exec().dialect());
+        sql.push("SELECT COUNT(*) FROM events WHERE site_id = ")
+            .int(site.0);
+        let rows = self.exec().fetch(&sql, &[Kind::Int]).await?;
+        rows.first().map_or(Ok(0), |row| row.int(0))
+    }
+}

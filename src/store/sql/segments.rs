@@ -1,0 +1,337 @@
+//! The query engine's statements (`store::engine`): reading a day's events and visits to build its
+//! segment, reading new events for the open days, keeping the `segments` table and the builder's
+//! progress. Instants are read as whole unix seconds on both engines (`Dialect::epoch`).
+
+use super::filters::Col;
+use super::{Dialect, Kind, Sql};
+use crate::store::engine::rows::SESSION_DIMS;
+
+/// The columns of a visit row, in `SESSION_DIMS` order after the counters.
+fn visit_columns(d: Dialect, alias: &str) -> String {
+    let mut cols = vec![
+        format!("{alias}.id"),
+        format!("{alias}.visitor_id"),
+        d.epoch(&format!("{alias}.started_at")),
+        d.epoch(&format!("{alias}.ended_at")),
+        format!("CAST({alias}.pageviews AS BIGINT)"),
+        format!("CAST({alias}.events AS BIGINT)"),
+    ];
+    for dim in &SESSION_DIMS {
+        if let Col::Session(c) = Col::of(dim) {
+            cols.push(format!("{alias}.{c}"));
+        }
+    }
+    cols.join(", ")
+}
+
+/// What `visit_columns` yields; the first column may be NULL (a LEFT JOIN without a visit).
+pub(crate) const VISIT_KINDS: [Kind; 23] = {
+    let mut kinds = [Kind::Text; 23];
+    let mut i = 0;
+    while i < 6 {
+        kinds[i] = Kind::OptInt;
+        i += 1;
+    }
+    kinds
+};
+
+/// The columns of an event row: id, site, time, visitor, visit, name, path, props (JSON text).
+fn event_columns(d: Dialect) -> String {
+    format!(
+        "e.id, e.site_id, {}, e.visitor_id, e.session_id, e.name, e.path, CAST(e.props AS TEXT)",
+        d.epoch("e.created_at")
+    )
+}
+
+pub(crate) const EVENT_KINDS: [Kind; 8] = [
+    Kind::Int,
+    Kind::Int,
+    Kind::Int,
+    Kind::Int,
+    Kind::Int,
+    Kind::Text,
+    Kind::Text,
+    Kind::Text,
+];
+
+/// A site's events at instants `start..end` (no end: all later ones) (`EVENT_KINDS`).
+pub(crate) fn events_between(d: Dialect, site: i64, start: i64, end: Option<i64>) -> Sql {
+    let mut sql = Sql::new(d);
+    sql.push("SELECT ")
+        .push(&event_columns(d))
+        .push(" FROM events e WHERE e.site_id = ")
+        .int(site)
+        .push(" AND e.created_at >= ")
+        .time(start);
+    if let Some(end) = end {
+        sql.push(" AND e.created_at < ").time(end);
+    }
+    sql
+}
+
+/// How many events and visits a site has at (visits: that started at) instants `start..end` (no
+/// end: all later ones): two BIGINTs, so that a reader can reserve room for them at once.
+pub(crate) fn count_between(d: Dialect, site: i64, start: i64, end: Option<i64>) -> Sql {
+    let mut sql = Sql::new(d);
+    for (i, (table, column)) in [("events", "created_at"), ("sessions", "started_at")]
+        .into_iter()
+        .enumerate()
+    {
+        sql.push(if i == 0 { "SELECT (" } else { ", (" })
+            .push("SELECT CAST(COUNT(*) AS BIGINT) FROM ")
+            .push(table)
+            .push(" WHERE site_id = ")
+            .int(site)
+            .push(" AND ")
+            .push(column)
+            .push(" >= ")
+            .time(start);
+        if let Some(end) = end {
+            sql.push(" AND ").push(column).push(" < ").time(end);
+        }
+        sql.push(")");
+    }
+    sql
+}
+
+/// A site's visits that started at instants `start..end` (no end: all later ones)
+/// (`VISIT_KINDS`). The few visits with events in a range that started before it (across
+/// midnight) are fetched by id (`visits_by_id`): a range scan for them would read a whole extra
+/// day of visits.
+pub(crate) fn visits_between(d: Dialect, site: i64, start: i64, end: Option<i64>) -> Sql {
+    let mut sql = Sql::new(d);
+    sql.push("SELECT ")
+        .push(&visit_columns(d, "s"))
+        .push(" FROM sessions s WHERE s.site_id = ")
+        .int(site)
+        .push(" AND s.started_at >= ")
+        .time(start);
+    if let Some(end) = end {
+        sql.push(" AND s.started_at < ").time(end);
+    }
+    sql
+}
+
+/// Visits by id (`VISIT_KINDS`).
+pub(crate) fn visits_by_id(d: Dialect, ids: &[i64]) -> Sql {
+    let mut sql = Sql::new(d);
+    sql.push("SELECT ")
+        .push(&visit_columns(d, "s"))
+        .push(" FROM sessions s WHERE s.id IN (");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.int(*id);
+    }
+    sql.push(")");
+    sql
+}
+
+/// Events after id `after` (at most `limit`, by id) with their visits as they are now:
+/// `EVENT_KINDS` then `VISIT_KINDS`.
+pub(crate) fn new_events(d: Dialect, after: i64, limit: i64) -> Sql {
+    let mut sql = Sql::new(d);
+    sql.push("SELECT ")
+        .push(&event_columns(d))
+        .push(", ")
+        .push(&visit_columns(d, "s"))
+        .push(" FROM events e LEFT JOIN sessions s ON s.id = e.session_id WHERE e.id > ")
+        .int(after)
+        .push(" ORDER BY e.id LIMIT ")
+        .int(limit);
+    sql
+}
+
+/// Where the events table stands: its highest id, and (Postgres) the current snapshot's xmin and
+/// xmax, all BIGINT. SQLite commits ids in order, so its snapshot bounds are 0.
+pub(crate) fn snapshot(d: Dialect) -> Sql {
+    let mut sql = Sql::new(d);
+    match d {
+        Dialect::Sqlite => sql.push("SELECT COALESCE(MAX(id), 0), 0, 0 FROM events"),
+        // One statement, one snapshot: the max id and the snapshot bounds agree.
+        Dialect::Postgres => sql.push(
+            "SELECT COALESCE(MAX(id), 0), pg_snapshot_xmin(pg_current_snapshot())::text::bigint, \
+             pg_snapshot_xmax(pg_current_snapshot())::text::bigint FROM events",
+        ),
+    };
+    sql
+}
+
+/// The builder's watermark: scanned id, pending id and its xmax (-1 where unset), all BIGINT.
+pub(crate) fn progress(d: Dialect) -> Sql {
+    let mut sql = Sql::new(d);
+    match d {
+        Dialect::Sqlite => sql.push(
+            "SELECT COALESCE(p.scanned_id, -1), -1, -1 \
+             FROM (SELECT 1 AS one) AS o LEFT JOIN segment_progress p ON p.id = 1",
+        ),
+        Dialect::Postgres => sql.push(
+            "SELECT COALESCE(p.scanned_id, -1), COALESCE(p.pending_id, -1), \
+             COALESCE(p.pending_xmax, -1) \
+             FROM (SELECT 1 AS one) AS o LEFT JOIN segment_progress p ON p.id = 1",
+        ),
+    };
+    sql
+}
+
+pub(crate) fn save_progress(d: Dialect, scanned: i64, pending: Option<(i64, i64)>) -> Sql {
+    let mut sql = Sql::new(d);
+    match (d, pending) {
+        (Dialect::Postgres, Some((id, xmax))) => {
+            sql.push("INSERT INTO segment_progress (id, scanned_id, pending_id, pending_xmax) VALUES (1, ")
+                .int(scanned)
+                .push(", ")
+                .int(id)
+                .push(", ")
+                .int(xmax)
+                .push(
+                    ") ON CONFLICT (id) DO UPDATE SET scanned_id = excluded.scanned_id, \
+                     pending_id = excluded.pending_id, pending_xmax = excluded.pending_xmax",
+                );
+        }
+        _ => {
+            sql.push("INSERT INTO segment_progress (id, scanned_id) VALUES (1, ")
+                .int(scanned)
+                .push(") ON CONFLICT (id) DO UPDATE SET scanned_id = excluded.scanned_id");
+        }
+    }
+    sql
+}
+
+/// Per site: id, time zone, the time zone its segments were built in (NULL: never) and the day
+/// they are built through.
+pub(crate) fn sites(d: Dialect) -> Sql {
+    let mut sql = Sql::new(d);
+    sql.push(
+        "SELECT s.id, s.timezone, g.timezone, CAST(COALESCE(g.built_through, 0) AS BIGINT) \
+         FROM sites s LEFT JOIN segment_sites g ON g.site_id = s.id ORDER BY s.id",
+    );
+    sql
+}
+
+pub(crate) const SITE_KINDS: [Kind; 4] = [Kind::Int, Kind::Text, Kind::Text, Kind::Int];
+
+/// The quarter hours touched by events with ids in `after..=upto`: site, the event's quarter,
+/// its visit's start quarter and the quarter its visit was first seen in (session ids begin
+/// with that time in milliseconds since 2020). A visit moved to an earlier start by a late
+/// event was counted on a day between the two.
+pub(crate) fn changes(d: Dialect, after: i64, upto: i64) -> Sql {
+    let mut sql = Sql::new(d);
+    sql.push("SELECT e.site_id, ")
+        .push(&d.epoch("e.created_at"))
+        .push(" / 900 AS eq, ")
+        .push(&d.epoch("s.started_at"))
+        .push(
+            " / 900 AS sq, ((s.id / 4194304) / 1000 + 1577836800) / 900 AS iq \
+             FROM events e JOIN sessions s ON s.id = e.session_id WHERE e.id > ",
+        )
+        .int(after)
+        .push(" AND e.id <= ")
+        .int(upto)
+        .push(" GROUP BY e.site_id, eq, sq, iq");
+    sql
+}
+
+/// One column: the first event time (unix seconds) of a site at or after `from`, or no row. An
+/// ORDER BY with LIMIT is a seek in `events_site_time` on both engines (a MIN with a COUNT, as
+/// the rollup builder had it, counted every later event).
+pub(crate) fn next_event(d: Dialect, site: i64, from: i64) -> Sql {
+    let mut sql = Sql::new(d);
+    sql.push("SELECT ")
+        .push(&d.epoch("created_at"))
+        .push(" FROM events WHERE site_id = ")
+        .int(site)
+        .push(" AND created_at >= ")
+        .time(from)
+        .push(" ORDER BY created_at LIMIT 1");
+    sql
+}
+
+/// Forgets a site's segments (its time zone changed).
+pub(crate) fn reset(d: Dialect, site: i64) -> Vec<Sql> {
+    ["segments", "segment_sites"]
+        .into_iter()
+        .map(|table| {
+            let mut sql = Sql::new(d);
+            sql.push("DELETE FROM ")
+                .push(table)
+                .push(" WHERE site_id = ")
+                .int(site);
+            sql
+        })
+        .collect()
+}
+
+/// Sites with segments of another encoding version than `version` (they are rebuilt).
+pub(crate) fn outdated(d: Dialect, version: i64) -> Sql {
+    let mut sql = Sql::new(d);
+    sql.push("SELECT DISTINCT site_id FROM segments WHERE version <> ")
+        .int(version);
+    sql
+}
+
+/// Records that a site's segments are complete through `day`, in time zone `tz`.
+pub(crate) fn mark_built(d: Dialect, site: i64, tz: &str, day: i64) -> Sql {
+    let mut sql = Sql::new(d);
+    sql.push("INSERT INTO segment_sites (site_id, timezone, built_through) VALUES (")
+        .int(site)
+        .push(", ")
+        .text(tz)
+        .push(", ")
+        .int(day)
+        .push(
+            ") ON CONFLICT (site_id) DO UPDATE SET timezone = excluded.timezone, \
+             built_through = excluded.built_through",
+        );
+    sql
+}
+
+/// Replaces a day's segment (a new row, so a new id) or, with no bytes, removes it.
+pub(crate) fn store_segment(
+    d: Dialect,
+    site: i64,
+    day: i64,
+    segment: Option<(i64, i64, &[u8])>,
+) -> Vec<Sql> {
+    let mut delete = Sql::new(d);
+    delete
+        .push("DELETE FROM segments WHERE site_id = ")
+        .int(site)
+        .push(" AND day = ")
+        .int(day);
+    let mut out = vec![delete];
+    if let Some((version, events, bytes)) = segment {
+        let mut insert = Sql::new(d);
+        insert
+            .push("INSERT INTO segments (site_id, day, version, events, data) VALUES (")
+            .int(site)
+            .push(", ")
+            .int(day)
+            .push(", ")
+            .int(version)
+            .push(", ")
+            .int(events)
+            .push(", ")
+            .bytes(bytes)
+            .push(")");
+        out.push(insert);
+    }
+    out
+}
+
+/// Segment rows with ids above `after`, by id, at most `limit`: id, site, day, version, data.
+pub(crate) fn load_segments(d: Dialect, after: i64, limit: i64) -> Sql {
+    let mut sql = Sql::new(d);
+    sql.push(
+        "SELECT id, site_id, CAST(day AS BIGINT), CAST(version AS BIGINT), data FROM segments \
+         WHERE id > ",
+    )
+    .int(after)
+    .push(" ORDER BY id LIMIT ")
+    .int(limit);
+    sql
+}
+
+pub(crate) const SEGMENT_KINDS: [Kind; 5] =
+    [Kind::Int, Kind::Int, Kind::Int, Kind::Int, Kind::Bytes];
