@@ -13,9 +13,11 @@
 #                  and the first (cold) load separately
 #   VIEWS          month (default: 30-day views and today) or year (last 12 months)
 #   BACKENDS       "sqlite postgres" (default) or one of them
+#   SITE           the seeded site (default example.com)
 #   SITE_TZ        the site's time zone; default: the Etc/GMT zone in which it is latest in the
 #                  day now, so that "today" holds (nearly) a full day of seeded events
 #   SQLITE_DB, POSTGRES_DB   an existing seeded database to use instead of seeding one
+#   KEEP           set: keep the scratch directory and database (their names are printed)
 #   POSTGRES_URL   server for scratch databases (default postgres://postgres@127.0.0.1:5432/postgres)
 #
 # For each backend it reports: the seed's wall time (writing and building the engine's segments)
@@ -40,6 +42,7 @@ best = max(range(-12, 15), key=lambda n: (h + n) % 24)
 print("Etc/GMT%+d" % -best if best else "UTC")')
 fi
 export SITE_TZ
+SITE=${SITE:-example.com}
 . bench/lib.sh
 
 say "==> building (release)"
@@ -74,16 +77,18 @@ case $VIEWS in
     *) say "VIEWS must be month or year"; exit 2 ;;
 esac
 
-# first load, then median of RUNS loads after one warm-up, in ms; fails on a non-200.
+# Loads $1 once (the first load), once more as a warm-up, then RUNS times; sets `first` and
+# `median` (ms). A non-200 stops the benchmark with the status and the start of the body.
 measure() {
-    local url=$1 status first
-    read -r status first < <(curl -s -o "$TMP/body" -w '%{http_code} %{time_total}\n' -b "$jar" "$url")
-    if [ "$status" != 200 ]; then say "    $url: HTTP $status"; head -c 400 "$TMP/body"; exit 1; fi
-    curl -s -o /dev/null -b "$jar" "$url"
-    local median
-    median=$(for _ in $(seq 1 "$RUNS"); do curl -s -o /dev/null -w '%{time_total}\n' -b "$jar" "$url"; done |
+    local url=$1 status secs
+    read -r status secs <<<"$(curl -s -o "$TMP/body" -w '%{http_code} %{time_total}' "${AUTH[@]}" "$url")"
+    if [ "$status" != 200 ]; then
+        say "    $url: HTTP $status"; head -c 400 "$TMP/body"; say ""; tail -n 5 "$TMP/serve.log"; exit 1
+    fi
+    first=$(awk -v s="$secs" 'BEGIN { printf "%.0f", s * 1000 }')
+    curl -s -o /dev/null "${AUTH[@]}" "$url"
+    median=$(for _ in $(seq 1 "$RUNS"); do curl -s -o /dev/null -w '%{time_total}\n' "${AUTH[@]}" "$url"; done |
         sort -n | awk '{ a[NR] = $1 * 1000 } END { printf "%.0f", a[int((NR + 1) / 2)] }')
-    printf '%s %s\n' "$median" "$(awk -v s="$first" 'BEGIN { printf "%.0f", s * 1000 }')"
 }
 
 RESULTS=()
@@ -122,26 +127,24 @@ for backend in $BACKENDS; do
     curl -s -o /dev/null -b "$jar" "http://127.0.0.1:$port/sites"
     for v in "${LIST[@]}"; do
         name=${v%%|*}
-        read -r median first < <(measure "http://127.0.0.1:$port/sites/$SITE?${v#*|}")
+        AUTH=(-b "$jar"); measure "http://127.0.0.1:$port/sites/$SITE?${v#*|}"
         say "    $name: median $median ms (first load $first ms)"
         RESULTS+=("| $backend | $name | $median | $first |")
     done
     # The stats API and a CSV breakdown export of a filtered view: the same engine, one question.
     api="http://127.0.0.1:$port/api/v1/stats/breakdown?site=$SITE&period=$P&property=country&filters=$(enc source:is:Google)&limit=100"
     key=$("$FOOTFALL" --database-url "$url" apikey create --name bench 2>/dev/null | tail -n1)
-    api_line=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' -H "Authorization: Bearer $key" "$api")
-    api_times=$(for _ in $(seq 1 "$RUNS"); do curl -s -o /dev/null -w '%{time_total}\n' -H "Authorization: Bearer $key" "$api"; done |
-        sort -n | awk '{ a[NR] = $1 * 1000 } END { printf "%.0f", a[int((NR + 1) / 2)] }')
-    say "    API breakdown by country, source is Google: median $api_times ms (first: HTTP ${api_line% *}, ${api_line#* } s)"
-    RESULTS+=("| $backend | API breakdown (country, source is Google) | $api_times | |")
-    read -r median first < <(measure "http://127.0.0.1:$port/sites/$SITE/export/page.csv?period=$P$(f source:is:Google)")
+    AUTH=(-H "Authorization: Bearer $key"); measure "$api"
+    say "    API breakdown by country, source is Google: median $median ms (first load $first ms)"
+    RESULTS+=("| $backend | API breakdown (country, source is Google) | $median | $first |")
+    AUTH=(-b "$jar"); measure "http://127.0.0.1:$port/sites/$SITE/export/page.csv?period=$P$(f source:is:Google)"
     say "    CSV export of pages, source is Google: median $median ms (first $first ms)"
     RESULTS+=("| $backend | CSV export page.csv (source is Google) | $median | $first |")
     rss=$(awk '/VmHWM/ { print $2 }' "/proc/$SERVER/status")
     say "    server peak RSS after all views: $((rss / 1024)) MB"
     RESULTS+=("| $backend | server peak RSS | $((rss / 1024)) MB | |")
     stop_server
-    if [ "$backend" = postgres ] && [ -z "$reuse" ] && [ -n "$PGDB" ]; then
+    if [ "$backend" = postgres ] && [ -z "$reuse" ] && [ -n "$PGDB" ] && [ -z "${KEEP:-}" ]; then
         psql -q "$POSTGRES_URL" -c "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" >/dev/null; PGDB=
     fi
 done

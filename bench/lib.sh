@@ -17,6 +17,7 @@ PGDB=
 cleanup() {
     [ -n "$SAMPLER" ] && kill "$SAMPLER" 2>/dev/null
     [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
+    if [ -n "${KEEP:-}" ]; then say "kept: $TMP ${PGDB:+and database $PGDB}"; return; fi
     [ -n "$PGDB" ] && psql -q "$POSTGRES_URL" -c "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" >/dev/null 2>&1
     rm -rf "$TMP"
 }

@@ -7,7 +7,7 @@
 //!   costs a read of the table, not a rebuild.
 //! - Open days (today, and yesterday for `CLOSE_AFTER` after midnight): the engine reads the
 //!   events stored since it last looked, with their visits (`open`), and rebuilds those days'
-//!   segments in memory when a question needs them — at most once a second.
+//!   segments in memory when a question needs them — at most twice a second.
 //! - A question the engine cannot answer exactly (another time zone than the site's, days the
 //!   builder has not reached, hours that do not line up with the site's days) gets `None`, and
 //!   the store answers it from raw rows (`store::sql`), the reference the engine is tested
@@ -23,9 +23,6 @@ mod pool;
 pub(crate) mod rows;
 pub(crate) mod scan;
 pub(crate) mod segment;
-
-#[cfg(test)]
-mod proto_bench;
 
 use crate::domain::{SiteId, TimeZone};
 use crate::stats::calendar::{self, day_number, local_day};
@@ -95,7 +92,7 @@ pub fn spawn(
 
 /// How old the open days may be when a question reads them: an accepted event shows within this
 /// (plus the writer's flush interval).
-const FRESH: Duration = Duration::from_secs(1);
+const FRESH: Duration = Duration::from_millis(500);
 /// How many days after its last built one a site's open part may hold; further behind, the builder
 /// is catching up (after an import, say) and questions are answered from raw rows meanwhile.
 const MAX_OPEN_DAYS: i64 = 3;
@@ -172,6 +169,9 @@ pub(crate) struct Engine {
     left_to_raw: std::sync::atomic::AtomicU64,
     state: RwLock<State>,
     open: tokio::sync::Mutex<open::Open>,
+    /// Held while segments are loaded: a question that comes before the first load waits for it
+    /// (a second or two at 10M events) instead of scanning raw rows for many seconds.
+    loading: tokio::sync::Mutex<()>,
     /// When a question last needed the open days (the background refresh reads them only while
     /// someone is looking).
     watched: Mutex<Option<Instant>>,
@@ -184,6 +184,7 @@ impl Default for Engine {
             left_to_raw: Default::default(),
             state: RwLock::new(State::default()),
             open: tokio::sync::Mutex::new(open::Open::default()),
+            loading: tokio::sync::Mutex::new(()),
             watched: Mutex::new(None),
         }
     }
@@ -239,6 +240,23 @@ impl Engine {
     /// Loads what the builder wrote since the last call: site time zones and built days, new
     /// and rebuilt segments. Cheap when nothing changed.
     pub async fn refresh(&self, db: &dyn Exec) -> Result<(), StoreError> {
+        let _loading = self.loading.lock().await;
+        self.load(db).await
+    }
+
+    /// Loads the segments once if that has not been done yet (waiting for a load under way).
+    async fn ensure_loaded(&self, db: &dyn Exec) -> Result<(), StoreError> {
+        if self.read().ready {
+            return Ok(());
+        }
+        let _loading = self.loading.lock().await;
+        if self.read().ready {
+            return Ok(());
+        }
+        self.load(db).await
+    }
+
+    async fn load(&self, db: &dyn Exec) -> Result<(), StoreError> {
         let d = db.dialect();
         let sites = db
             .fetch(&statements::sites(d), &statements::SITE_KINDS)
@@ -377,6 +395,7 @@ impl Engine {
         let (from, to) = (day_number(q.from), day_number(q.to));
         let site = q.site.0;
         let tz = q.timezone.0;
+        self.ensure_loaded(db).await?;
         let (built_through, mut days) = {
             let state = self.read();
             let Some(s) = state.sites.get(&site).filter(|_| state.ready) else {

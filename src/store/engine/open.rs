@@ -20,6 +20,15 @@ use std::time::{Duration, Instant};
 
 /// Events read per statement by id.
 const PAGE: i64 = 5_000;
+/// Segments per open day. A visitor's rows are all in one part, so the parts' distinct visitors
+/// add up exactly, as days do; a trickle of new events rebuilds one part in `PARTS` (about 0.1 s
+/// instead of 0.8 s for a day of 330k events).
+const PARTS: u8 = 8;
+
+/// The part of a visitor's rows.
+fn part_of(visitor: i64) -> u8 {
+    visitor.rem_euclid(i64::from(PARTS)) as u8
+}
 
 #[derive(Default)]
 pub(super) struct Open {
@@ -38,8 +47,10 @@ struct OpenSite {
     rows: Rows,
     /// Ids of the events held.
     ids: HashSet<i64>,
-    segments: BTreeMap<i64, Arc<Stored>>,
-    dirty: BTreeSet<i64>,
+    /// By (day, part): each open day is cut into `PARTS` segments by visitor, so that a new event
+    /// rebuilds the part of its visitor, not the whole day.
+    segments: BTreeMap<(i64, u8), Arc<Stored>>,
+    dirty: BTreeSet<(i64, u8)>,
     /// Read by time as well until the snapshot's xmin passes this xmax (Postgres), so that events
     /// committed after the first read but with lower ids than the watermark are not missed.
     by_time_until: Option<i64>,
@@ -68,12 +79,20 @@ impl OpenSite {
             && self.rows.sessions.get(&v.id) != Some(&v)
         {
             for t in [v.started_at.max(self.from), v.ended_at.max(self.from)] {
-                self.dirty.insert(local_day(self.tz, t));
+                self.dirty
+                    .insert((local_day(self.tz, t), part_of(v.visitor_id)));
             }
             self.rows.sessions.insert(v.id, v);
         }
         if held && self.ids.insert(event.id) {
-            self.dirty.insert(local_day(self.tz, event.created_at));
+            // The visitor whose rows the event joins (`Segment::build` sorts by it).
+            let visitor = self
+                .rows
+                .sessions
+                .get(&event.session_id)
+                .map_or(event.visitor_id, |s| s.visitor_id);
+            self.dirty
+                .insert((local_day(self.tz, event.created_at), part_of(visitor)));
             self.rows.events.push(event);
         }
         Ok(())
@@ -90,8 +109,8 @@ impl OpenSite {
         self.ids = self.rows.events.iter().map(|e| e.id).collect();
         let visits: HashSet<i64> = self.rows.events.iter().map(|e| e.session_id).collect();
         self.rows.sessions.retain(|id, _| visits.contains(id));
-        self.segments = self.segments.split_off(&first);
-        self.dirty = self.dirty.split_off(&first);
+        self.segments = self.segments.split_off(&(first, 0));
+        self.dirty = self.dirty.split_off(&(first, 0));
     }
 }
 
@@ -141,7 +160,9 @@ impl Open {
                 local_day(site.tz, site.from),
                 local_day(site.tz, added.iter().copied().max().unwrap_or(site.from)),
             );
-            site.dirty.extend(first..=last.max(first + 1));
+            for day in first..=last.max(first + 1) {
+                site.dirty.extend((0..PARTS).map(|part| (day, part)));
+            }
             if d == Dialect::Sqlite || snap.xmin >= until {
                 site.by_time_until = None;
             }
@@ -205,7 +226,8 @@ impl Open {
         if from > to {
             return Ok(Some(Vec::new()));
         }
-        let stale: Vec<i64> = open.dirty.range(from..=to).copied().collect();
+        let range = (from, 0)..=(to, PARTS);
+        let stale: Vec<(i64, u8)> = open.dirty.range(range.clone()).copied().collect();
         if !stale.is_empty() {
             // Built off the async workers: the rows go to a blocking thread and come back.
             let rows = std::mem::take(&mut open.rows);
@@ -213,33 +235,32 @@ impl Open {
             let (rows, built) = blocking(move || {
                 let built: Vec<_> = stale
                     .iter()
-                    .map(|&day| {
-                        let seg =
-                            Segment::build(&rows, day, day_start(tz, day), day_start(tz, day + 1));
-                        (day, seg)
+                    .map(|&(day, part)| {
+                        let (start, end) = (day_start(tz, day), day_start(tz, day + 1));
+                        let seg = Segment::build_part(&rows, day, start, end, |visitor| {
+                            part_of(visitor) == part
+                        });
+                        ((day, part), seg)
                     })
                     .collect();
                 (rows, built)
             })
             .await?;
             open.rows = rows;
-            for (day, seg) in built {
-                open.dirty.remove(&day);
+            for (key, seg) in built {
+                open.dirty.remove(&key);
                 match seg.map_err(|e| StoreError::Corrupt(e.to_string()))? {
                     Some(seg) => {
-                        open.segments.insert(day, Stored::new(seg));
+                        open.segments.insert(key, Stored::new(seg));
                     }
                     None => {
-                        open.segments.remove(&day);
+                        open.segments.remove(&key);
                     }
                 }
             }
         }
         Ok(Some(
-            open.segments
-                .range(from..=to)
-                .map(|(_, s)| s.clone())
-                .collect(),
+            open.segments.range(range).map(|(_, s)| s.clone()).collect(),
         ))
     }
 }

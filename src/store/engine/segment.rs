@@ -98,15 +98,21 @@ impl Segment {
     /// The segment of local day `day` (instants `start..end`) from `rows`: the events in that
     /// range and their visits. `None` when the day has no events.
     pub fn build(rows: &Rows, day: i64, start: i64, end: i64) -> Result<Option<Self>, BuildError> {
+        Self::build_part(rows, day, start, end, |_| true)
+    }
+
+    /// The segment of the rows of the visitors that `visitor` picks (by visitor id): a part of a
+    /// day, whose distinct visitors add up with the other parts' as days do.
+    pub fn build_part(
+        rows: &Rows,
+        day: i64,
+        start: i64,
+        end: i64,
+        visitor: impl Fn(i64) -> bool,
+    ) -> Result<Option<Self>, BuildError> {
         let err = |what: String| BuildError { day, what };
         if end <= start || end - start > MAX_DAY_SECS {
             return Err(err(format!("bounds {start}..{end}")));
-        }
-        let mut picked: Vec<usize> = (0..rows.events.len())
-            .filter(|&i| (start..end).contains(&rows.events[i].created_at))
-            .collect();
-        if picked.is_empty() {
-            return Ok(None);
         }
         // Visits in visitor order; within a visit, events in time order.
         let visitor_of = |e: &EventRow| {
@@ -114,6 +120,15 @@ impl Segment {
                 .get(&e.session_id)
                 .map_or(e.visitor_id, |s| s.visitor_id)
         };
+        let mut picked: Vec<usize> = (0..rows.events.len())
+            .filter(|&i| {
+                let e = &rows.events[i];
+                (start..end).contains(&e.created_at) && visitor(visitor_of(e))
+            })
+            .collect();
+        if picked.is_empty() {
+            return Ok(None);
+        }
         picked.sort_by_key(|&i| {
             let e = &rows.events[i];
             (visitor_of(e), e.session_id, e.created_at, e.id)

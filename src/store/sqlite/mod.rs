@@ -42,14 +42,19 @@ impl SqliteStore {
             // and commits skip an fsync each.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true)
-            .pragma("temp_store", "memory");
+            .foreign_keys(true);
         // Page caches are per connection: 16 MB for the batch writer, 2 MB for the other
-        // writes, 8 MB for each reader, which bounds SQLite's own memory at about 50 MB; the OS
-        // page cache does the rest.
+        // writes and for each reader (the dashboard reads the query engine's memory, and what
+        // still reads the file reads each page about once), which bounds SQLite's own memory at
+        // about 26 MB; the OS page cache does the rest.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone().pragma("cache_size", "-2000"))
+            .connect_with(
+                options
+                    .clone()
+                    .pragma("temp_store", "memory")
+                    .pragma("cache_size", "-2000"),
+            )
             .await?;
         sqlx::migrate!("migrations/sqlite")
             .run(&writer)
@@ -62,7 +67,15 @@ impl SqliteStore {
             // memory, and what still reads the file (the segment builder, the open day, exports)
             // reads each page about once, so a map would only add the file's pages to the
             // resident set (about 40 MB more at 10M events, measured with bench/dashboard.sh).
-            .connect_with(options.pragma("cache_size", "-8000"))
+            // Their sorts and temporary tables spill to a file, not to memory (the bundled SQLite
+            // defaults to memory):
+            // a raw query over millions of rows (a time zone the engine was not built for, say)
+            // sorted 130 MB in memory on one connection.
+            .connect_with(
+                options
+                    .pragma("temp_store", "file")
+                    .pragma("cache_size", "-2000"),
+            )
             .await?;
         Ok(Self {
             db: Pools {
