@@ -369,46 +369,32 @@ async fn dst_days_have_23_and_25_hourly_buckets(backend: Backend) {
         ));
     }
     write(&store, events, 10).await;
+    // (hour labels, indexes of the hours with visitors) of one local day
+    let hours = |day: &'static str| {
+        let (store, site) = (&store, &site);
+        async move {
+            let points = store
+                .timeseries(&query(site, day, day, vec![]), Interval::Hour)
+                .await
+                .unwrap_or_else(|e| panic!("{e:?}"));
+            let labels: Vec<String> = points
+                .iter()
+                .map(|p| p.start.format("%H").to_string())
+                .collect();
+            let busy: Vec<usize> = (0..points.len())
+                .filter(|&i| points[i].visitors > 0)
+                .collect();
+            (labels, busy)
+        }
+    };
     for pass in ["raw", "built"] {
-        let spring = store
-            .timeseries(
-                &query(&site, "2026-03-29", "2026-03-29", vec![]),
-                Interval::Hour,
-            )
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+        let (spring, busy) = hours("2026-03-29").await;
         assert_eq!(spring.len(), 23, "{pass}");
-        let labels: Vec<_> = spring
-            .iter()
-            .map(|p| p.start.format("%H").to_string())
-            .collect();
-        assert_eq!(&labels[..4], ["00", "01", "03", "04"], "{pass}");
-        let busy: Vec<_> = spring
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.visitors > 0)
-            .map(|(i, _)| i)
-            .collect();
+        assert_eq!(&spring[..4], ["00", "01", "03", "04"], "{pass}");
         assert_eq!(busy, vec![1, 2], "{pass}");
-        let autumn = store
-            .timeseries(
-                &query(&site, "2026-10-25", "2026-10-25", vec![]),
-                Interval::Hour,
-            )
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+        let (autumn, busy) = hours("2026-10-25").await;
         assert_eq!(autumn.len(), 25, "{pass}");
-        let labels: Vec<_> = autumn
-            .iter()
-            .map(|p| p.start.format("%H").to_string())
-            .collect();
-        assert_eq!(&labels[..5], ["00", "01", "02", "02", "03"], "{pass}");
-        let busy: Vec<_> = autumn
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.visitors > 0)
-            .map(|(i, _)| i)
-            .collect();
+        assert_eq!(&autumn[..5], ["00", "01", "02", "02", "03"], "{pass}");
         assert_eq!(busy, vec![2, 3], "{pass}");
         let days = store
             .timeseries(

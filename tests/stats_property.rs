@@ -20,6 +20,7 @@ use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use std::sync::Arc;
+use support::traffic::AGENTS;
 use support::visits::{Profile, add_site, visit};
 use support::{Backend, TestDb};
 
@@ -50,17 +51,6 @@ const PLACES: [Option<(&str, &str, &str)>; 3] = [
     None,
     Some(("DE", "Bavaria", "München")),
     Some(("US", "Texas", "Austin")),
-];
-/// (browser, version), (OS, version), device
-type Agent = (
-    (&'static str, &'static str),
-    (&'static str, &'static str),
-    &'static str,
-);
-const AGENTS: [Agent; 3] = [
-    (("Chrome", "131"), ("Windows", "10"), "desktop"),
-    (("Safari", "18"), ("iOS", "18.1"), "mobile"),
-    (("Firefox", "133"), ("Linux", ""), "desktop"),
 ];
 const PROPS: [(&str, &str); 6] = [
     ("plan", "pro"),

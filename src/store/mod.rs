@@ -4,6 +4,7 @@
 //! dashboard reach the database only through `Store`.
 
 mod auth;
+pub(crate) mod backend;
 pub(crate) mod engine;
 mod postgres;
 pub(crate) mod sql;

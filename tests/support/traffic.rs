@@ -20,12 +20,12 @@ const PLACES: [Option<(&str, &str, &str)>; 3] = [
     Some(("US", "Texas", "Austin")),
 ];
 /// (browser, version), (OS, version), device
-type Agent = (
+pub type Agent = (
     (&'static str, &'static str),
     (&'static str, &'static str),
     &'static str,
 );
-const AGENTS: [Agent; 3] = [
+pub const AGENTS: [Agent; 3] = [
     (("Chrome", "131"), ("Windows", "10"), "desktop"),
     (("Safari", "18"), ("iOS", "18.1"), "mobile"),
     (("Firefox", "133"), ("Linux", ""), "desktop"),

@@ -1,9 +1,10 @@
 //! `AuthStore`, once for every backend: accounts, login sessions, share links and API keys.
 
-use super::exec::{Backend, Exec};
+use super::exec::Exec;
 use super::{Bind, Dialect, Kind, Row, Sql};
 use crate::domain::{Email, SiteId, User, UserId};
 use crate::store::auth::assemble_api_keys;
+use crate::store::backend::Backend;
 use crate::store::{
     ApiKey, ApiKeyId, ApiKeyScope, AuthStore, ShareLink, ShareLinkId, StoreError, TokenHash,
     UserCredentials,

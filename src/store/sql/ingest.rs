@@ -1,12 +1,12 @@
 //! `IngestStore`, once for every backend: sites, salts, the visits a restarting writer resumes,
 //! and events and sessions read back.
 
-use super::exec::Backend;
 use super::stored::{
     EVENT_COLUMNS, EVENT_KINDS, SESSION_COLUMNS, SESSION_KINDS, stored_event, stored_session,
 };
 use super::{Bind, Kind, Sql};
 use crate::domain::{Batch, SessionId, Site, SiteDomain, SiteId, TimeZone, VisitorId};
+use crate::store::backend::Backend;
 use crate::store::{
     IngestStore, MAX_RESUMED_VISIT, OpenSession, Salt, StoreError, StoredEvent, StoredSession,
 };

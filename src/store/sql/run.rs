@@ -2,7 +2,6 @@
 //! (`store::engine`) and, when the engine cannot answer it exactly, to raw rows: planned, run as
 //! one statement and shaped into the contract's types.
 
-use super::exec::Backend;
 use super::filters::{Col, Split};
 use super::plan::Plan;
 use super::stored::{EVENT_COLUMNS, EVENT_KINDS, stored_event};
@@ -12,6 +11,7 @@ use crate::stats::calendar;
 use crate::stats::{
     Aggregate, BreakdownRow, Dimension, Interval, Metrics, Point, StatsQuery, VisitSums,
 };
+use crate::store::backend::Backend;
 use crate::store::engine::{BuildReport, EngineCounts};
 use crate::store::{StatsStore, StoreError, StoredEvent};
 use async_trait::async_trait;

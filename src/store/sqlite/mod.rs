@@ -3,7 +3,8 @@
 mod batch;
 
 use super::StoreError;
-use super::sql::exec::{Backend, Exec, Native, Pooled, Pools};
+use super::backend::{Backend, Pooled};
+use super::sql::exec::{Exec, Native, Pools};
 use super::sql::{Bind, Cell, Dialect, Kind};
 use crate::domain::Batch;
 use crate::store::engine::{self, Engine, build::BuildReport};

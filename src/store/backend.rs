@@ -1,0 +1,77 @@
+//! What a backend is to the stores: its statements' runner (`Exec`), its batch writer, its
+//! query engine, and the segment builder's connection (`Session`, `Pooled`). Above both the SQL
+//! layer and the engine, so that neither imports the other's user.
+
+use super::StoreError;
+use super::engine::Engine;
+use super::engine::build::{BuildReport, BuildSession};
+use super::sql::exec::{Driver, Exec};
+use super::sql::{Dialect, Kind, Row, Sql};
+use crate::domain::Batch;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection as _, Database};
+use std::sync::Arc;
+
+/// The segment builder's one connection (which holds the builder's lock, where there is one).
+pub(crate) struct Session<DB: Database>(pub PoolConnection<DB>);
+
+#[async_trait]
+impl<DB: Driver> BuildSession for Session<DB> {
+    fn dialect(&self) -> Dialect {
+        DB::DIALECT
+    }
+
+    async fn fetch(&mut self, sql: &Sql, kinds: &[Kind]) -> Result<Vec<Row>, StoreError> {
+        DB::fetch_on(&mut self.0, sql, kinds).await
+    }
+
+    async fn atomically(&mut self, statements: &[Sql]) -> Result<(), StoreError> {
+        let mut tx = self.0.begin().await?;
+        for sql in statements {
+            DB::execute_on(&mut tx, sql).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// The segment builder on a store's pools, taking a connection per read and per transaction: on
+/// SQLite the builder must not hold the one writer connection between its transactions (sites,
+/// salts and logins write through it too).
+pub(crate) struct Pooled<'a>(pub &'a dyn Exec);
+
+#[async_trait]
+impl BuildSession for Pooled<'_> {
+    fn dialect(&self) -> Dialect {
+        self.0.dialect()
+    }
+
+    async fn fetch(&mut self, sql: &Sql, kinds: &[Kind]) -> Result<Vec<Row>, StoreError> {
+        self.0.fetch(sql, kinds).await
+    }
+
+    async fn atomically(&mut self, statements: &[Sql]) -> Result<(), StoreError> {
+        let mut tx = self.0.begin().await?;
+        for sql in statements {
+            tx.execute(sql).await?;
+        }
+        tx.commit().await
+    }
+}
+
+/// What a backend provides beyond running statements: the parts that really differ. The stores'
+/// traits (`IngestStore`, `AuthStore`, `StatsStore`) are implemented once for every `Backend`.
+#[async_trait]
+pub(crate) trait Backend: Send + Sync + 'static {
+    /// "sqlite" or "postgres", for logs and metrics.
+    fn name(&self) -> &'static str;
+    fn exec(&self) -> &dyn Exec;
+    /// Writes a batch atomically (each engine has its own fast path).
+    async fn write_batch(&self, batch: Arc<Batch>) -> Result<(), StoreError>;
+    /// The query engine, unless the store was opened without one (to answer from raw rows).
+    fn engine(&self) -> Option<&Engine>;
+    /// Runs the segment builder (`engine::build`) under the backend's lock.
+    async fn build_segments(&self, now: DateTime<Utc>) -> Result<BuildReport, StoreError>;
+}
