@@ -343,12 +343,7 @@ async fn dst_days_have_23_and_25_hourly_buckets(backend: Backend) {
     let Some((db, store, site)) = open(backend).await else {
         return;
     };
-    let profile = Profile {
-        browser: ("Chrome", "131"),
-        os: ("Windows", "10"),
-        device: "desktop",
-        ..Profile::default()
-    };
+    let profile = desktop();
     let mut events = Vec::new();
     // 00:30 UTC is 01:30 CET before the spring change and 02:30 CEST before the autumn one;
     // 01:30 UTC is 03:30 CEST after spring forward and 02:30 CET after fall back.
@@ -419,12 +414,7 @@ async fn a_second_builder_leaves_the_work_to_the_one_holding_the_lock(backend: B
     let Some((db, store, site)) = open(backend).await else {
         return;
     };
-    let profile = Profile {
-        browser: ("Chrome", "131"),
-        os: ("Windows", "10"),
-        device: "desktop",
-        ..Profile::default()
-    };
+    let profile = desktop();
     write(
         &store,
         visit(
@@ -475,4 +465,14 @@ async fn a_second_builder_leaves_the_work_to_the_one_holding_the_lock(backend: B
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!((a.visitors, a.visits), (1, 1));
     db.cleanup().await;
+}
+
+/// A Chrome on Windows visitor.
+fn desktop() -> Profile {
+    Profile {
+        browser: ("Chrome", "131"),
+        os: ("Windows", "10"),
+        device: "desktop",
+        ..Profile::default()
+    }
 }

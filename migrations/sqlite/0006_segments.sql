@@ -6,8 +6,17 @@
 -- rows makes the builder start over.
 DROP TABLE rollup_dims;
 DROP TABLE rollup_totals;
-DROP TABLE rollup_sites;
-DROP TABLE rollup_progress;
+-- The rollup builder's bookkeeping has the columns the segment builder needs: it is renamed and
+-- emptied, so that the builder starts from the first event.
+--   segment_sites: per site, the time zone its segments were built in, and the last local day
+--   they are complete for (days without events have no row); later days are read from the
+--   events table as they arrive.
+--   segment_progress: the builder's watermark; events with ids up to scanned_id have been
+--   looked at for late arrivals into days already built.
+ALTER TABLE rollup_sites RENAME TO segment_sites;
+ALTER TABLE rollup_progress RENAME TO segment_progress;
+DELETE FROM segment_sites;
+DELETE FROM segment_progress;
 
 -- One row per site and closed local day with events (days as days since 1970-01-01 in the site's
 -- time zone). A rebuilt day is deleted and inserted again, so its row gets a new id: collectors
@@ -22,20 +31,4 @@ CREATE TABLE segments (
     events   INTEGER NOT NULL,
     data     BLOB    NOT NULL,
     UNIQUE (site_id, day)
-);
-
--- Per site: the time zone its segments were built in, and the last local day they are complete
--- for (days without events have no row). Later days are read from the events table as they
--- arrive.
-CREATE TABLE segment_sites (
-    site_id        INTEGER PRIMARY KEY REFERENCES sites(id) ON DELETE CASCADE,
-    timezone       TEXT    NOT NULL,
-    built_through  INTEGER NOT NULL
-);
-
--- The builder's watermark: events with ids up to scanned_id have been looked at for late
--- arrivals into days already built.
-CREATE TABLE segment_progress (
-    id          INTEGER PRIMARY KEY CHECK (id = 1),
-    scanned_id  INTEGER NOT NULL
 );

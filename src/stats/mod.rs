@@ -333,6 +333,35 @@ pub struct Point {
     pub visits: Option<VisitSums>,
 }
 
+/// Every bucket of a series (`calendar::buckets`), filled from `found` — (bucket, figures) in
+/// bucket order, only the buckets with data; `fill` copies one's figures into its point. Buckets
+/// outside the range are skipped (none are expected).
+pub fn points<T, E>(
+    buckets: Vec<(i64, NaiveDateTime)>,
+    metrics: Metrics,
+    found: impl IntoIterator<Item = (i64, T)>,
+    mut fill: impl FnMut(&mut Point, T) -> Result<(), E>,
+) -> Result<Vec<Point>, E> {
+    let mut found = found.into_iter().peekable();
+    let mut points = Vec::with_capacity(buckets.len());
+    for (bucket, start) in buckets {
+        let mut point = Point {
+            start,
+            visitors: 0,
+            pageviews: 0,
+            events: 0,
+            visits: (metrics == Metrics::WithVisits).then(VisitSums::default),
+        };
+        while let Some((b, figures)) = found.next_if(|(b, _)| *b <= bucket) {
+            if b == bucket {
+                fill(&mut point, figures)?;
+            }
+        }
+        points.push(point);
+    }
+    Ok(points)
+}
+
 /// One row of a breakdown, biggest first (by visitors, then pageviews, then events, then value).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct BreakdownRow {

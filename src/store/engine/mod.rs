@@ -26,9 +26,7 @@ pub(crate) mod segment;
 
 use crate::domain::{SiteId, TimeZone};
 use crate::stats::calendar::{self, day_number, local_day};
-use crate::stats::{
-    Aggregate, BreakdownRow, Dimension, Interval, Metrics, Point, StatsQuery, VisitSums,
-};
+use crate::stats::{Aggregate, BreakdownRow, Dimension, Interval, Metrics, Point, StatsQuery};
 use crate::store::StoreError;
 use crate::store::sql::exec::Exec;
 use crate::store::sql::segments as statements;
@@ -480,33 +478,19 @@ impl Engine {
         };
         blocking(move || {
             let found = view.run(|q| scan::series(q, interval, metrics));
-            let mut found = found.into_iter().peekable();
-            calendar::buckets(view.tz, view.from, view.to, hourly)
-                .into_iter()
-                .map(|(bucket, start)| {
-                    let mut point = Point {
-                        start,
-                        visitors: 0,
-                        pageviews: 0,
-                        events: 0,
-                        visits: (metrics == Metrics::WithVisits).then(VisitSums::default),
-                    };
-                    while let Some((b, t)) = found.next_if(|(b, _)| *b <= bucket) {
-                        if b == bucket {
-                            point.visitors = t.visitors;
-                            point.pageviews = t.pageviews;
-                            point.events = t.events;
-                            if metrics == Metrics::WithVisits {
-                                point.visits = Some(t.visits);
-                            }
-                        }
-                    }
-                    point
-                })
-                .collect()
+            let buckets = calendar::buckets(view.tz, view.from, view.to, hourly);
+            crate::stats::points(buckets, metrics, found, |point, t| {
+                point.visitors = t.visitors;
+                point.pageviews = t.pageviews;
+                point.events = t.events;
+                if metrics == Metrics::WithVisits {
+                    point.visits = Some(t.visits);
+                }
+                Ok::<_, std::convert::Infallible>(())
+            })
         })
         .await
-        .map(Some)
+        .map(|points| points.ok())
     }
 
     pub async fn breakdown(

@@ -81,34 +81,15 @@ impl<B: Backend> StatsStore for B {
             .iter()
             .map(|row| Ok((row.int(0)?, row)))
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let mut found = buckets.into_iter().peekable();
-        let mut points = Vec::new();
-        let mut fill = |bucket: i64, start| -> Result<(), StoreError> {
-            let mut point = Point {
-                start,
-                visitors: 0,
-                pageviews: 0,
-                events: 0,
-                visits: (metrics == Metrics::WithVisits).then(VisitSums::default),
-            };
-            // Rows come in bucket order; skip any outside the range (none are expected).
-            while let Some((b, row)) = found.next_if(|(b, _)| *b <= bucket) {
-                if b == bucket {
-                    point.visitors = row.int(1)?;
-                    point.pageviews = row.int(2)?;
-                    point.events = row.int(3)?;
-                    point.visits = visit_sums(row, 4, metrics)?;
-                }
-            }
-            points.push(point);
+        let buckets_of_range =
+            calendar::buckets(plan.tz, plan.from, plan.to, interval == Interval::Hour);
+        crate::stats::points(buckets_of_range, metrics, buckets, |point, row| {
+            point.visitors = row.int(1)?;
+            point.pageviews = row.int(2)?;
+            point.events = row.int(3)?;
+            point.visits = visit_sums(row, 4, metrics)?;
             Ok(())
-        };
-        for (bucket, start) in
-            calendar::buckets(plan.tz, plan.from, plan.to, interval == Interval::Hour)
-        {
-            fill(bucket, start)?;
-        }
-        Ok(points)
+        })
     }
 
     #[tracing::instrument(skip_all, fields(dimension = %dimension))]

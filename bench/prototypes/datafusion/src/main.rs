@@ -1,1 +1,0 @@
-fn main() { println!("use --bin export or --bin query"); }
