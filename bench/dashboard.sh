@@ -33,23 +33,22 @@ VIEWS=${VIEWS:-month}
 BACKENDS=${BACKENDS:-"sqlite postgres"}
 
 cd "$(dirname "$0")/.."
-if [ -z "${SITE_TZ:-}" ]; then
-    # Etc/GMT-N is N hours east of UTC; pick the one whose local hour now is the latest.
-    SITE_TZ=$(python3 -c '
+# Etc/GMT-N is N hours east of UTC: the one whose local hour now is the latest. Picked again for
+# each backend's seed, so that its "today" is the day the seed filled.
+latest_zone() {
+    python3 -c '
 import datetime
 h = datetime.datetime.now(datetime.timezone.utc).hour
 best = max(range(-12, 15), key=lambda n: (h + n) % 24)
-print("Etc/GMT%+d" % -best if best else "UTC")')
-fi
+print("Etc/GMT%+d" % -best if best else "UTC")'
+}
+AUTO_TZ=
+[ -z "${SITE_TZ:-}" ] && AUTO_TZ=1 && SITE_TZ=$(latest_zone)
 export SITE_TZ
 SITE=${SITE:-example.com}
 . bench/lib.sh
 
-say "==> building (release)"
-cargo build --release --quiet --bin footfall
-FOOTFALL=$PWD/target/release/footfall
-TMP=$(mktemp -d /tmp/footfall-dashbench.XXXXXX)
-trap cleanup EXIT
+build_and_scratch dashbench
 
 enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 f() { printf '&f=%s' "$(enc "$1")"; }
@@ -106,6 +105,7 @@ for backend in $BACKENDS; do
         say "==> $backend: using $url"
     else
         fresh_database "$backend" footfall_dashbench
+        [ -n "$AUTO_TZ" ] && SITE_TZ=$(latest_zone) && say "    site time zone $SITE_TZ"
         seed_site "    seed (writing + segments) took %e s, peak RSS %M KB"
     fi
     events=$(echo "SELECT COUNT(*) FROM events" | case $backend in
@@ -150,7 +150,7 @@ for backend in $BACKENDS; do
 done
 
 say ""
-say "$EVENTS events over $DAYS days, site time zone $SITE_TZ, median of $RUNS loads after one warm-up:"
+say "$EVENTS events over $DAYS days, site time zone $SITE_TZ (the last backend's), median of $RUNS loads after one warm-up:"
 say "| backend | view | median ms | first load ms |"
 say "|---|---|---:|---:|"
 printf '%s\n' "${RESULTS[@]}"

@@ -19,11 +19,7 @@ SITE=${SITE:-example.com}
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 
-say "==> building (release)"
-cargo build --release --quiet --bin footfall
-FOOTFALL=$PWD/target/release/footfall
-TMP=$(mktemp -d /tmp/footfall-freshbench.XXXXXX)
-trap cleanup EXIT
+build_and_scratch freshbench
 
 ms() { python3 -c 'import time; print(int(time.monotonic() * 1000))'; }
 

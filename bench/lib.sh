@@ -1,6 +1,6 @@
-# Steps the dashboard and export benchmarks share: a scratch database per backend, a seeded
-# site, a server, and curl logged in to it. Sourced from the repository root after the caller
-# has set FOOTFALL (the binary), TMP (a scratch directory), EVENTS and DAYS.
+# Steps the dashboard, freshness and export benchmarks share: the binary and a scratch
+# directory, a scratch database per backend, a seeded site, a server, and curl logged in to it.
+# Sourced from the repository root after the caller has set EVENTS and DAYS.
 
 POSTGRES_URL=${POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 SITE=${SITE:-bench.example}
@@ -20,6 +20,16 @@ cleanup() {
     if [ -n "${KEEP:-}" ]; then say "kept: $TMP ${PGDB:+and database $PGDB}"; return; fi
     [ -n "$PGDB" ] && psql -q "$POSTGRES_URL" -c "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" >/dev/null 2>&1
     rm -rf "$TMP"
+}
+
+# Builds the release binary (FOOTFALL) and makes the scratch directory (TMP, named after $1),
+# which `cleanup` removes on exit.
+build_and_scratch() {
+    say "==> building (release)"
+    cargo build --release --quiet --bin footfall
+    FOOTFALL=$PWD/target/release/footfall
+    TMP=$(mktemp -d "/tmp/footfall-$1.XXXXXX")
+    trap cleanup EXIT
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
