@@ -636,15 +636,27 @@ async fn healthz_and_metrics_report_the_pipeline(backend: Backend) {
     app.post_event(&pageview("/"), CHROME_UA).await;
     app.post_event("{", CHROME_UA).await;
     app.wait_for_events("example.com", 1).await;
-    let text = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
-        .unwrap_or_default();
+    // The writer counts a batch once its commit has returned, a moment after the rows can be
+    // read: wait (up to 5 s) for its last count, the flush time.
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = app
+            .client
+            .get(format!("{}/metrics", app.address))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .text()
+            .await
+            .unwrap_or_default();
+        if text
+            .lines()
+            .any(|l| l == "footfall_flush_duration_seconds_count 1")
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     for line in [
         "footfall_events_accepted_total 1",
         "footfall_events_stored_total 1",

@@ -94,8 +94,9 @@ const FRESH: Duration = Duration::from_millis(500);
 /// How many days after its last built one a site's open part may hold; further behind, the builder
 /// is catching up (after an import, say) and questions are answered from raw rows meanwhile.
 const MAX_OPEN_DAYS: i64 = 3;
-/// Filter sets whose matches a segment keeps (a few MB each at 10M events a month).
-const MATCH_CACHE: usize = 3;
+/// Filter sets whose matches a segment keeps (10–15 MB each over a year of 10M events): the
+/// filtered page being looked at and the one before.
+const MATCH_CACHE: usize = 2;
 /// Segment rows loaded per statement (each is a few MB at 10M events a month).
 const LOAD_BATCH: i64 = 2;
 
