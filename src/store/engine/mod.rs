@@ -95,8 +95,9 @@ const FRESH: Duration = Duration::from_millis(500);
 /// is catching up (after an import, say) and questions are answered from raw rows meanwhile.
 const MAX_OPEN_DAYS: i64 = 3;
 /// Filter sets whose matches a segment keeps (10–15 MB each over a year of 10M events): the
-/// filtered page being looked at and the one before.
-const MATCH_CACHE: usize = 2;
+/// one of the filtered page being looked at, whose every widget (and the previous period's top
+/// figures) asks with the same filters.
+const MATCH_CACHE: usize = 1;
 /// Segment rows loaded per statement (each is a few MB at 10M events a month).
 const LOAD_BATCH: i64 = 2;
 
