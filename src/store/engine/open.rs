@@ -85,14 +85,9 @@ impl OpenSite {
             self.rows.sessions.insert(v.id, v);
         }
         if held && self.ids.insert(event.id) {
-            // The visitor whose rows the event joins (`Segment::build` sorts by it).
-            let visitor = self
-                .rows
-                .sessions
-                .get(&event.session_id)
-                .map_or(event.visitor_id, |s| s.visitor_id);
+            let part = part_of(self.rows.visitor_of(&event));
             self.dirty
-                .insert((local_day(self.tz, event.created_at), part_of(visitor)));
+                .insert((local_day(self.tz, event.created_at), part));
             self.rows.events.push(event);
         }
         Ok(())
@@ -233,13 +228,17 @@ impl Open {
             let rows = std::mem::take(&mut open.rows);
             let tz = open.tz;
             let (rows, built) = blocking(move || {
+                // Each event's part, worked out once for all the parts rebuilt.
+                let parts: Vec<u8> = rows
+                    .events
+                    .iter()
+                    .map(|e| part_of(rows.visitor_of(e)))
+                    .collect();
                 let built: Vec<_> = stale
                     .iter()
                     .map(|&(day, part)| {
                         let (start, end) = (day_start(tz, day), day_start(tz, day + 1));
-                        let seg = Segment::build_part(&rows, day, start, end, |visitor| {
-                            part_of(visitor) == part
-                        });
+                        let seg = Segment::build_part(&rows, day, start, end, |i| parts[i] == part);
                         ((day, part), seg)
                     })
                     .collect();

@@ -105,6 +105,14 @@ impl Rows {
         }
     }
 
+    /// The visitor an event's rows are sorted under: its visit's (an event without a stored
+    /// visit: its own).
+    pub fn visitor_of(&self, e: &EventRow) -> i64 {
+        self.sessions
+            .get(&e.session_id)
+            .map_or(e.visitor_id, |s| s.visitor_id)
+    }
+
     /// Parses an event's props (a JSON object of strings, as the writer stores them).
     pub fn props(&mut self, json: Option<&str>) -> Result<Box<[(Sym, Sym)]>, String> {
         let Some(json) = json else {

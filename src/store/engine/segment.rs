@@ -101,30 +101,24 @@ impl Segment {
         Self::build_part(rows, day, start, end, |_| true)
     }
 
-    /// The segment of the rows of the visitors that `visitor` picks (by visitor id): a part of a
-    /// day, whose distinct visitors add up with the other parts' as days do.
+    /// The segment of the events (by index in `rows.events`) that `pick` takes: a part of a day,
+    /// whose distinct visitors add up with the other parts' as days do as long as the parts
+    /// split the day's events by visitor (`Rows::visitor_of`).
     pub fn build_part(
         rows: &Rows,
         day: i64,
         start: i64,
         end: i64,
-        visitor: impl Fn(i64) -> bool,
+        pick: impl Fn(usize) -> bool,
     ) -> Result<Option<Self>, BuildError> {
         let err = |what: String| BuildError { day, what };
         if end <= start || end - start > MAX_DAY_SECS {
             return Err(err(format!("bounds {start}..{end}")));
         }
         // Visits in visitor order; within a visit, events in time order.
-        let visitor_of = |e: &EventRow| {
-            rows.sessions
-                .get(&e.session_id)
-                .map_or(e.visitor_id, |s| s.visitor_id)
-        };
+        let visitor_of = |e: &EventRow| rows.visitor_of(e);
         let mut picked: Vec<usize> = (0..rows.events.len())
-            .filter(|&i| {
-                let e = &rows.events[i];
-                (start..end).contains(&e.created_at) && visitor(visitor_of(e))
-            })
+            .filter(|&i| (start..end).contains(&rows.events[i].created_at) && pick(i))
             .collect();
         if picked.is_empty() {
             return Ok(None);
