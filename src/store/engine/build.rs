@@ -178,9 +178,18 @@ async fn day_statements(
 ) -> Result<Vec<Sql>, StoreError> {
     let (start, end) = (day_start(tz, day), day_start(tz, day + 1));
     let rows = load::day(db, site, start, end).await?;
-    let segment =
-        Segment::build(&rows, day, start, end).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let bytes = segment.as_ref().map(codec::encode);
+    // Building and encoding a day is CPU work (about a second for 330k events): on the engine's
+    // threads, not the async workers that also serve the collector.
+    let (segment, bytes) = super::blocking(move || {
+        let segment = Segment::build(&rows, day, start, end);
+        let bytes = segment
+            .as_ref()
+            .ok()
+            .and_then(|s| s.as_ref().map(codec::encode));
+        (segment, bytes)
+    })
+    .await?;
+    let segment = segment.map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let events = segment.as_ref().map_or(0, |s| s.events.len as i64);
     Ok(statements::store_segment(
         db.dialect(),

@@ -228,7 +228,7 @@ impl View {
 
 /// Runs CPU-bound work on the engine's threads, off the async workers (the collector's requests
 /// share them).
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, StoreError> {
     pool::run(f)
