@@ -69,6 +69,14 @@ pub struct ServeArgs {
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "FOOTFALL_WORKERS")]
     pub workers: Option<usize>,
+    /// After SIGTERM/SIGINT, how long to keep trying the database before queued events are
+    /// written to the spool file instead.
+    #[arg(long, env = "FOOTFALL_SHUTDOWN_TIMEOUT_SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub shutdown_timeout_secs: u64,
+    /// Where events go that the database could not take by the shutdown deadline (default:
+    /// beside the SQLite file, or the working directory); the next start stores them.
+    #[arg(long, env = "FOOTFALL_SPOOL_DIR")]
+    pub spool_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -188,7 +196,11 @@ async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<()> {
         geoip_db: args.geoip_db,
         trusted_proxies: args.trusted_proxies,
         workers: args.workers,
+        shutdown_timeout: Duration::from_secs(args.shutdown_timeout_secs),
+        spool_dir: args.spool_dir,
     };
+    let timeout = config.shutdown_timeout;
+    let spool_dir = config.spool_dir();
     let app = Application::build(config).await?;
     tracing::info!(
         port = app.port(),
@@ -196,22 +208,37 @@ async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<()> {
         backend = app.store().backend(),
         "footfall is listening"
     );
-    let handle = app.handle();
+    let shutdown = app.shutdown();
     tokio::spawn(async move {
         wait_for_signal().await;
         tracing::info!(
-            "shutdown requested: no new events; draining the queue (signal again to abort)"
+            timeout_secs = timeout.as_secs(),
+            spool_dir = %spool_dir.display(),
+            "shutdown requested: no new events; storing the queue (what the database has not \
+             taken by the deadline is spooled; signal again to spool at once)"
         );
-        let stop = handle.stop(true);
-        tokio::spawn(async {
+        let hurry = shutdown.clone();
+        tokio::spawn(async move {
             wait_for_signal().await;
-            tracing::error!("second signal: exiting without draining; queued events are lost");
+            tracing::warn!("second signal: spooling what is unwritten now");
+            hurry.hurry();
+            wait_for_signal().await;
+            tracing::error!("third signal: exiting at once; unwritten events are lost");
             std::process::exit(1);
         });
-        stop.await;
+        shutdown.stop().await;
     });
     let report = app.run_until_stopped().await?;
-    tracing::info!(stored = report.stored, "shut down cleanly");
+    tracing::info!(
+        stored = report.stored,
+        dropped = report.dropped,
+        spooled = report.spooled,
+        lost = report.lost,
+        "shut down"
+    );
+    if report.lost > 0 {
+        anyhow::bail!("{} events were lost at shutdown (see the log)", report.lost);
+    }
     Ok(())
 }
 

@@ -7,6 +7,20 @@ use std::time::Duration;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://footfall.db";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8000";
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Beside the SQLite file (`sqlite://data/footfall.db` → `data`), else the working directory.
+pub fn default_spool_dir(database_url: &str) -> PathBuf {
+    let file = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+        .map(|rest| rest.split('?').next().unwrap_or_default())
+        .filter(|path| !path.is_empty() && *path != ":memory:");
+    match file.and_then(|path| std::path::Path::new(path).parent()) {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
@@ -19,6 +33,11 @@ pub struct ServeConfig {
     pub trusted_proxies: Vec<IpNet>,
     /// HTTP worker threads; `None` = one per core.
     pub workers: Option<usize>,
+    /// From the shutdown signal, how long the writer keeps trying the database before it
+    /// spools what is still queued.
+    pub shutdown_timeout: Duration,
+    /// Where the shutdown spool goes; `None` = `default_spool_dir`.
+    pub spool_dir: Option<PathBuf>,
 }
 
 impl ServeConfig {
@@ -31,7 +50,17 @@ impl ServeConfig {
             geoip_db: None,
             trusted_proxies: Vec::new(),
             workers: None,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            spool_dir: None,
         }
+    }
+
+    /// The spool directory in use: `spool_dir`, or beside the SQLite file, or the working
+    /// directory.
+    pub fn spool_dir(&self) -> PathBuf {
+        self.spool_dir
+            .clone()
+            .unwrap_or_else(|| default_spool_dir(&self.database_url))
     }
 
     pub fn flush_interval(mut self, interval: Duration) -> Self {
@@ -48,5 +77,23 @@ pub fn redact(url: &str) -> String {
             parsed.to_string()
         }
         _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_spool_goes_beside_the_sqlite_file_or_in_the_working_directory() {
+        let dir = |url| default_spool_dir(url).display().to_string();
+        assert_eq!(dir("sqlite://footfall.db"), ".");
+        assert_eq!(
+            dir("sqlite:///var/lib/footfall/footfall.db"),
+            "/var/lib/footfall"
+        );
+        assert_eq!(dir("sqlite://data/f.db?mode=rwc"), "data");
+        assert_eq!(dir("sqlite::memory:"), ".");
+        assert_eq!(dir("postgres://footfall@db/footfall"), ".");
     }
 }

@@ -174,7 +174,7 @@ impl Metrics {
         );
         counter(
             "footfall_events_dropped_total",
-            "Accepted events the database refused permanently (logged).",
+            "Accepted events not stored: their site was deleted, or the database refused them (logged).",
             self.dropped.load(Relaxed),
         );
         let name = "footfall_events_rejected_total";

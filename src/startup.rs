@@ -1,6 +1,6 @@
 //! Wires the pipeline together and runs it: store, caches, queue, writer task, HTTP server.
 //! `Application::build` binds the port (0 in tests), `run_until_stopped` serves until stopped and
-//! then drains the queue.
+//! then drains the queue; `Shutdown` is how a signal (or a test) stops it.
 
 use crate::auth::{self, Auth};
 use crate::config::{ServeConfig, redact};
@@ -31,7 +31,44 @@ pub struct Application {
     metrics: Arc<Metrics>,
     writer: JoinHandle<WriterReport>,
     stop_writer: watch::Sender<bool>,
+    shutdown: Shutdown,
     background: Vec<JoinHandle<()>>,
+}
+
+/// Stops a running `Application` gracefully: no new connections, in-flight requests finish,
+/// queued events are written; the database gets until `timeout` after `stop` to take them, and
+/// what it has not taken by then is spooled.
+#[derive(Clone)]
+pub struct Shutdown {
+    server: ServerHandle,
+    deadline: Arc<watch::Sender<Option<tokio::time::Instant>>>,
+    timeout: Duration,
+}
+
+impl Shutdown {
+    /// Begins the shutdown (a second call changes nothing) and waits until the HTTP server has
+    /// stopped.
+    pub async fn stop(&self) {
+        self.start_clock();
+        self.server.stop(true).await;
+    }
+
+    /// Gives up on the database now (a second signal): what is unwritten is spooled at once.
+    pub fn hurry(&self) {
+        self.deadline
+            .send_replace(Some(tokio::time::Instant::now()));
+    }
+
+    fn start_clock(&self) {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        self.deadline.send_if_modified(|d| {
+            let start = d.is_none();
+            if start {
+                *d = Some(deadline);
+            }
+            start
+        });
+    }
 }
 
 impl Application {
@@ -62,7 +99,7 @@ impl Application {
             sites::spawn_refresh(
                 sites.clone(),
                 store.clone(),
-                Duration::from_secs(30),
+                sites::REFRESH_EVERY,
                 Duration::from_secs(1),
             ),
             visitor::spawn_rotation(salts.clone(), store.clone(), Duration::from_secs(60)),
@@ -75,10 +112,15 @@ impl Application {
 
         let (queue, rx) = queue::bounded(config.queue_capacity);
         let (stop_writer, stop_rx) = watch::channel(false);
+        let (deadline, deadline_rx) = watch::channel(None);
+        let spool_dir = config.spool_dir();
         let writer = Writer::new(store.clone(), metrics.clone(), config.writer)
             .await
-            .context("resuming open sessions")?;
+            .context("resuming open sessions")?
+            .with_sites(sites.clone())
+            .with_spool(spool_dir, deadline_rx);
         let writer = tokio::spawn(writer.run(rx, stop_rx));
+        let site_cache = actix_web::web::Data::from(sites.clone());
 
         let collector = actix_web::web::Data::new(Collector {
             sites,
@@ -106,6 +148,7 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(collector.clone())
+                .app_data(site_cache.clone())
                 .app_data(ops.clone())
                 .app_data(auth.clone())
                 .configure(listener::configure)
@@ -121,11 +164,17 @@ impl Application {
         // Signals are handled by the caller, which then calls `stop`: one shutdown path for
         // SIGTERM, Ctrl-C and tests.
         .disable_signals()
-        .shutdown_timeout(10);
+        // In-flight requests get at most half the shutdown's time; the writer needs the rest.
+        .shutdown_timeout((config.shutdown_timeout.as_secs() / 2).clamp(1, 10));
         if let Some(workers) = config.workers {
             server = server.workers(workers);
         }
         let server = server.listen(listener)?.run();
+        let shutdown = Shutdown {
+            server: server.handle(),
+            deadline: Arc::new(deadline),
+            timeout: config.shutdown_timeout,
+        };
         Ok(Self {
             port,
             server,
@@ -133,6 +182,7 @@ impl Application {
             metrics,
             writer,
             stop_writer,
+            shutdown,
             background,
         })
     }
@@ -149,15 +199,17 @@ impl Application {
         self.metrics.clone()
     }
 
-    /// A handle whose `stop(true)` begins a graceful shutdown.
-    pub fn handle(&self) -> ServerHandle {
-        self.server.handle()
+    /// What stops the application (signals, tests).
+    pub fn shutdown(&self) -> Shutdown {
+        self.shutdown.clone()
     }
 
     /// Serves until stopped, then stops accepting, lets in-flight requests finish, and drains
     /// every queued event to the database.
     pub async fn run_until_stopped(self) -> anyhow::Result<WriterReport> {
         self.server.await.context("HTTP server failed")?;
+        // However the server was stopped, the writer's deadline now runs.
+        self.shutdown.start_clock();
         tracing::info!("HTTP server stopped; draining the queue");
         // The receiver may already be gone if the writer panicked; the join below reports that.
         let _ = self.stop_writer.send(true);

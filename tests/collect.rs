@@ -835,6 +835,9 @@ impl IngestStore for FlakyStore {
         }
         self.inner.write_batch(batch).await
     }
+    async fn replayed_parts(&self, spool: &str) -> Result<Vec<i64>, StoreError> {
+        self.inner.replayed_parts(spool).await
+    }
     async fn open_sessions(
         &self,
         ended_after: chrono::DateTime<chrono::Utc>,

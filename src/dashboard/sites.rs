@@ -5,6 +5,7 @@
 use super::{DashboardError, export, live, page, site_by_domain};
 use crate::auth::{self, CsrfForm, CurrentUser};
 use crate::domain::{Site, SiteDomain, TimeZone};
+use crate::ingest::sites::SiteCache;
 use crate::stats::{Interval, StatsQuery};
 use crate::store::{DynStore, ShareLinkId, StoreError};
 use crate::web::layout::{self, Layout};
@@ -399,6 +400,7 @@ async fn delete(
     store: web::Data<DynStore>,
     path: web::Path<String>,
     form: CsrfForm<DeleteForm>,
+    collecting: web::Data<SiteCache>,
 ) -> Result<HttpResponse, DashboardError> {
     let site = site_by_domain(&store, &path).await?;
     if form.data.confirm.trim() != site.domain.as_str() {
@@ -408,6 +410,9 @@ async fn delete(
         return html(StatusCode::BAD_REQUEST, &page);
     }
     store.delete_site(site.id).await?;
+    // The collector refuses the site's events from now on (other collectors within
+    // `sites::REFRESH_EVERY`), and the writer drops those still queued.
+    collecting.forget(site.id);
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/sites"))
         .finish())

@@ -68,6 +68,16 @@ pub struct Batch {
     /// `session_ids[i]` is the session of `events[i]`.
     pub session_ids: Vec<SessionId>,
     pub sessions: Vec<SessionUpdate>,
+    /// Set when the batch replays a part of a spool file (`ingest::spool`): the store records
+    /// the part in the same transaction, so it is never stored twice.
+    pub replay: Option<ReplayMark>,
+}
+
+/// Part `part` of the spool file named `spool`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayMark {
+    pub spool: String,
+    pub part: i64,
 }
 
 impl Batch {
@@ -81,6 +91,36 @@ impl Batch {
 }
 
 impl Batch {
+    /// The batch without the events of the sites `keep` refuses, nor their visits (a visit's
+    /// events all belong to one site).
+    pub fn retain_sites(&self, keep: impl Fn(SiteId) -> bool) -> Batch {
+        let mut moved_to = vec![usize::MAX; self.events.len()];
+        let mut events = Vec::with_capacity(self.events.len());
+        let mut session_ids = Vec::with_capacity(self.events.len());
+        for (i, (event, &id)) in self.events.iter().zip(&self.session_ids).enumerate() {
+            if keep(event.site_id) {
+                moved_to[i] = events.len();
+                events.push(event.clone());
+                session_ids.push(id);
+            }
+        }
+        let sessions = self
+            .sessions
+            .iter()
+            .filter(|s| moved_to[s.first_event] != usize::MAX)
+            .map(|s| SessionUpdate {
+                first_event: moved_to[s.first_event],
+                ..s.clone()
+            })
+            .collect();
+        Batch {
+            events,
+            session_ids,
+            sessions,
+            replay: self.replay.clone(),
+        }
+    }
+
     /// One batch per event, each with its own share of the session counters. Session updates
     /// are additive upserts, so writing these one by one gives the same rows as the whole batch;
     /// the writer does it to isolate an event the database refuses.
@@ -105,6 +145,7 @@ impl Batch {
                         resumes: true,
                         moves_start: true,
                     }],
+                    replay: None,
                 }
             })
             .collect()

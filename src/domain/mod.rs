@@ -6,7 +6,7 @@ mod event;
 mod site;
 mod user;
 
-pub use batch::{Batch, Event, SessionUpdate, Utm};
+pub use batch::{Batch, Event, ReplayMark, SessionUpdate, Utm};
 pub use event::{EventName, PagePath, Props, PropsError, SessionId, VisitorId, truncate_chars};
 pub use site::{Site, SiteDomain, SiteId, TimeZone};
 pub use user::{Email, User, UserId};

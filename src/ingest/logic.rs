@@ -143,6 +143,7 @@ impl Sessionizer {
             events,
             session_ids,
             sessions,
+            replay: None,
         }
     }
 

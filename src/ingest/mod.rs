@@ -1,6 +1,7 @@
 //! The collection pipeline, in the order an event travels:
 //! `listener` (HTTP) → `parser` (validate + `enrich`) → `logic` (bots, sessions) → `queue` →
-//! `writer` (batches into the store).
+//! `writer` (batches into the store; `spool` holds what it could not store by the shutdown
+//! deadline).
 
 pub mod client_ip;
 pub mod enrich;
@@ -11,5 +12,6 @@ pub mod parser;
 pub mod pixel;
 pub mod queue;
 pub mod sites;
+pub mod spool;
 pub mod visitor;
 pub mod writer;

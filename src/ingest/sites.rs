@@ -1,18 +1,30 @@
 //! The sites footfall collects for, held in memory so the listener never queries the database.
-//! Refreshed periodically, and soon after a request names a domain we do not know (a site just
-//! added with `footfall site add` from another process).
+//! Refreshed every few seconds (`REFRESH_EVERY`: a site deleted by another collector stops being
+//! accepted here within that), soon after a request names a domain we do not know (a site just
+//! added with `footfall site add` from another process), and at once when this process deletes
+//! a site (`forget`).
 
-use crate::domain::Site;
+use crate::domain::{Site, SiteId};
 use crate::store::{IngestStore, StoreError};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::sync::Notify;
 
+/// How often every collector re-reads the site list: the longest a site deleted elsewhere is
+/// still accepted here. The list is a handful of rows, so this costs next to nothing.
+pub const REFRESH_EVERY: Duration = Duration::from_secs(4);
+
+#[derive(Debug, Default)]
+struct Known {
+    /// Shared, so a lookup on the request path costs a reference count, not a copy.
+    by_domain: HashMap<String, Arc<Site>>,
+    ids: HashSet<SiteId>,
+}
+
 #[derive(Debug, Default)]
 pub struct SiteCache {
-    /// Shared, so a lookup on the request path costs a reference count, not a copy.
-    by_domain: RwLock<HashMap<String, Arc<Site>>>,
+    known: RwLock<Known>,
     missed: Notify,
 }
 
@@ -25,20 +37,24 @@ impl SiteCache {
 
     pub async fn refresh(&self, store: &dyn IngestStore) -> Result<(), StoreError> {
         let sites = store.list_sites().await?;
-        let map = sites
-            .into_iter()
-            .map(|s| (s.domain.as_str().to_owned(), Arc::new(s)))
-            .collect();
-        *self.by_domain.write().unwrap_or_else(|p| p.into_inner()) = map;
+        let known = Known {
+            ids: sites.iter().map(|s| s.id).collect(),
+            by_domain: sites
+                .into_iter()
+                .map(|s| (s.domain.as_str().to_owned(), Arc::new(s)))
+                .collect(),
+        };
+        *self.known.write().unwrap_or_else(|p| p.into_inner()) = known;
         Ok(())
     }
 
     /// The site registered as `domain` (lower-case). A miss asks the refresher to look again.
     pub fn get(&self, domain: &str) -> Option<Arc<Site>> {
         let hit = self
-            .by_domain
+            .known
             .read()
             .unwrap_or_else(|p| p.into_inner())
+            .by_domain
             .get(domain)
             .cloned();
         if hit.is_none() {
@@ -46,10 +62,26 @@ impl SiteCache {
         }
         hit
     }
+
+    /// Whether `site` still exists, as far as the last refresh knows.
+    pub fn contains(&self, site: SiteId) -> bool {
+        self.known
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .ids
+            .contains(&site)
+    }
+
+    /// Drops a site this process just deleted: its events are refused from now on.
+    pub fn forget(&self, site: SiteId) {
+        let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
+        known.ids.remove(&site);
+        known.by_domain.retain(|_, s| s.id != site);
+    }
 }
 
-/// Refreshes every `every`, or after a miss, but at most once per `min_gap` so a stream of
-/// events for an unknown domain cannot hammer the database.
+/// Refreshes every `every`, and after a miss, but then at most once per `min_gap` so a stream
+/// of events for an unknown domain cannot hammer the database.
 pub fn spawn_refresh(
     cache: Arc<SiteCache>,
     store: Arc<dyn IngestStore>,
@@ -58,14 +90,16 @@ pub fn spawn_refresh(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            tokio::select! {
-                () = tokio::time::sleep(every) => {}
-                () = cache.missed.notified() => {}
-            }
+            let missed = tokio::select! {
+                () = tokio::time::sleep(every) => false,
+                () = cache.missed.notified() => true,
+            };
             if let Err(e) = cache.refresh(store.as_ref()).await {
                 tracing::warn!(error = %e, "refreshing the site list failed");
             }
-            tokio::time::sleep(min_gap).await;
+            if missed {
+                tokio::time::sleep(min_gap).await;
+            }
         }
     })
 }

@@ -193,8 +193,11 @@ pub trait IngestStore: Send + Sync {
     /// Deletes salts of days before `day`; returns how many went.
     async fn delete_salts_before(&self, day: NaiveDate) -> Result<u64, StoreError>;
 
-    /// Writes a batch atomically: all its events and session updates, or nothing.
+    /// Writes a batch atomically: all its events and session updates (and its spool replay
+    /// mark), or nothing.
     async fn write_batch(&self, batch: Arc<Batch>) -> Result<(), StoreError>;
+    /// The parts of spool file `spool` already stored (see `ingest::spool`).
+    async fn replayed_parts(&self, spool: &str) -> Result<Vec<i64>, StoreError>;
     async fn open_sessions(
         &self,
         ended_after: DateTime<Utc>,

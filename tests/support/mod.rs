@@ -91,7 +91,7 @@ pub struct TestApp {
     pub metrics: Arc<Metrics>,
     pub client: reqwest::Client,
     pub db: TestDb,
-    handle: actix_web::dev::ServerHandle,
+    handle: footfall::startup::Shutdown,
     running: tokio::task::JoinHandle<anyhow::Result<footfall::ingest::writer::WriterReport>>,
 }
 
@@ -154,7 +154,7 @@ impl TestApp {
             .await
             .unwrap_or_else(|e| panic!("building the app: {e:?}"));
         let port = app.port();
-        let handle = app.handle();
+        let handle = app.shutdown();
         let metrics = app.metrics();
         let running = tokio::spawn(app.run_until_stopped());
         Some(Self {
@@ -226,7 +226,7 @@ impl TestApp {
 
     /// Graceful shutdown, exactly as on SIGTERM; returns how many events the writer stored.
     pub async fn stop(self) -> (u64, DynStore, TestDb) {
-        self.handle.stop(true).await;
+        self.handle.stop().await;
         let report = self
             .running
             .await

@@ -435,6 +435,20 @@ enum Platform {
 }
 
 impl Platform {
+    const ALL: [Platform; 11] = [
+        Platform::Windows,
+        Platform::MacOs,
+        Platform::Linux,
+        Platform::Android,
+        Platform::Ios,
+        Platform::IpadOs,
+        Platform::ChromeOs,
+        Platform::FreeBsd,
+        Platform::OpenBsd,
+        Platform::KaiOs,
+        Platform::Other,
+    ];
+
     fn as_str(self) -> &'static str {
         match self {
             Platform::Windows => "Windows",
@@ -493,6 +507,31 @@ fn platform(ua: &str, h: &Hits) -> (Platform, String, DeviceClass) {
         };
         (Platform::Other, String::new(), device)
     }
+}
+
+/// The classifier's own `&'static` spelling of a browser, OS or device-class name, for events
+/// read back as text (the shutdown spool); `None` for a name `classify` never gives.
+pub fn known_name(name: &str) -> Option<&'static str> {
+    const FALLBACKS: [&str; 6] = [
+        "Chrome",
+        "Chrome WebView",
+        "Safari",
+        "Android Browser",
+        "Safari (in-app)",
+        "Other",
+    ];
+    let devices = [
+        DeviceClass::Desktop,
+        DeviceClass::Mobile,
+        DeviceClass::Tablet,
+    ];
+    BROWSERS
+        .iter()
+        .map(|&(_, browser, _)| browser)
+        .chain(FALLBACKS)
+        .chain(Platform::ALL.map(Platform::as_str))
+        .chain(devices.map(DeviceClass::as_str))
+        .find(|&known| known == name)
 }
 
 /// Where a browser's version number comes from.

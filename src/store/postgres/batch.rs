@@ -81,6 +81,14 @@ pub(super) async fn write(pool: &PgPool, batch: &Batch) -> Result<(), StoreError
         );
         q.build().execute(&mut *tx).await?;
     }
+    if let Some(mark) = &batch.replay {
+        sqlx::query("INSERT INTO spool_replays (spool, part, events) VALUES ($1, $2, $3)")
+            .bind(mark.spool.as_str())
+            .bind(mark.part)
+            .bind(batch.events.len() as i64)
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await?;
     Ok(())
 }

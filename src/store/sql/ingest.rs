@@ -136,6 +136,18 @@ impl<B: Backend> IngestStore for B {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn replayed_parts(&self, spool: &str) -> Result<Vec<i64>, StoreError> {
+        let mut sql = Sql::new(self.exec().dialect());
+        sql.push("SELECT part FROM spool_replays WHERE spool = ")
+            .bind(Bind::Text(spool.to_owned()));
+        // On the writer's side (a transaction): what was just written is what counts.
+        let mut tx = self.exec().begin().await?;
+        let rows = tx.fetch(&sql, &[Kind::Int]).await?;
+        tx.commit().await?;
+        rows.iter().map(|row| row.int(0)).collect()
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn open_sessions(
         &self,
         ended_after: DateTime<Utc>,

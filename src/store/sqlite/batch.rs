@@ -49,6 +49,8 @@ const UPDATE_SESSION_AND_START: &str = "UPDATE sessions SET ended_at = MAX(ended
      exit_path = COALESCE(?3, exit_path), pageviews = pageviews + ?4, events = events + ?5, \
      started_at = MIN(started_at, ?6) WHERE id = ?1";
 
+const RECORD_REPLAY: &str = "INSERT INTO spool_replays (spool, part, events) VALUES (?, ?, ?)";
+
 /// The writer's connection. Only the batch writer uses it, one batch at a time; the mutex is
 /// there because the blocking thread that runs a batch changes from batch to batch.
 pub(super) struct BatchWriter {
@@ -167,6 +169,13 @@ fn write(conn: &mut Connection, batch: &Batch) -> Result<(), StoreError> {
                 &s.events,
             ];
             upsert.execute(params_from_iter(head.into_iter().chain(dimensions(e))))?;
+        }
+        if let Some(mark) = &batch.replay {
+            tx.prepare_cached(RECORD_REPLAY)?.execute(params![
+                mark.spool,
+                mark.part,
+                batch.events.len() as i64
+            ])?;
         }
     }
     tx.commit()?;
