@@ -21,7 +21,59 @@ both_backends!(
     shutdown_with_events_queued_stores_every_accepted_event,
     a_full_queue_answers_503_with_retry_after_and_loses_nothing,
     healthz_and_metrics_report_the_pipeline,
+    hidden_characters_are_refused_in_names_and_removed_from_values,
 );
+
+/// The rule of `domain::is_hidden_char`: names (event name, prop keys) with control or invisible
+/// formatting characters get a 400 naming the field; values (UTM, prop values) lose them.
+async fn hidden_characters_are_refused_in_names_and_removed_from_values(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, Options::default()).await else {
+        return;
+    };
+    for (body, field) in [
+        (
+            r#"{"n":"Sign\u202Eup","u":"https://example.com/","d":"example.com"}"#,
+            "field n",
+        ),
+        (
+            r#"{"n":"Sign\u0000up","u":"https://example.com/","d":"example.com"}"#,
+            "field n",
+        ),
+        (
+            r#"{"n":"\uFEFFSignup","u":"https://example.com/","d":"example.com"}"#,
+            "field n",
+        ),
+        (
+            r#"{"n":"Signup","u":"https://example.com/","d":"example.com","p":{"k\u0000":"v"}}"#,
+            "field p",
+        ),
+        (
+            r#"{"n":"Signup","u":"https://example.com/","d":"example.com","p":{"pl\u2066an":"v"}}"#,
+            "field p",
+        ),
+    ] {
+        let response = app.post_event(body, CHROME_UA).await;
+        assert_eq!(response.status(), 400, "{body}");
+        let error: Value = response.json().await.unwrap_or_default();
+        let message = error["error"].as_str().unwrap_or_default();
+        assert!(message.contains(field), "{body}: {message}");
+        assert!(
+            !message.chars().any(footfall::domain::is_hidden_char),
+            "the error echoes the hidden character: {message:?}"
+        );
+    }
+    // U+202E (right-to-left override), U+2066 (isolate), U+2028 (line separator), NUL.
+    let kept = r#"{"n":"pageview","u":"https://example.com/?utm_source=a%00b&utm_campaign=%E2%80%AEevil%E2%81%A6x%E2%80%A8y","d":"example.com","p":{"q":"v\u0000\u202Ew"}}"#;
+    assert_eq!(app.post_event(kept, CHROME_UA).await.status(), 202);
+    let events = app.wait_for_events("example.com", 1).await;
+    assert_eq!(events.len(), 1, "only the event with clean names is stored");
+    let e = &events[0];
+    assert_eq!(e.utm_source.as_deref(), Some("ab"));
+    assert_eq!(e.utm_campaign.as_deref(), Some("evilxy"));
+    assert_eq!(e.props, Some(serde_json::json!({"q": "vw"})));
+    let (_, _, db) = app.stop().await;
+    db.cleanup().await;
+}
 
 async fn collect_stores_a_valid_event_with_every_enriched_field(backend: Backend) {
     let geo = support::geo::fixture();

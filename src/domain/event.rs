@@ -19,8 +19,44 @@ pub fn truncate_chars(s: &str, max: usize) -> &str {
     }
 }
 
-fn has_control_chars(s: &str) -> bool {
-    s.chars().any(char::is_control)
+/// Characters no visitor text may carry into the dashboard: control characters (C0, C1, DEL),
+/// line and paragraph separators, and the invisible formatting characters that hide text or
+/// change its direction (bidirectional embeddings, overrides and isolates, zero-width characters,
+/// the byte-order mark, soft hyphen, tag characters).
+///
+/// The rule per field a visitor sends: names chosen by the site's own code — the event name
+/// (`n`) and prop keys — are refused with a 400 naming the field, since such a name is a bug to
+/// fix; values that can come from visitors — UTM parameters and prop values — have these
+/// characters removed, so the event is kept. Paths, referrers and hosts never hold them: the URL
+/// parser percent-encodes them.
+pub fn is_hidden_char(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{061C}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206F}'
+                | '\u{FEFF}'
+                | '\u{FFF9}'..='\u{FFFB}'
+                | '\u{E0000}'..='\u{E007F}'
+        )
+}
+
+fn has_hidden_chars(s: &str) -> bool {
+    s.chars().any(is_hidden_char)
+}
+
+/// `s` without the characters `is_hidden_char` names (borrowed when it has none).
+pub fn strip_hidden_chars(s: &str) -> std::borrow::Cow<'_, str> {
+    if has_hidden_chars(s) {
+        std::borrow::Cow::Owned(s.chars().filter(|&c| !is_hidden_char(c)).collect())
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
 }
 
 /// `pageview` or a custom event name chosen by the site owner.
@@ -42,9 +78,9 @@ impl EventName {
                 Self::MAX_CHARS
             )));
         }
-        if has_control_chars(name) {
+        if has_hidden_chars(name) {
             return Err(Invalid(
-                "field n (event name) contains control characters".into(),
+                "field n (event name) contains control or invisible formatting characters".into(),
             ));
         }
         Ok(Self(name.to_owned()))
@@ -102,6 +138,8 @@ pub enum PropsError {
     TooMany { max: usize },
     #[error("field p (props): key {key:?} is empty or longer than {max} characters")]
     Key { key: String, max: usize },
+    #[error("field p (props): key {key:?} contains control or invisible formatting characters")]
+    HiddenChars { key: String },
     #[error("field p (props): value of {key:?} is longer than {max} characters")]
     Value { key: String, max: usize },
     #[error(
@@ -130,8 +168,13 @@ impl Props {
                     max: Self::MAX_CHARS,
                 });
             }
+            if has_hidden_chars(key) {
+                return Err(PropsError::HiddenChars {
+                    key: strip_hidden_chars(short_key().as_str()).into_owned(),
+                });
+            }
             let text = match value {
-                Value::String(s) => s.clone(),
+                Value::String(s) => strip_hidden_chars(s).into_owned(),
                 Value::Number(n) => n.to_string(),
                 Value::Bool(b) => b.to_string(),
                 Value::Null | Value::Array(_) | Value::Object(_) => {
@@ -198,6 +241,10 @@ mod tests {
         assert!(EventName::parse("   ").is_err());
         assert!(EventName::parse(&"x".repeat(121)).is_err());
         assert!(EventName::parse("a\u{0}b").is_err());
+        assert!(EventName::parse("a\u{202E}b").is_err());
+        assert!(EventName::parse("a\u{2069}b").is_err());
+        assert!(EventName::parse("a\u{200B}b").is_err());
+        assert!(EventName::parse("Über-Anmeldung 日本").is_ok());
     }
 
     #[test]

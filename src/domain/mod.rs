@@ -7,7 +7,10 @@ mod site;
 mod user;
 
 pub use batch::{Batch, Event, ReplayMark, SessionUpdate, Utm};
-pub use event::{EventName, PagePath, Props, PropsError, SessionId, VisitorId, truncate_chars};
+pub use event::{
+    EventName, PagePath, Props, PropsError, SessionId, VisitorId, is_hidden_char,
+    strip_hidden_chars, truncate_chars,
+};
 pub use site::{Site, SiteDomain, SiteId, TimeZone};
 pub use user::{Email, User, UserId};
 

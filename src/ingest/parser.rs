@@ -8,7 +8,7 @@ use super::enrich::{classify_user_agent, referrer};
 use super::error::CollectError;
 use super::sites::SiteCache;
 use super::visitor::SaltSource;
-use crate::domain::{Event, EventName, PagePath, Props, Utm, truncate_chars};
+use crate::domain::{Event, EventName, PagePath, Props, Utm, strip_hidden_chars, truncate_chars};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::borrow::Cow;
@@ -183,6 +183,9 @@ pub fn utm_from(url: &url::Url) -> Utm {
             "utm_term" => &mut utm.term,
             _ => continue,
         };
+        // Visitors can put anything in a link's query: invisible and control characters are
+        // removed rather than refused (see `domain::is_hidden_char`).
+        let value = strip_hidden_chars(&value);
         let value = truncate_chars(value.trim(), MAX_UTM_CHARS);
         if slot.is_none() && !value.is_empty() {
             *slot = Some(value.to_owned());
