@@ -77,6 +77,8 @@ pub async fn change_password(
         .await?
         .map(|c| c.password_hash);
     if !password::verify(data.current_password, stored).await? {
+        auth.limiter
+            .failed(auth.client_ip(&req), Some(email.as_str()));
         let error = Some("The current password is wrong.".to_owned());
         return page(&user, StatusCode::BAD_REQUEST, None, error);
     }

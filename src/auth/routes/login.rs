@@ -115,6 +115,7 @@ pub async fn submit(
     let matches = password::verify(password, stored_hash).await?;
     let Some(user) = user.filter(|_| matches) else {
         tracing::info!("login failed");
+        auth.limiter.failed(auth.client_ip(&req), Some(&email));
         return form(
             &auth,
             &req,

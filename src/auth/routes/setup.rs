@@ -68,7 +68,7 @@ pub async fn submit(
         csrf_token,
     } = form_data.into_inner();
     csrf::verify_prelogin(&req, &csrf_token)?;
-    // Hashing costs CPU: the same per-IP budget as logins.
+    // Hashing costs CPU: the same per-address budget as logins.
     if let Err(wait) = auth.limiter.check(auth.client_ip(&req), None) {
         let response = form(
             &auth,
@@ -79,6 +79,8 @@ pub async fn submit(
         )?;
         return Ok(with_retry_after(response, wait));
     }
+    // Unlike a login, every setup attempt spends a hash, so every one counts.
+    auth.limiter.failed(auth.client_ip(&req), None);
     let parsed = Email::parse(&email).and_then(|e| {
         if password != password_confirm {
             return Err(crate::domain::Invalid("the two passwords differ".into()));
