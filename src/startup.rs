@@ -147,6 +147,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(web::head::head_as_get))
                 .app_data(collector.clone())
                 .app_data(site_cache.clone())
                 .app_data(ops.clone())

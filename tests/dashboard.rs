@@ -16,7 +16,40 @@ both_backends!(
     deleting_a_site_needs_its_name_and_removes_its_data,
     hostile_text_from_visitors_is_escaped_everywhere_it_is_shown,
     the_live_stream_sends_stored_events_as_server_sent_events,
+    head_requests_are_answered_as_get_without_a_body,
 );
+
+async fn head_requests_are_answered_as_get_without_a_body(backend: Backend) {
+    let Some((app, mut browser)) = logged_in(backend).await else {
+        return;
+    };
+    let mut anon = Browser::new(&app.address);
+    for (logged_in, path, status) in [
+        (false, "/login", 200),
+        (false, "/sites/example.com", 303),
+        (false, "/healthz", 200),
+        (false, "/static/app.css", 200),
+        (false, "/no/such/page", 404),
+        (true, "/sites", 200),
+        (true, "/sites/example.com?period=7d", 200),
+        (true, "/sites/example.com/settings", 200),
+    ] {
+        let browser = if logged_in { &mut browser } else { &mut anon };
+        let get = browser.get(path).await;
+        let head = browser
+            .send(browser.request(reqwest::Method::HEAD, path))
+            .await;
+        assert_eq!(head.status, status, "HEAD {path} (logged in: {logged_in})");
+        assert_eq!(get.status, status, "GET {path} (logged in: {logged_in})");
+        assert!(head.body.is_empty(), "HEAD {path} has a body");
+        assert_eq!(
+            head.header("content-type"),
+            get.header("content-type"),
+            "HEAD {path}"
+        );
+    }
+    stop(app).await;
+}
 
 /// A running app with one user, and a browser logged in as them.
 async fn logged_in(backend: Backend) -> Option<(TestApp, Browser)> {

@@ -2,6 +2,7 @@
 //! and what HTML pages share (`layout`, `security` headers).
 
 pub mod assets;
+pub mod head;
 pub mod layout;
 pub mod security;
 pub mod tracker;
