@@ -77,6 +77,22 @@ pub struct ServeArgs {
     /// beside the SQLite file, or the working directory); the next start stores them.
     #[arg(long, env = "FOOTFALL_SPOOL_DIR")]
     pub spool_dir: Option<PathBuf>,
+    /// The address browsers reach footfall at, e.g. https://stats.example.org: used in the
+    /// tracking snippet, share links and the login forms' origin check (default: the request's
+    /// Host, and forwarded headers only from --trusted-proxies).
+    #[arg(long, env = "FOOTFALL_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<url::Url>,
+}
+
+fn parse_public_url(text: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("use http://HOST[:PORT] or https://HOST[:PORT]".into());
+    }
+    if url.path() != "/" || url.query().is_some() {
+        return Err("footfall is served at the root: give the origin only, without a path".into());
+    }
+    Ok(url)
 }
 
 #[derive(Debug, Subcommand)]
@@ -198,6 +214,7 @@ async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<()> {
         workers: args.workers,
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout_secs),
         spool_dir: args.spool_dir,
+        public_url: args.public_url,
     };
     let timeout = config.shutdown_timeout;
     let spool_dir = config.spool_dir();

@@ -38,6 +38,8 @@ pub struct ServeConfig {
     pub shutdown_timeout: Duration,
     /// Where the shutdown spool goes; `None` = `default_spool_dir`.
     pub spool_dir: Option<PathBuf>,
+    /// The address browsers reach footfall at (`--public-url`); `None`: the request's host.
+    pub public_url: Option<url::Url>,
 }
 
 impl ServeConfig {
@@ -52,6 +54,7 @@ impl ServeConfig {
             workers: None,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             spool_dir: None,
+            public_url: None,
         }
     }
 

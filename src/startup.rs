@@ -130,10 +130,13 @@ impl Application {
             metrics: metrics.clone(),
             trusted_proxies: TrustedProxies::new(config.trusted_proxies.clone()),
         });
-        let auth = actix_web::web::Data::new(Auth::new(
-            store.clone(),
-            TrustedProxies::new(config.trusted_proxies.clone()),
-        ));
+        let auth = actix_web::web::Data::new(
+            Auth::new(
+                store.clone(),
+                TrustedProxies::new(config.trusted_proxies.clone()),
+            )
+            .with_public_url(config.public_url.as_ref()),
+        );
         background.push(auth::spawn_housekeeping(auth.clone()));
         let ops = actix_web::web::Data::new(Ops {
             store: store.clone(),

@@ -17,7 +17,92 @@ both_backends!(
     hostile_text_from_visitors_is_escaped_everywhere_it_is_shown,
     the_live_stream_sends_stored_events_as_server_sent_events,
     head_requests_are_answered_as_get_without_a_body,
+    forwarded_host_headers_are_believed_only_from_trusted_proxies,
+    the_public_url_is_used_for_snippets_share_links_and_the_origin_check,
 );
+
+const FORGED: [(&str, &str); 3] = [
+    ("X-Forwarded-Host", "evil.example"),
+    ("X-Forwarded-Proto", "https"),
+    ("Forwarded", "host=evil.example;proto=https"),
+];
+
+/// Creates a share link with `headers` on the request; returns the page's status and body.
+async fn create_share_link(browser: &mut Browser, headers: &[(&str, &str)]) -> (u16, String) {
+    let token = browser
+        .get("/sites/example.com/settings")
+        .await
+        .csrf_token();
+    let mut request = browser
+        .request(reqwest::Method::POST, "/sites/example.com/share")
+        .form(&[("csrf_token", token.as_str())]);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let page = browser.send(request).await;
+    (page.status, page.body)
+}
+
+async fn forwarded_host_headers_are_believed_only_from_trusted_proxies(backend: Backend) {
+    let Some((app, mut browser)) = logged_in(backend).await else {
+        return;
+    };
+    let ours = format!("http://127.0.0.1:{}", app.port);
+    let mut request = browser.request(reqwest::Method::GET, "/sites/example.com/settings");
+    for (name, value) in FORGED {
+        request = request.header(name, value);
+    }
+    let settings = browser.send(request).await;
+    assert_eq!(settings.status, 200);
+    assert!(
+        settings.body.contains(&format!("{ours}/js/script.js")),
+        "the snippet does not use the request's host"
+    );
+    assert!(
+        !settings.body.contains("evil.example"),
+        "forged host in the snippet"
+    );
+    let (status, body) = create_share_link(&mut browser, &FORGED).await;
+    assert_eq!(status, 200);
+    assert!(
+        body.contains(&format!("{ours}/share/")),
+        "share link not on our host"
+    );
+    assert!(!body.contains("evil.example"));
+    // A cross-site form that forges the forwarded host to match its Origin is refused.
+    let forged_origin = [
+        ("Origin", "https://evil.example"),
+        ("X-Forwarded-Host", "evil.example"),
+        ("X-Forwarded-Proto", "https"),
+    ];
+    assert_eq!(create_share_link(&mut browser, &forged_origin).await.0, 403);
+    stop(app).await;
+}
+
+async fn the_public_url_is_used_for_snippets_share_links_and_the_origin_check(backend: Backend) {
+    let options = Options {
+        public_url: Some("https://stats.example.org"),
+        ..Options::default()
+    };
+    let Some(app) = TestApp::spawn(backend, options).await else {
+        return;
+    };
+    let mut browser = browser::log_in_owner(&app).await;
+    let settings = browser.get("/sites/example.com/settings").await;
+    assert!(
+        settings
+            .body
+            .contains("https://stats.example.org/js/script.js"),
+        "the snippet does not use --public-url"
+    );
+    let (status, body) =
+        create_share_link(&mut browser, &[("Origin", "https://stats.example.org")]).await;
+    assert_eq!(status, 200, "a form from the public origin is refused");
+    assert!(body.contains("https://stats.example.org/share/"));
+    let elsewhere = [("Origin", "https://evil.example"), ("Host", "evil.example")];
+    assert_eq!(create_share_link(&mut browser, &elsewhere).await.0, 403);
+    stop(app).await;
+}
 
 async fn head_requests_are_answered_as_get_without_a_body(backend: Backend) {
     let Some((app, mut browser)) = logged_in(backend).await else {

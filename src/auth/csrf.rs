@@ -80,25 +80,17 @@ fn check_origin(req: &HttpRequest) -> Result<(), AuthError> {
     let Some(origin) = req.headers().get(header::ORIGIN) else {
         return Ok(());
     };
-    let origin_host = origin
+    let theirs = origin
         .to_str()
         .ok()
         .and_then(|o| url::Url::parse(o).ok())
-        .and_then(|url| {
-            let host = url.host_str()?.to_ascii_lowercase();
-            Some(match url.port() {
-                Some(port) => format!("{host}:{port}"),
-                None => host,
-            })
-        })
+        .and_then(|url| authority(&url))
         .ok_or(AuthError::Csrf("unreadable or opaque Origin header"))?;
-    let info = req.connection_info();
-    let ours = info.host().to_ascii_lowercase();
-    let ours = ours
-        .strip_suffix(":80")
-        .or_else(|| ours.strip_suffix(":443"))
-        .unwrap_or(&ours);
-    if origin_host != ours {
+    let ours = url::Url::parse(&Auth::of(req)?.public_origin(req))
+        .ok()
+        .and_then(|url| authority(&url))
+        .ok_or(AuthError::Csrf("the request names no readable host"))?;
+    if theirs != ours {
         return Err(AuthError::Csrf("the Origin header names another site"));
     }
     Ok(())
@@ -137,4 +129,15 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
             Ok(Self { user, data })
         })
     }
+}
+
+/// A URL's host, with its port when that is not the scheme's default. Schemes are not
+/// compared: behind a TLS-terminating proxy that is not trusted, the browser's https origin and
+/// the http request footfall sees still name the same host.
+fn authority(url: &url::Url) -> Option<String> {
+    let host = url.host_str()?.to_ascii_lowercase();
+    Some(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    })
 }

@@ -52,6 +52,8 @@ pub struct Auth {
     store: DynStore,
     proxies: TrustedProxies,
     limiter: LoginLimiter,
+    /// `--public-url`: the origin footfall is reached at, when the operator says so.
+    public_origin: Option<String>,
 }
 
 impl Auth {
@@ -60,7 +62,42 @@ impl Auth {
             store,
             proxies,
             limiter: LoginLimiter::default(),
+            public_origin: None,
         }
+    }
+
+    /// Uses `url`'s origin (scheme, host, port) as footfall's public address.
+    pub fn with_public_url(mut self, url: Option<&url::Url>) -> Self {
+        self.public_origin = url.map(|u| u.origin().ascii_serialization());
+        self
+    }
+
+    /// The origin browsers reach footfall at, e.g. `https://stats.example.org`: `--public-url`
+    /// when given; else the request's `Host`, with the forwarded host and scheme believed only
+    /// from a trusted proxy (anyone else could send them). Used for the tracking snippet, share
+    /// links and the CSRF `Origin` check.
+    pub fn public_origin(&self, req: &HttpRequest) -> String {
+        if let Some(origin) = &self.public_origin {
+            return origin.clone();
+        }
+        let from_trusted_proxy = req
+            .peer_addr()
+            .is_some_and(|a| self.proxies.contains(a.ip()));
+        if from_trusted_proxy {
+            let info = req.connection_info();
+            return format!("{}://{}", info.scheme(), info.host());
+        }
+        let scheme = if req.app_config().secure() {
+            "https"
+        } else {
+            "http"
+        };
+        let host = req
+            .headers()
+            .get(actix_web::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_else(|| req.app_config().host());
+        format!("{scheme}://{host}")
     }
 
     pub(crate) fn of(req: &HttpRequest) -> Result<web::Data<Self>, AuthError> {

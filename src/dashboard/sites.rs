@@ -279,10 +279,13 @@ pub struct SettingsPage {
     pub error: String,
 }
 
-/// The origin visitors' browsers reach footfall at, as this request saw it.
-fn public_origin(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}", info.scheme(), info.host())
+/// The origin visitors' browsers reach footfall at (see `Auth::public_origin`).
+fn public_origin(req: &HttpRequest) -> Result<String, DashboardError> {
+    // `Auth` is registered with every route that renders pages.
+    let auth = req
+        .app_data::<web::Data<auth::Auth>>()
+        .ok_or(DashboardError::Render)?;
+    Ok(auth.public_origin(req))
 }
 
 async fn settings_page(
@@ -294,7 +297,7 @@ async fn settings_page(
     new_share: String,
     error: String,
 ) -> Result<SettingsPage, DashboardError> {
-    let origin = public_origin(req);
+    let origin = public_origin(req)?;
     let shares = store
         .share_links(site.id)
         .await?

@@ -103,6 +103,7 @@ pub struct Options {
     pub geoip_db: Option<std::path::PathBuf>,
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub sites: Vec<(&'static str, &'static str)>,
+    pub public_url: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -116,6 +117,7 @@ impl Default for Options {
             geoip_db: None,
             trusted_proxies: Vec::new(),
             sites: vec![("example.com", "Europe/Berlin")],
+            public_url: None,
         }
     }
 }
@@ -149,6 +151,9 @@ impl TestApp {
         config.writer = options.writer;
         config.geoip_db = options.geoip_db;
         config.trusted_proxies = options.trusted_proxies;
+        config.public_url = options
+            .public_url
+            .map(|u| url::Url::parse(u).unwrap_or_else(|e| panic!("{u}: {e}")));
         config.workers = Some(2);
         let app = Application::build_with_store(config, store.clone())
             .await
