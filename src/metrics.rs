@@ -177,6 +177,12 @@ impl Metrics {
             "Accepted events not stored: their site was deleted, or the database refused them (logged).",
             self.dropped.load(Relaxed),
         );
+        counter(
+            "footfall_http_client_errors_total",
+            "Connections the HTTP layer refused for what the client sent (malformed headers, \
+             request lines); logged at most once a minute.",
+            crate::telemetry::client_errors(),
+        );
         let name = "footfall_events_rejected_total";
         let _ = writeln!(
             out,
