@@ -20,6 +20,8 @@ pub struct LivePage {
     pub layout: crate::web::layout::Layout,
     pub site: String,
     pub base: String,
+    /// The live view's script (`web::assets::live_js_href`).
+    pub script: &'static str,
 }
 
 /// What the browser gets per event: no visitor or session ids, nothing to single a person out.

@@ -243,6 +243,7 @@ async fn live_page(
         layout: user.layout(),
         site: site.domain.to_string(),
         base: format!("/sites/{}", site.domain),
+        script: crate::web::assets::live_js_href(),
     };
     html(StatusCode::OK, &page)
 }
