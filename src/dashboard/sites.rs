@@ -254,7 +254,7 @@ async fn live_stream(
     path: web::Path<String>,
 ) -> Result<HttpResponse, DashboardError> {
     let site = site_by_domain(&store, &path).await?;
-    Ok(live::stream(store.get_ref().clone(), site.id).await)
+    Ok(live::stream(store.get_ref().clone(), site.id))
 }
 
 pub struct ShareRow {
