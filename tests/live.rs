@@ -1,12 +1,13 @@
-//! The live view over HTTP, on both backends: the page's script is served and allowed, and a
-//! stream delivers every event exactly once while several writers store events at once, also
-//! when a transaction commits after later ones.
+//! The live view over HTTP, on both backends: the page's script is served and allowed, a stream
+//! ends with its login session (logout, a password change in another browser) and a reconnect
+//! is refused, and a stream delivers every event exactly once while several writers store events
+//! at once, also when a transaction commits after later ones.
 
 #[path = "support/browser.rs"]
 mod browser;
 mod support;
 
-use browser::Browser;
+use browser::{Browser, EMAIL, PASSWORD};
 use chrono::Utc;
 use reqwest::Method;
 use sqlx::Connection as _;
@@ -18,6 +19,8 @@ use tokio::time::Instant;
 
 both_backends!(
     the_live_page_loads_its_script_from_a_cached_versioned_url,
+    a_live_stream_ends_when_its_session_logs_out,
+    a_live_stream_ends_when_the_password_is_changed_in_another_browser,
     the_live_stream_delivers_every_event_once_with_two_writers,
     an_event_committed_after_later_ones_still_reaches_the_live_stream,
 );
@@ -78,6 +81,10 @@ impl Sse {
         assert!(seen, "the stream ended before {path}:\n{}", self.text);
     }
 
+    async fn wait_for_end(&mut self, what: &str) {
+        self.until(what, |s| s.ended).await;
+    }
+
     /// The events sent, as (id, path), in order.
     fn events(&self) -> Vec<(i64, String)> {
         self.text
@@ -118,6 +125,45 @@ impl Sse {
 async fn post(app: &TestApp, path: &str) {
     let status = app.post_event(&pageview(path), CHROME_UA).await.status();
     assert_eq!(status, 202, "POST /api/event for {path}");
+}
+
+/// A second browser logged in as the owner (who must exist).
+async fn log_in(app: &TestApp) -> Browser {
+    let mut browser = Browser::new(&app.address);
+    let token = browser.get("/login").await.csrf_token();
+    let done = browser
+        .post(
+            "/login",
+            &[
+                ("email", EMAIL),
+                ("password", PASSWORD),
+                ("csrf_token", &token),
+                ("next", "/sites"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303, "login failed: {}", done.body);
+    browser
+}
+
+/// A browser holding `cookies`, as one that kept them from before would.
+fn with_cookies(app: &TestApp, cookies: &BTreeMap<String, String>) -> Browser {
+    let mut copy = Browser::new(&app.address);
+    copy.cookies = cookies.clone();
+    copy
+}
+
+async fn assert_stream_refused(browser: &mut Browser, why: &str) {
+    let request = browser
+        .request(Method::GET, STREAM)
+        .header("Accept", "text/event-stream");
+    let page = browser.send(request).await;
+    assert!(
+        page.status == 303 && page.location().is_some_and(|l| l.starts_with("/login")),
+        "{why}: a reconnect got {} {:?} instead of the way to the login page",
+        page.status,
+        page.location()
+    );
 }
 
 async fn stop(app: TestApp) {
@@ -173,6 +219,78 @@ async fn the_live_page_loads_its_script_from_a_cached_versioned_url(backend: Bac
     let revalidated = plain.send(request).await;
     assert_eq!(revalidated.status, 304);
     assert!(revalidated.body.is_empty());
+    stop(app).await;
+}
+
+async fn a_live_stream_ends_when_its_session_logs_out(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, Options::default()).await else {
+        return;
+    };
+    let mut browser = browser::log_in_owner(&app).await;
+    let kept = browser.cookies.clone();
+    post(&app, "/before-logout").await;
+    app.wait_for_events("example.com", 1).await;
+    let mut stream = Sse::open(&browser).await;
+    stream.wait_for("/before-logout").await;
+
+    let token = browser.get("/account").await.csrf_token();
+    let out = browser.post("/logout", &[("csrf_token", &token)]).await;
+    assert_eq!(out.status, 303, "logout: {}", out.body);
+    post(&app, "/after-logout").await;
+    app.wait_for_events("example.com", 2).await;
+
+    stream
+        .wait_for_end("the stream to end after the logout")
+        .await;
+    assert!(
+        !stream.has("/after-logout"),
+        "an event stored after the logout went out:\n{}",
+        stream.text
+    );
+    assert_stream_refused(&mut with_cookies(&app, &kept), "after the logout").await;
+    stop(app).await;
+}
+
+async fn a_live_stream_ends_when_the_password_is_changed_in_another_browser(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, Options::default()).await else {
+        return;
+    };
+    let mut laptop = browser::log_in_owner(&app).await;
+    let phone = log_in(&app).await;
+    let mut on_phone = Sse::open(&phone).await;
+    on_phone
+        .until("the stream to open", |s| !s.text.is_empty())
+        .await;
+
+    let token = laptop.get("/account").await.csrf_token();
+    let new = "a much better passphrase";
+    let changed = laptop
+        .post(
+            "/account/password",
+            &[
+                ("csrf_token", token.as_str()),
+                ("current_password", PASSWORD),
+                ("new_password", new),
+                ("new_password_confirm", new),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    post(&app, "/after-change").await;
+    app.wait_for_events("example.com", 1).await;
+
+    on_phone
+        .wait_for_end("the phone's stream to end after the password change")
+        .await;
+    assert!(
+        !on_phone.has("/after-change"),
+        "the logged-out phone got an event:\n{}",
+        on_phone.text
+    );
+    assert_stream_refused(&mut with_cookies(&app, &phone.cookies), "on the phone").await;
+    // The browser that changed the password stays logged in, and its stream works.
+    let mut on_laptop = Sse::open(&laptop).await;
+    on_laptop.wait_for("/after-change").await;
     stop(app).await;
 }
 

@@ -1,14 +1,18 @@
 //! The live view: a page that shows events as they are stored, fed by Server-Sent Events from
 //! `/sites/{domain}/live/stream`. The stream polls the store once a second through a
-//! `LiveCursor` (which hands over each event once, also with several writers); a comment line
-//! every 15 s keeps proxies from closing an idle stream.
+//! `LiveCursor` (which hands over each event once, also with several writers) and checks the
+//! viewer's login session at every poll: it ends when the session does (logout, a password
+//! change in another browser, expiry), and after `MAX_LIFETIME` in any case; the browser's
+//! EventSource then reconnects, through the login check. A comment line every 15 s keeps
+//! proxies from closing an idle stream.
 
 use crate::domain::SiteId;
-use crate::store::{DynStore, LiveCursor, StoredEvent};
+use crate::store::{DynStore, LiveCursor, StoredEvent, TokenHash};
 use actix_web::HttpResponse;
 use actix_web::web::Bytes;
 use askama::Template;
 use std::time::Duration;
+use tokio::time::Instant;
 
 /// Events sent when a client connects, for context.
 const BACKLOG: i64 = 20;
@@ -16,6 +20,9 @@ const BACKLOG: i64 = 20;
 const BATCH: i64 = 200;
 const POLL: Duration = Duration::from_secs(1);
 const KEEPALIVE_EVERY: u32 = 15;
+/// How long one stream lasts. A session ended on the server is noticed at the next poll anyway;
+/// the limit keeps a stream from holding a connection forever.
+const MAX_LIFETIME: Duration = Duration::from_secs(15 * 60);
 /// How long the browser waits before it reconnects (the SSE `retry:` field).
 const RETRY_MS: u32 = 3000;
 
@@ -63,10 +70,12 @@ fn frame(e: &StoredEvent) -> String {
     )
 }
 
-/// One open stream: where it is in the site's events.
+/// One open stream: where it is in the site's events, and whose login it serves.
 struct Stream {
     store: DynStore,
+    session: TokenHash,
     cursor: LiveCursor,
+    ends_at: Instant,
     opened: bool,
     idle: u32,
 }
@@ -78,6 +87,9 @@ impl Stream {
             if self.opened {
                 tokio::time::sleep(POLL).await;
             }
+            if Instant::now() >= self.ends_at {
+                return None;
+            }
             let limit = if self.cursor.is_new() { BACKLOG } else { BATCH };
             let events = match self.store.live_events(&mut self.cursor, limit).await {
                 Ok(events) => events,
@@ -86,6 +98,10 @@ impl Stream {
                     Vec::new()
                 }
             };
+            // Checked after the read, so nothing read after the session ended goes out.
+            if !self.session_is_live().await {
+                return None;
+            }
             let mut text = String::new();
             if !self.opened {
                 self.opened = true;
@@ -102,13 +118,29 @@ impl Stream {
             return Some(Bytes::from(text));
         }
     }
+
+    async fn session_is_live(&self) -> bool {
+        match self
+            .store
+            .login_session_user(&self.session, chrono::Utc::now())
+            .await
+        {
+            Ok(user) => user.is_some(),
+            Err(e) => {
+                tracing::warn!(error = %e, cause = ?std::error::Error::source(&e), "live stream: checking the session failed, ending the stream");
+                false
+            }
+        }
+    }
 }
 
-/// The event stream of `site`.
-pub fn stream(store: DynStore, site: SiteId) -> HttpResponse {
+/// The event stream of `site` for the login session `session`.
+pub fn stream(store: DynStore, site: SiteId, session: TokenHash) -> HttpResponse {
     let stream = Stream {
         store,
+        session,
         cursor: LiveCursor::new(site),
+        ends_at: Instant::now() + MAX_LIFETIME,
         opened: false,
         idle: 0,
     };

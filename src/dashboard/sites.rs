@@ -249,12 +249,16 @@ async fn live_page(
 }
 
 async fn live_stream(
-    _user: CurrentUser,
+    user: CurrentUser,
     store: web::Data<DynStore>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, DashboardError> {
     let site = site_by_domain(&store, &path).await?;
-    Ok(live::stream(store.get_ref().clone(), site.id))
+    Ok(live::stream(
+        store.get_ref().clone(),
+        site.id,
+        user.token_hash(),
+    ))
 }
 
 pub struct ShareRow {
