@@ -4,16 +4,32 @@
 mod support;
 
 use footfall::stats::{Dimension as D, Interval};
+use footfall::store::LiveCursor;
 use support::Backend;
 use support::known::{A, B, aggregate, breakdowns, fixture};
-use support::visits::{breakdown, expect, query, utc};
+use support::visits::{Profile, breakdown, expect, query, utc};
+
+async fn live_events(
+    store: &footfall::store::DynStore,
+    cursor: &mut LiveCursor,
+    limit: i64,
+) -> Vec<footfall::store::StoredEvent> {
+    store
+        .live_events(cursor, limit)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+fn paths(events: &[footfall::store::StoredEvent]) -> Vec<&str> {
+    events.iter().map(|e| e.path.as_str()).collect()
+}
 
 both_backends!(
     the_aggregate_counts_visitors_per_day_and_visits_by_their_start,
     every_dimension_breaks_down_as_worked_out_by_hand,
     an_event_at_23_30_utc_lands_on_the_next_day_in_berlin,
     hourly_and_daily_series_fill_empty_buckets_with_zeros,
-    the_live_view_reads_events_after_an_id_and_counts_current_visitors,
+    the_live_view_reads_each_event_once_through_a_cursor_and_counts_current_visitors,
 );
 
 async fn the_aggregate_counts_visitors_per_day_and_visits_by_their_start(backend: Backend) {
@@ -172,32 +188,35 @@ async fn hourly_and_daily_series_fill_empty_buckets_with_zeros(backend: Backend)
     f.db.cleanup().await;
 }
 
-async fn the_live_view_reads_events_after_an_id_and_counts_current_visitors(backend: Backend) {
+async fn the_live_view_reads_each_event_once_through_a_cursor_and_counts_current_visitors(
+    backend: Backend,
+) {
     let Some(f) = fixture(backend).await else {
         return;
     };
-    let all = f
-        .store
-        .events_after(f.site.id, 0, 100)
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let site = f.site.id;
+    // A new cursor starts with the newest events, oldest first.
+    let all = live_events(&f.store, &mut LiveCursor::new(site), 100).await;
     assert_eq!(all.len(), 12);
     assert!(all.windows(2).all(|w| w[0].id < w[1].id), "oldest first");
-    let rest = f
-        .store
-        .events_after(f.site.id, all[9].id, 100)
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    assert_eq!(
-        rest.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(),
-        vec!["/100%_real", "/pricing"]
-    );
-    let two = f
-        .store
-        .events_after(f.site.id, 0, 2)
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    assert_eq!(two.len(), 2);
+    let mut cursor = LiveCursor::new(site);
+    let backlog = live_events(&f.store, &mut cursor, 2).await;
+    assert_eq!(paths(&backlog), ["/100%_real", "/pricing"]);
+    // Then only what was stored since (in the order stored, whatever its time), each event
+    // once, at most `limit` at a time.
+    assert!(live_events(&f.store, &mut cursor, 100).await.is_empty());
+    let hits: [support::visits::Hit<'_>; 3] = [
+        (utc("2026-06-01 12:00"), "pageview", "/late-1", &[]),
+        (utc("2026-06-01 12:01"), "pageview", "/late-2", &[]),
+        (utc("2026-06-01 12:02"), "pageview", "/late-3", &[]),
+    ];
+    let late = support::visits::visit(&f.site, 99, &Profile::default(), &hits);
+    support::visits::write(&f.store, late, 10).await;
+    let two = live_events(&f.store, &mut cursor, 2).await;
+    assert_eq!(paths(&two), ["/late-1", "/late-2"]);
+    let one = live_events(&f.store, &mut cursor, 2).await;
+    assert_eq!(paths(&one), ["/late-3"]);
+    assert!(live_events(&f.store, &mut cursor, 2).await.is_empty());
     // Since 23:00 UTC on the 10th: visitors 4 (23:30) and 5; since 09:01 on the 11th: 5 only.
     let current = |at: &str| {
         let store = f.store.clone();

@@ -244,17 +244,22 @@ async fn live_page(
         layout: user.layout(),
         site: site.domain.to_string(),
         base: format!("/sites/{}", site.domain),
+        script: crate::web::assets::live_js_href(),
     };
     html(StatusCode::OK, &page)
 }
 
 async fn live_stream(
-    _user: CurrentUser,
+    user: CurrentUser,
     store: web::Data<DynStore>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, DashboardError> {
     let site = site_by_domain(&store, &path).await?;
-    Ok(live::stream(store.get_ref().clone(), site.id).await)
+    Ok(live::stream(
+        store.get_ref().clone(),
+        site.id,
+        user.token_hash(),
+    ))
 }
 
 pub struct ShareRow {

@@ -6,6 +6,7 @@
 mod auth;
 pub(crate) mod backend;
 pub(crate) mod engine;
+pub(crate) mod live;
 mod postgres;
 pub(crate) mod sql;
 mod sqlite;
@@ -15,6 +16,7 @@ pub use auth::{
     ApiKey, ApiKeyId, ApiKeyScope, AuthStore, ShareLink, ShareLinkId, TokenHash, UserCredentials,
 };
 pub use engine::{BuildReport, CLOSE_AFTER, EngineCounts, build_pending};
+pub use live::LiveCursor;
 pub use stats::StatsStore;
 
 use crate::domain::{Batch, SessionId, Site, SiteDomain, SiteId, TimeZone, VisitorId};

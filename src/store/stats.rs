@@ -1,7 +1,7 @@
 //! The analytics queries behind the dashboard and the stats API (see `crate::stats` for the
 //! question and answer types and the metric definitions).
 
-use super::{StoreError, StoredEvent};
+use super::{LiveCursor, StoreError, StoredEvent};
 use crate::domain::SiteId;
 use crate::stats::{Aggregate, BreakdownRow, Dimension, Interval, Metrics, Point, StatsQuery};
 use crate::store::engine::{BuildReport, EngineCounts};
@@ -53,11 +53,12 @@ pub trait StatsStore: Send + Sync {
     /// Distinct visitors with an event after `since` (realtime).
     async fn current_visitors(&self, site: SiteId, since: DateTime<Utc>)
     -> Result<i64, StoreError>;
-    /// Events stored after event id `after_id`, oldest first (the live stream).
-    async fn events_after(
+    /// The live stream's next events of `cursor`'s site, oldest first, each exactly once: for a
+    /// new cursor the newest `limit`, then, each call, up to `limit` of those that became
+    /// visible since (see `store::live`). On an error the cursor stays where it was.
+    async fn live_events(
         &self,
-        site: SiteId,
-        after_id: i64,
+        cursor: &mut LiveCursor,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, StoreError>;
     /// Up to `limit` of the raw events matching `query` (its range and filters, applied as in

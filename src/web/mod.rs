@@ -1,5 +1,5 @@
-//! HTTP routes other than collection: the tracker script, the stylesheet, health and metrics;
-//! and what HTML pages share (`layout`, `security` headers).
+//! HTTP routes other than collection: the tracker script, the dashboard's stylesheet and live
+//! view script, health and metrics; and what HTML pages share (`layout`, `security` headers).
 
 pub mod assets;
 pub mod head;

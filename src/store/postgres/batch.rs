@@ -1,5 +1,6 @@
 //! The Postgres side of the batch writer: multi-row INSERTs of a few fixed sizes (see
-//! `insert_chunks`), events and session upserts in one transaction.
+//! `insert_chunks`), events and session upserts in one transaction, which takes its transaction
+//! id before it draws event ids.
 
 use crate::domain::{Batch, Event};
 use crate::store::{StoreError, insert_chunks};
@@ -32,6 +33,12 @@ fn push_entry(b: &mut Separated<'_, Postgres, &str>, e: &Event) {
 
 pub(super) async fn write(pool: &PgPool, batch: &Batch) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
+    // The transaction id first, event ids after: a live stream counts on every id it has seen
+    // being held by a transaction that already had its id (see `store::live`). Postgres would
+    // otherwise assign it at the first row written, after that row's id was drawn.
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut *tx)
+        .await?;
     for chunk in insert_chunks(batch.events.len()) {
         let mut q = QueryBuilder::<Postgres>::new(format!(
             "INSERT INTO events (site_id, created_at, visitor_id, session_id, name, path, \

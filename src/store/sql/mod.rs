@@ -8,6 +8,7 @@ pub(crate) mod auth;
 pub(crate) mod exec;
 pub(crate) mod filters;
 pub(crate) mod ingest;
+pub(crate) mod live;
 pub(crate) mod plan;
 pub(crate) mod queries;
 pub(crate) mod run;
@@ -70,6 +71,21 @@ impl Dialect {
         match self {
             Self::Sqlite => None,
             Self::Postgres => Some("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"),
+        }
+    }
+
+    /// The snapshot columns of a live read (`store::live`), aliased `xmin`, `xmax` and `top`:
+    /// on Postgres the statement's snapshot bounds (`xid8`, as integers) and the highest event id
+    /// it sees, all from the snapshot the rows are read in. SQLite needs none (ids are in commit
+    /// order) and gives NULLs.
+    pub fn live_snapshot(self) -> &'static str {
+        match self {
+            Self::Sqlite => "NULL AS xmin, NULL AS xmax, NULL AS top",
+            Self::Postgres => {
+                "CAST(CAST(pg_snapshot_xmin(pg_current_snapshot()) AS TEXT) AS BIGINT) AS xmin, \
+                 CAST(CAST(pg_snapshot_xmax(pg_current_snapshot()) AS TEXT) AS BIGINT) AS xmax, \
+                 COALESCE((SELECT MAX(id) FROM events), 0) AS top"
+            }
         }
     }
 

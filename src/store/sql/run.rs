@@ -4,8 +4,8 @@
 
 use super::filters::{Col, Split};
 use super::plan::Plan;
-use super::stored::{EVENT_COLUMNS, EVENT_KINDS, stored_event};
-use super::{Kind, Row, Sql, queries};
+use super::stored::{EVENT_KINDS, stored_event};
+use super::{Kind, Row, queries};
 use crate::domain::SiteId;
 use crate::stats::calendar;
 use crate::stats::{
@@ -13,7 +13,7 @@ use crate::stats::{
 };
 use crate::store::backend::Backend;
 use crate::store::engine::{BuildReport, EngineCounts};
-use crate::store::{StatsStore, StoreError, StoredEvent};
+use crate::store::{LiveCursor, StatsStore, StoreError, StoredEvent};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -171,24 +171,12 @@ impl<B: Backend> StatsStore for B {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn events_after(
+    async fn live_events(
         &self,
-        site: SiteId,
-        after_id: i64,
+        cursor: &mut LiveCursor,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let r = self.exec();
-        let mut sql = Sql::new(r.dialect());
-        sql.push("SELECT ")
-            .push(EVENT_COLUMNS)
-            .push(" FROM events e WHERE e.site_id = ")
-            .int(site.0)
-            .push(" AND e.id > ")
-            .int(after_id)
-            .push(" ORDER BY e.id LIMIT ")
-            .int(limit.max(0));
-        let rows = r.fetch(&sql, &EVENT_KINDS).await?;
-        rows.iter().map(stored_event).collect()
+        super::live::live_events(self.exec(), cursor, limit).await
     }
 
     #[tracing::instrument(skip_all)]
