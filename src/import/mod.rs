@@ -79,7 +79,7 @@ pub async fn run(store: DynStore, options: ImportOptions) -> Result<ImportReport
         None => None,
     };
     let sites = SiteCache::load(store.as_ref()).await?;
-    let salts = ImportSalts::load(store.as_ref(), Utc::now().date_naive()).await?;
+    let salts = ImportSalts::load(store.as_ref(), Utc::now()).await?;
 
     let metrics = Arc::new(Metrics::default());
     let batch_size = options.batch_size.max(1);

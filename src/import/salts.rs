@@ -1,13 +1,14 @@
-//! Visitor-hash keys for imported history. The database holds salts for today and tomorrow only
-//! (older ones are deleted so ids cannot be recomputed), so a line from an earlier day gets a key
-//! that exists only in this import's memory: one per UTC day, derived from a random key made for
-//! the run and forgotten when it ends. Such ids link one visitor's requests within a day, as live
-//! ones do, and cannot be linked to any other day or run. Lines from today or tomorrow use the
+//! Visitor-hash keys for imported history. The database holds only the salts of the dates in use
+//! somewhere now (`visitor::salt_days`; older ones are deleted so ids cannot be recomputed), so a
+//! line from an earlier day gets a key that exists only in this import's memory: one per (local)
+//! day, derived from a random key made for the run and forgotten when it ends. Such ids link one
+//! visitor's requests within a day, as live ones do, and cannot be linked to any other day or
+//! run. Lines from the dates in use now use the
 //! stored salt, so an imported request and a live event of the same visitor today agree.
 
-use crate::ingest::visitor::SaltSource;
+use crate::ingest::visitor::{SaltSource, salt_days};
 use crate::store::{IngestStore, Salt, StoreError};
-use chrono::{Datelike, Days, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 pub struct ImportSalts {
     run_key: [u8; 32],
@@ -15,12 +16,12 @@ pub struct ImportSalts {
 }
 
 impl ImportSalts {
-    /// Loads (creating when needed, as any collector would) the stored salts of `today` and
-    /// tomorrow. No other salt is read or written.
-    pub async fn load(store: &dyn IngestStore, today: NaiveDate) -> Result<Self, StoreError> {
-        let mut stored = vec![store.salt_for_day(today).await?];
-        if let Some(tomorrow) = today.checked_add_days(Days::new(1)) {
-            stored.push(store.salt_for_day(tomorrow).await?);
+    /// Loads (creating when needed, as any collector would) the stored salts in use at `now`.
+    /// No other salt is read or written.
+    pub async fn load(store: &dyn IngestStore, now: DateTime<Utc>) -> Result<Self, StoreError> {
+        let mut stored = Vec::new();
+        for day in salt_days(now) {
+            stored.push(store.salt_for_day(day).await?);
         }
         Ok(Self::new(rand::random(), stored))
     }

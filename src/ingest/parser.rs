@@ -137,8 +137,12 @@ pub fn parse(
         _ => None,
     };
     let geo = ctx.geoip.map(|g| g.lookup(meta.ip)).unwrap_or_default();
+    // The site's local day, as the dashboard counts days: a visit across midnight UTC on a
+    // site in New York stays one visitor.
     let visitor_id = ctx.salts.visitor_id(
-        meta.received_at.date_naive(),
+        meta.received_at
+            .with_timezone(&site.timezone.0)
+            .date_naive(),
         site.id,
         meta.ip,
         meta.user_agent,

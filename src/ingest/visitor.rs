@@ -1,53 +1,74 @@
-//! Cookie-less visitor ids: a keyed BLAKE3 hash of (daily salt, site, IP, user agent). Salts live
-//! in the database so every collector agrees on them; they rotate at midnight UTC and older ones
-//! are deleted, so an id cannot be recomputed or linked to another day's once its day is over.
-//! The parser asks a `SaltSource` for a day's key, so an import can hash past days without them.
+//! Cookie-less visitor ids: a keyed BLAKE3 hash of (daily salt, site, IP, user agent). The day is
+//! the site's local day (the dashboard's days), so a visit across midnight UTC in New York or
+//! Berlin stays one visitor and one visit. Salts live in the database so every collector agrees
+//! on them; at any instant local days in use span from UTC−12 to UTC+14, so the salts of those
+//! dates (and the next, made ahead) are kept, and a salt is deleted once its date is over in every
+//! time zone, after which no id of that day can be recomputed or linked to another day's. The
+//! parser asks a `SaltSource` for a day's key, so an import can hash past days without them.
 
 use crate::domain::{SiteId, VisitorId};
 use crate::store::{IngestStore, Salt, StoreError};
-use chrono::{Days, NaiveDate, Utc};
+use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
 use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-/// The salts of today and tomorrow (made ahead so midnight needs no database round trip),
-/// kept in memory for the request path.
+/// The dates some time zone is in at `now` (UTC−12 to UTC+14), and the one after, made ahead so
+/// a midnight needs no database round trip: the salts that must exist.
+pub fn salt_days(now: DateTime<Utc>) -> Vec<NaiveDate> {
+    let first = (now - TimeDelta::hours(12)).date_naive();
+    let last = (now + TimeDelta::hours(14)).date_naive();
+    let mut days = Vec::with_capacity(4);
+    let mut day = first;
+    while day <= last {
+        days.push(day);
+        day = day.checked_add_days(Days::new(1)).unwrap_or(NaiveDate::MAX);
+    }
+    if let Some(ahead) = last.checked_add_days(Days::new(1)) {
+        days.push(ahead);
+    }
+    days
+}
+
+/// The salts of `salt_days`, kept in memory for the request path.
 #[derive(Debug, Default)]
 pub struct Salts {
     days: RwLock<Vec<Salt>>,
 }
 
 impl Salts {
-    /// Loads (creating when needed) today's and tomorrow's salts and deletes older ones.
+    /// Loads (creating when needed) the salts in use now and deletes older ones.
     pub async fn load(store: &dyn IngestStore) -> Result<Self, StoreError> {
         let salts = Self::default();
-        salts.rotate(store, Utc::now().date_naive()).await?;
+        salts.rotate(store, Utc::now()).await?;
         Ok(salts)
     }
 
-    /// Makes sure the salts of `today` and the day after exist and are the ones in memory, and
-    /// deletes every older salt from the database.
+    /// Makes sure the salts of `salt_days(now)` exist and are the ones in memory, and deletes
+    /// every older salt from the database (its date is over everywhere).
     pub async fn rotate(
         &self,
         store: &dyn IngestStore,
-        today: NaiveDate,
+        now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let tomorrow = today.checked_add_days(Days::new(1)).unwrap_or(today);
-        let fresh = vec![
-            store.salt_for_day(today).await?,
-            store.salt_for_day(tomorrow).await?,
-        ];
-        store.delete_salts_before(today).await?;
+        let days = salt_days(now);
+        let mut fresh = Vec::with_capacity(days.len());
+        for &day in &days {
+            fresh.push(store.salt_for_day(day).await?);
+        }
+        if let Some(&first) = days.first() {
+            store.delete_salts_before(first).await?;
+        }
         *self.days.write().unwrap_or_else(|p| p.into_inner()) = fresh;
         Ok(())
     }
 }
 
-/// Where the key for one UTC day's visitor hashes comes from. Live collection uses [`Salts`],
+/// Where the key for one day's visitor hashes comes from (a site's local date). Live collection uses [`Salts`],
 /// shared through the database and rotated daily; importing history uses keys for days whose
 /// stored salts are long gone (see `import::salts`). The parser only needs the key.
 pub trait SaltSource: Send + Sync {
-    /// The key for visitor hashes of events on `day` (UTC).
+    /// The key for visitor hashes of events on `day` (the site's local date).
     fn key_for(&self, day: NaiveDate) -> [u8; 32];
 
     /// The visitor id for a request on `day`.
@@ -89,7 +110,7 @@ pub fn hash(key: &[u8; 32], site: SiteId, ip: IpAddr, user_agent: &str) -> Visit
     VisitorId(i64::from_le_bytes(first))
 }
 
-/// Re-checks the salts every `every` (and so within that much of midnight UTC). Concurrent
+/// Re-checks the salts every `every` (a new date's salt exists a day before it is used). Concurrent
 /// collectors converge on the same salts through the database's primary key.
 pub fn spawn_rotation(
     salts: Arc<Salts>,
@@ -101,7 +122,7 @@ pub fn spawn_rotation(
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if let Err(e) = salts.rotate(store.as_ref(), Utc::now().date_naive()).await {
+            if let Err(e) = salts.rotate(store.as_ref(), Utc::now()).await {
                 tracing::warn!(error = %e, "salt rotation failed; keeping the salts in memory");
             }
         }
