@@ -46,7 +46,10 @@ fn main() {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    if !(node && modules.join("jsdom").is_dir()) {
+    let lists = ["crawler-user-agents", "user-agents"]
+        .iter()
+        .all(|list| modules.join(list).is_dir());
+    if !(node && lists && modules.join("jsdom").is_dir()) {
         println!("cargo::rustc-cfg=footfall_skip_tracker_js");
     }
     if !(node && chromium && modules.join("playwright-core").is_dir()) {

@@ -1,6 +1,7 @@
 //! Pipeline metrics in Prometheus text format. Plain atomics owned by the app (not a global
 //! registry), so each server in a test process counts only its own events.
 
+use crate::ingest::enrich::useragent::BotReason;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -95,6 +96,7 @@ pub struct Metrics {
     pub accepted: AtomicU64,
     rejected: [AtomicU64; Rejection::ALL.len()],
     pub bots: AtomicU64,
+    bots_by_reason: [AtomicU64; BotReason::ALL.len()],
     pub stored: AtomicU64,
     pub batches: AtomicU64,
     pub write_errors: AtomicU64,
@@ -109,6 +111,7 @@ impl Default for Metrics {
             accepted: AtomicU64::new(0),
             rejected: Default::default(),
             bots: AtomicU64::new(0),
+            bots_by_reason: Default::default(),
             stored: AtomicU64::new(0),
             batches: AtomicU64::new(0),
             write_errors: AtomicU64::new(0),
@@ -137,6 +140,12 @@ impl Metrics {
 
     pub fn rejected(&self, why: Rejection) -> u64 {
         self.rejected[why as usize].load(Relaxed)
+    }
+
+    /// Counts an event answered 202 and dropped because it came from a bot.
+    pub fn bot(&self, why: BotReason) {
+        self.bots.fetch_add(1, Relaxed);
+        self.bots_by_reason[why as usize].fetch_add(1, Relaxed);
     }
 
     pub fn render(&self, queue: QueueGauge) -> String {
@@ -183,6 +192,19 @@ impl Metrics {
              request lines); logged at most once a minute.",
             crate::telemetry::client_errors(),
         );
+        let name = "footfall_bots_filtered_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Bot events dropped, by why the user agent was taken for a bot.\n# TYPE {name} counter"
+        );
+        for why in BotReason::ALL {
+            let _ = writeln!(
+                out,
+                "{name}{{reason=\"{}\"}} {}",
+                why.label(),
+                self.bots_by_reason[why as usize].load(Relaxed)
+            );
+        }
         let name = "footfall_events_rejected_total";
         let _ = writeln!(
             out,

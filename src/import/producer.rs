@@ -225,7 +225,7 @@ impl Converter<'_> {
         };
         match parser::parse(&self.body, meta, self.enrichment) {
             Ok(Parsed::Event(event)) => Ok(*event),
-            Ok(Parsed::Bot) => Err(SkipReason::Bot),
+            Ok(Parsed::Bot(_)) => Err(SkipReason::Bot),
             Err(e) => {
                 tracing::debug!(error = %e, "the collection parser refused an imported line");
                 Err(SkipReason::Invalid)

@@ -98,8 +98,8 @@ impl Collector {
             geoip: self.geoip.as_deref(),
         };
         match parser::parse(body, meta, ctx)? {
-            Parsed::Bot => {
-                self.metrics.bots.fetch_add(1, Relaxed);
+            Parsed::Bot(why) => {
+                self.metrics.bot(why);
             }
             Parsed::Event(event) => {
                 self.queue.try_push(*event)?;

@@ -3,7 +3,7 @@
 //! enrichment (URL, referrer, GeoIP, visitor hash) runs only for events we will keep.
 
 use super::enrich::geoip::GeoIp;
-use super::enrich::useragent::Classified;
+use super::enrich::useragent::{BotReason, Classified};
 use super::enrich::{classify_user_agent, referrer};
 use super::error::CollectError;
 use super::sites::SiteCache;
@@ -58,7 +58,7 @@ pub struct Enrichment<'a> {
 #[derive(Debug)]
 pub enum Parsed {
     Event(Box<Event>),
-    Bot,
+    Bot(BotReason),
 }
 
 pub fn parse(
@@ -85,7 +85,7 @@ pub fn parse(
         .ok_or_else(|| CollectError::UnknownSite(truncate_chars(&domain, 100).to_owned()))?;
 
     let ua = match classify_user_agent(meta.user_agent) {
-        Classified::Bot => return Ok(Parsed::Bot),
+        Classified::Bot(why) => return Ok(Parsed::Bot(why)),
         Classified::Human(ua) => ua,
     };
 

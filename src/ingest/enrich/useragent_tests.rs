@@ -173,7 +173,7 @@ const TABLE: &[(&str, Want)] = &[
 
 fn describe(got: &Classified) -> String {
     match got {
-        Classified::Bot => "Bot".to_owned(),
+        Classified::Bot(_) => "Bot".to_owned(),
         Classified::Human(u) => format!(
             "Human({:?}, {:?}, {:?}, {:?}, {})",
             u.browser,
@@ -187,7 +187,7 @@ fn describe(got: &Classified) -> String {
 
 fn matches(got: &Classified, want: &Want) -> bool {
     match (got, want) {
-        (Classified::Bot, Want::Bot) => true,
+        (Classified::Bot(_), Want::Bot) => true,
         (Classified::Human(u), &Want::Human(browser, version, os, os_version, device)) => {
             *u == UserAgent {
                 browser,
@@ -209,7 +209,7 @@ fn every_ua_in_the_table_is_classified_as_expected() {
             let got = classify(ua);
             (!matches(&got, want)).then(|| {
                 let want = match want {
-                    Want::Bot => Classified::Bot,
+                    Want::Bot => Classified::Bot(super::BotReason::Token),
                     &Want::Human(b, bv, os, osv, device) => Classified::Human(UserAgent {
                         browser: b,
                         browser_version: bv.to_owned(),
