@@ -208,16 +208,22 @@ fn known_name(bare_host: &str) -> Option<&'static str> {
     }
 }
 
-/// "google.de", "google.co.uk", "google.com.au": Google search lives on a domain per country.
+/// "google.com", "google.de", "google.co.uk", "google.com.au": Google search lives on
+/// google.com and on a domain per country, always under a two-letter country code (with "co."
+/// or "com." before it in some countries) — and google.cat. Any other `google.<label>`
+/// (google.evil, google.xyz) is not Google.
 fn is_google_domain(domain: &str) -> bool {
     let Some(suffix) = domain.strip_prefix("google.") else {
         return false;
     };
+    if suffix == "com" || suffix == "cat" {
+        return true;
+    }
     let country = suffix
         .strip_prefix("co.")
         .or_else(|| suffix.strip_prefix("com."))
         .unwrap_or(suffix);
-    !country.is_empty() && !country.contains('.')
+    country.len() == 2 && country.bytes().all(|b| b.is_ascii_lowercase())
 }
 
 fn truncate_at_char_boundary(s: &mut String, max: usize) {
@@ -233,6 +239,29 @@ fn truncate_at_char_boundary(s: &mut String, max: usize) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_real_google_domains_are_google() {
+        for google in [
+            "google.com",
+            "google.de",
+            "google.co.uk",
+            "google.com.au",
+            "google.cat",
+        ] {
+            assert!(super::is_google_domain(google), "{google}");
+        }
+        for other in [
+            "google.evil",
+            "google.xyz",
+            "google.co.evil",
+            "google.",
+            "google.com.a1",
+            "googlex.com",
+        ] {
+            assert!(!super::is_google_domain(other), "{other}");
+        }
+    }
+
     use super::{Referrer, source};
 
     fn name(referrer: &str) -> Option<String> {
