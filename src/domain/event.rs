@@ -50,13 +50,24 @@ fn has_hidden_chars(s: &str) -> bool {
     s.chars().any(is_hidden_char)
 }
 
-/// `s` without the characters `is_hidden_char` names (borrowed when it has none).
+/// `s` without the characters `is_hidden_char` names (borrowed when it has none). Line breaks
+/// and tabs among them (`\n`, `\r\n`, `\t`, U+2028…) become one space, so words stay apart.
 pub fn strip_hidden_chars(s: &str) -> std::borrow::Cow<'_, str> {
-    if has_hidden_chars(s) {
-        std::borrow::Cow::Owned(s.chars().filter(|&c| !is_hidden_char(c)).collect())
-    } else {
-        std::borrow::Cow::Borrowed(s)
+    if !has_hidden_chars(s) {
+        return std::borrow::Cow::Borrowed(s);
     }
+    let mut out = String::with_capacity(s.len());
+    let mut gap = false;
+    for c in s.chars() {
+        if !is_hidden_char(c) {
+            out.push(c);
+            gap = false;
+        } else if c.is_whitespace() && !gap {
+            out.push(' ');
+            gap = true;
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// `pageview` or a custom event name chosen by the site owner.
