@@ -389,7 +389,10 @@ pub(crate) fn series(q: &Question, interval: Interval, metrics: Metrics) -> Vec<
     for d in q.days() {
         let seg = d.seg;
         match interval {
-            Interval::Day => buckets.push((seg.day, day_total(d, by_visits))),
+            // Weeks and months are asked as days (`StatsStore::timeseries_with` adds them up).
+            Interval::Day | Interval::Week | Interval::Month => {
+                buckets.push((seg.day, day_total(d, by_visits)));
+            }
             Interval::Hour => {
                 let base = (seg.start - q.start).div_euclid(3600);
                 let v = &seg.visits;

@@ -70,11 +70,17 @@ impl<B: Backend> StatsStore for B {
         metrics: Metrics,
     ) -> Result<Vec<Point>, StoreError> {
         deadline::bounded(async {
+            // Weeks and months are days added up (`stats::coarsen`), alike on both paths.
+            let asked = interval;
+            let interval = match interval {
+                Interval::Week | Interval::Month => Interval::Day,
+                other => other,
+            };
             let r = self.stats();
             if let Some(engine) = self.engine()
                 && let Some(answer) = engine.timeseries(r, query, interval, metrics).await?
             {
-                return Ok(answer);
+                return Ok(crate::stats::coarsen(answer, asked));
             }
             let filters = Split::new(&query.filters);
             let plan = Plan::new(query);
@@ -88,13 +94,14 @@ impl<B: Backend> StatsStore for B {
                 .collect::<Result<Vec<_>, StoreError>>()?;
             let buckets_of_range =
                 calendar::buckets(plan.tz, plan.from, plan.to, interval == Interval::Hour);
-            crate::stats::points(buckets_of_range, metrics, buckets, |point, row| {
+            let points = crate::stats::points(buckets_of_range, metrics, buckets, |point, row| {
                 point.visitors = row.int(1)?;
                 point.pageviews = row.int(2)?;
                 point.events = row.int(3)?;
                 point.visits = visit_sums(row, 4, metrics)?;
-                Ok(())
-            })
+                Ok::<_, StoreError>(())
+            })?;
+            Ok(crate::stats::coarsen(points, asked))
         })
         .await
     }
