@@ -220,6 +220,7 @@ async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<()> {
         spool_dir: args.spool_dir,
         public_url: args.public_url,
         query_timeout: Duration::from_millis(args.query_timeout_ms),
+        ..ServeConfig::new(url)
     };
     let timeout = config.shutdown_timeout;
     let spool_dir = config.spool_dir();

@@ -42,6 +42,8 @@ pub struct ServeConfig {
     pub public_url: Option<url::Url>,
     /// How long a request's questions may take (`store::deadline`).
     pub query_timeout: Duration,
+    /// How long a request's body may take to arrive (`web::body_deadline`).
+    pub body_timeout: Duration,
 }
 
 impl ServeConfig {
@@ -58,6 +60,7 @@ impl ServeConfig {
             spool_dir: None,
             public_url: None,
             query_timeout: crate::store::deadline::DEFAULT_TIMEOUT,
+            body_timeout: crate::web::body_deadline::DEFAULT_TIMEOUT,
         }
     }
 

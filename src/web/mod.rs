@@ -1,7 +1,9 @@
 //! HTTP routes other than collection: the tracker script, the dashboard's stylesheet and live
-//! view script, health and metrics; and what HTML pages share (`layout`, `security` headers).
+//! view script, health and metrics; what HTML pages share (`layout`, `security` headers); and the
+//! deadline every request's body has (`body_deadline`).
 
 pub mod assets;
+pub mod body_deadline;
 pub mod head;
 pub mod layout;
 pub mod security;

@@ -106,6 +106,8 @@ pub struct Options {
     pub public_url: Option<&'static str>,
     /// `--query-timeout-ms`; the server's default when `None`.
     pub query_timeout: Option<Duration>,
+    /// How long a request body may take to arrive; the server's default when `None`.
+    pub body_timeout: Option<Duration>,
     /// `false`: every question is answered by SQL over the raw rows.
     pub query_engine: bool,
 }
@@ -123,6 +125,7 @@ impl Default for Options {
             sites: vec![("example.com", "Europe/Berlin")],
             public_url: None,
             query_timeout: None,
+            body_timeout: None,
             query_engine: true,
         }
     }
@@ -163,6 +166,9 @@ impl TestApp {
         config.workers = Some(2);
         if let Some(timeout) = options.query_timeout {
             config.query_timeout = timeout;
+        }
+        if let Some(timeout) = options.body_timeout {
+            config.body_timeout = timeout;
         }
         let app = Application::build_with_store(config, store.clone())
             .await
