@@ -82,6 +82,10 @@ pub struct ServeArgs {
     /// Host, and forwarded headers only from --trusted-proxies).
     #[arg(long, env = "FOOTFALL_PUBLIC_URL", value_parser = parse_public_url)]
     pub public_url: Option<url::Url>,
+    /// Longest a dashboard or share page, an export page or a stats API answer may take before its
+    /// queries are stopped (it then answers 503, saying so).
+    #[arg(long, env = "FOOTFALL_QUERY_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub query_timeout_ms: u64,
 }
 
 fn parse_public_url(text: &str) -> Result<url::Url, String> {
@@ -215,6 +219,8 @@ async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<()> {
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout_secs),
         spool_dir: args.spool_dir,
         public_url: args.public_url,
+        query_timeout: Duration::from_millis(args.query_timeout_ms),
+        ..ServeConfig::new(url)
     };
     let timeout = config.shutdown_timeout;
     let spool_dir = config.spool_dir();

@@ -40,6 +40,10 @@ pub struct ServeConfig {
     pub spool_dir: Option<PathBuf>,
     /// The address browsers reach footfall at (`--public-url`); `None`: the request's host.
     pub public_url: Option<url::Url>,
+    /// How long a request's questions may take (`store::deadline`).
+    pub query_timeout: Duration,
+    /// How long a request's body may take to arrive (`web::body_deadline`).
+    pub body_timeout: Duration,
 }
 
 impl ServeConfig {
@@ -55,6 +59,8 @@ impl ServeConfig {
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             spool_dir: None,
             public_url: None,
+            query_timeout: crate::store::deadline::DEFAULT_TIMEOUT,
+            body_timeout: crate::web::body_deadline::DEFAULT_TIMEOUT,
         }
     }
 

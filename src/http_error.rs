@@ -1,7 +1,23 @@
 //! The JSON error shape every HTTP area shares (collection, the stats API, the rest): unknown
-//! paths, wrong methods and malformed query strings all answer `{"error": "…"}`.
+//! paths, wrong methods and malformed query strings all answer `{"error": "…"}`; and what a
+//! question past the query timeout answers, as JSON here and as a page on the dashboard.
 
+use actix_web::http::header;
 use actix_web::{HttpResponse, web};
+
+/// Seconds a client is asked to wait (`Retry-After`) after its question ran past the query
+/// timeout (`store::deadline`).
+pub const RETRY_AFTER_SECS: u32 = 30;
+/// What a question past the query timeout answers, as JSON (the stats API, exports).
+pub const TIMED_OUT: &str =
+    "the query took too long and was stopped; ask for a shorter period or fewer filters";
+
+/// `503 {"error": TIMED_OUT}` with `Retry-After`: the answer to a question that took too long.
+pub fn timed_out() -> actix_web::HttpResponseBuilder {
+    let mut response = HttpResponse::ServiceUnavailable();
+    response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS));
+    response
+}
 
 /// JSON 404 for every unknown path, so clients get the same error shape everywhere.
 pub async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {

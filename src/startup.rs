@@ -15,7 +15,7 @@ use crate::ingest::writer::{Writer, WriterReport};
 use crate::metrics::Metrics;
 use crate::store::{self, DynStore};
 use crate::web::{self, Ops};
-use actix_web::dev::{Server, ServerHandle};
+use actix_web::dev::{Server, ServerHandle, Service as _};
 use actix_web::{App, HttpServer};
 use anyhow::Context;
 use std::net::TcpListener;
@@ -145,6 +145,7 @@ impl Application {
         });
 
         let store_data = actix_web::web::Data::new(store.clone());
+        let (query_timeout, body_timeout) = (config.query_timeout, config.body_timeout);
         let listener = TcpListener::bind(&config.listen)
             .with_context(|| format!("binding {}", config.listen))?;
         let port = listener.local_addr()?.port();
@@ -164,6 +165,11 @@ impl Application {
                 .configure(crate::api::configure)
                 .app_data(http_error::query_config())
                 .default_service(actix_web::web::to(http_error::not_found))
+                // Every request's questions run under its deadline, and its body has one too.
+                .wrap_fn(move |req, srv| store::deadline::within(query_timeout, srv.call(req)))
+                .wrap(actix_web::middleware::from_fn(move |req, next| {
+                    web::body_deadline::bound(body_timeout, req, next)
+                }))
         })
         // Signals are handled by the caller, which then calls `stop`: one shutdown path for
         // SIGTERM, Ctrl-C and tests.

@@ -21,6 +21,7 @@ both_backends!(
     every_filter_of_the_known_data_set_gets_the_same_answer_from_the_engine_and_raw_rows,
     late_events_rebuild_the_closed_days_they_touch,
     dst_days_have_23_and_25_hourly_buckets,
+    weekly_and_monthly_buckets_add_up_local_days_from_monday,
     a_second_builder_leaves_the_work_to_the_one_holding_the_lock,
 );
 
@@ -403,6 +404,86 @@ async fn dst_days_have_23_and_25_hourly_buckets(backend: Backend) {
             vec![0, 2, 0],
             "{pass}"
         );
+        build_pending(&*store)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+    }
+    db.cleanup().await;
+}
+
+async fn weekly_and_monthly_buckets_add_up_local_days_from_monday(backend: Backend) {
+    let Some((db, store, site)) = open(backend).await else {
+        return;
+    };
+    let profile = desktop();
+    // Berlin is UTC+1 until 29 March 2026, UTC+2 after.
+    let visits: [(i64, &[&str]); 9] = [
+        (1, &["2026-02-22 22:30"]), // Sun 22 Feb 23:30: week of 16 Feb, Feb
+        (2, &["2026-02-22 23:30"]), // Mon 23 Feb 00:30: week of 23 Feb, Feb
+        (3, &["2026-02-28 22:30"]), // Sat 28 Feb 23:30: week of 23 Feb, Feb
+        (4, &["2026-02-28 23:30"]), // Sun 1 Mar 00:30: week of 23 Feb, Mar
+        (5, &["2026-03-01 23:10", "2026-03-01 23:20"]), // Mon 2 Mar, two pageviews
+        (6, &["2026-03-03 10:00"]), // the same visitor on two days of a
+        (6, &["2026-03-04 10:00"]), // week counts on each (per day)
+        (7, &["2026-03-31 21:30"]), // Tue 31 Mar 23:30 CEST: Mar
+        (8, &["2026-03-31 22:30"]), // Wed 1 Apr 00:30 CEST: Apr
+    ];
+    let mut events = Vec::new();
+    for (visitor, hits) in visits {
+        let hits: Vec<_> = hits
+            .iter()
+            .map(|at| (utc(at), "pageview", "/", &[][..]))
+            .collect();
+        events.extend(visit(&site, visitor, &profile, &hits));
+    }
+    write(&store, events, 10).await;
+    // From Wednesday 18 February to Thursday 2 April: the first week and month start on the 18th.
+    let q = query(&site, "2026-02-18", "2026-04-02", vec![]);
+    let buckets = |interval| {
+        let (store, q) = (&store, &q);
+        async move {
+            store
+                .timeseries(q, interval)
+                .await
+                .unwrap_or_else(|e| panic!("{e:?}"))
+                .iter()
+                .map(|p| (p.start.date().to_string(), p.visitors, p.pageviews))
+                .collect::<Vec<_>>()
+        }
+    };
+    let owned = |rows: &[(&str, i64, i64)]| -> Vec<(String, i64, i64)> {
+        rows.iter().map(|&(d, v, p)| (d.to_owned(), v, p)).collect()
+    };
+    for pass in ["raw", "built"] {
+        let before = store.engine_counts();
+        assert_eq!(
+            buckets(Interval::Week).await,
+            owned(&[
+                ("2026-02-18", 1, 1),
+                ("2026-02-23", 3, 3),
+                ("2026-03-02", 3, 4),
+                ("2026-03-09", 0, 0),
+                ("2026-03-16", 0, 0),
+                ("2026-03-23", 0, 0),
+                ("2026-03-30", 2, 2),
+            ]),
+            "{pass}"
+        );
+        assert_eq!(
+            buckets(Interval::Month).await,
+            owned(&[
+                ("2026-02-18", 3, 3),
+                ("2026-03-01", 5, 6),
+                ("2026-04-01", 1, 1),
+            ]),
+            "{pass}"
+        );
+        let after = store.engine_counts();
+        if pass == "built" {
+            assert_eq!(after.answered, before.answered + 2, "{pass}");
+        } else {
+            assert_eq!(after.left_to_raw, before.left_to_raw + 2, "{pass}");
+        }
         build_pending(&*store)
             .await
             .unwrap_or_else(|e| panic!("{e:?}"));

@@ -1,7 +1,8 @@
 //! The API's errors, all as `{"error": "..."}` JSON (plus `"parameter"` for a 400). A 5xx body is
-//! fixed; its cause goes to the log once.
+//! fixed; its cause goes to the log once. A question past the query timeout is a `503`.
 
 use super::params::BadParameter;
+use crate::http_error::{RETRY_AFTER_SECS, TIMED_OUT};
 use crate::store::StoreError;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
@@ -33,6 +34,7 @@ impl ResponseError for ApiError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Store(StoreError::TimedOut) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(e) if e.is_transient() => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -51,6 +53,10 @@ impl ResponseError for ApiError {
                 serde_json::json!({ "error": message })
             }
             Self::Forbidden(_) => serde_json::json!({ "error": self.to_string() }),
+            Self::Store(StoreError::TimedOut) => {
+                response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS));
+                serde_json::json!({ "error": TIMED_OUT })
+            }
             Self::Store(e) => {
                 tracing::error!(error = %e, cause = ?std::error::Error::source(e), "stats API query failed");
                 serde_json::json!({ "error": "something went wrong on our side; try again later" })

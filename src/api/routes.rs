@@ -156,7 +156,7 @@ async fn timeseries(
         .timeseries_with(&q.query, q.interval, store_metrics(&q.request.metrics))
         .await?;
     let label = |p: &Point| match q.interval {
-        Interval::Day => p.start.date().to_string(),
+        Interval::Day | Interval::Week | Interval::Month => p.start.date().to_string(),
         Interval::Hour => p.start.format("%Y-%m-%dT%H:%M:%S").to_string(),
     };
     let results: Vec<Value> = points

@@ -1,5 +1,7 @@
 //! The time-series chart, drawn on the server as SVG: pageviews as bars, visitors as a line,
 //! a `<title>` per bucket for hover. Coordinates are computed here; the template only places them.
+//! Buckets are hours, days, weeks or months (`Interval::for_days`), so a bar is never too thin to
+//! see.
 
 use crate::stats::{Interval, Point};
 
@@ -71,9 +73,17 @@ pub fn build(points: &[Point], interval: Interval) -> Chart {
             .unwrap_or(0),
     );
     let y = |v: i64| TOP + plot_h - (v as f64 / top as f64) * plot_h;
+    // Axis labels; a bar's title says more.
     let label = |p: &Point| match interval {
         Interval::Hour => p.start.format("%H:%M").to_string(),
         Interval::Day => p.start.format("%a %-d %b").to_string(),
+        Interval::Week => p.start.format("%-d %b %Y").to_string(),
+        Interval::Month => p.start.format("%b %Y").to_string(),
+    };
+    let title = |p: &Point| match interval {
+        Interval::Hour | Interval::Day => label(p),
+        Interval::Week => format!("Week of {}", p.start.format("%a %-d %b %Y")),
+        Interval::Month => p.start.format("%B %Y").to_string(),
     };
     let bars = points
         .iter()
@@ -88,7 +98,7 @@ pub fn build(points: &[Point], interval: Interval) -> Chart {
                 height: px(TOP + plot_h - top_y),
                 title: format!(
                     "{}: {} pageviews, {} visitors",
-                    label(p),
+                    title(p),
                     p.pageviews,
                     p.visitors
                 ),
@@ -155,6 +165,8 @@ pub fn build(points: &[Point], interval: Interval) -> Chart {
             match interval {
                 Interval::Hour => "hours",
                 Interval::Day => "days",
+                Interval::Week => "weeks",
+                Interval::Month => "months",
             }
         ),
     }
@@ -192,5 +204,32 @@ mod tests {
         assert_eq!(chart.bars[2].title, "Wed 4 Mar: 4 pageviews, 2 visitors");
         let labels: Vec<&str> = chart.y_ticks.iter().map(|t| t.label.as_str()).collect();
         assert_eq!(labels, ["0", "1", "2", "3", "4", "5"]);
+    }
+
+    #[test]
+    fn weekly_and_monthly_bars_say_which_week_or_month() {
+        let point = |y, m, d| Point {
+            start: NaiveDate::from_ymd_opt(y, m, d)
+                .unwrap_or_default()
+                .and_hms_opt(0, 0, 0)
+                .unwrap_or_default(),
+            visitors: 1,
+            pageviews: 2,
+            events: 2,
+            visits: None,
+        };
+        let weeks = build(&[point(2026, 3, 2), point(2026, 3, 9)], Interval::Week);
+        assert_eq!(
+            weeks.bars[1].title,
+            "Week of Mon 9 Mar 2026: 2 pageviews, 1 visitors"
+        );
+        assert_eq!(weeks.x_ticks[0].label, "2 Mar 2026");
+        assert_eq!(weeks.summary, "4 pageviews over 2 weeks");
+        let months = build(&[point(2025, 12, 1), point(2026, 1, 1)], Interval::Month);
+        assert_eq!(
+            months.bars[0].title,
+            "December 2025: 2 pageviews, 1 visitors"
+        );
+        assert_eq!(months.x_ticks[1].label, "Jan 2026");
     }
 }

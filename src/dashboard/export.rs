@@ -2,14 +2,17 @@
 //! row) and `GET {base}/export/events.csv` (the raw events), where `{base}` is `/sites/{domain}`
 //! (logged in) or `/share/{token}` (a share link), with the view's period and filters in the query
 //! string exactly as on the dashboard page. Errors are short JSON (`{"error": "…"}`): the client
-//! is a download or a script, not a person reading a page.
+//! is a download or a script, not a person reading a page; a page of the export that runs past
+//! the query timeout is a `503` (the first page) or a body cut short (a later one: the status
+//! line is long gone).
 
 use crate::auth::{self, CurrentUser};
 use crate::dashboard::params;
 use crate::domain::Site;
 use crate::export;
+use crate::http_error::{self, TIMED_OUT};
 use crate::stats::Dimension;
-use crate::store::{DynStore, StoreError};
+use crate::store::{DynStore, StoreError, deadline};
 use actix_web::http::{StatusCode, header};
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpResponse, ResponseError};
@@ -30,12 +33,16 @@ impl ResponseError for ExportError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Store(StoreError::TimedOut) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let message = match self {
+            Self::Store(StoreError::TimedOut) => {
+                return http_error::timed_out().json(serde_json::json!({ "error": TIMED_OUT }));
+            }
             Self::Store(e) => {
                 tracing::error!(error = %e, cause = ?std::error::Error::source(e), "export query failed");
                 "internal error".to_owned()
@@ -123,7 +130,7 @@ pub async fn logged_in(
         .into_iter()
         .find(|s| s.domain.as_str() == domain)
         .ok_or(ExportError::NotFound)?;
-    respond(store.get_ref().clone(), &site, &file, &query)
+    respond(store.get_ref().clone(), &site, &file, &query).await
 }
 
 /// `/share/{token}/export/{file}`: a share link may download what it may see.
@@ -142,7 +149,7 @@ pub async fn shared(
         .into_iter()
         .find(|s| s.id == site_id)
         .ok_or(ExportError::NotFound)?;
-    let mut response = respond(store.get_ref().clone(), &site, &file, &query)?;
+    let mut response = respond(store.get_ref().clone(), &site, &file, &query).await?;
     // The token is in the URL: keep the download out of shared caches.
     response.headers_mut().insert(
         header::CACHE_CONTROL,
@@ -151,7 +158,10 @@ pub async fn shared(
     Ok(response)
 }
 
-fn respond(
+/// The download: its first page read before the status line is sent, so that a bad or slow export
+/// still answers with its error; the later pages as the client takes them, each with a query
+/// timeout of its own (an export of millions of events takes as long as it takes, a page not).
+async fn respond(
     store: DynStore,
     site: &Site,
     file: &str,
@@ -162,16 +172,27 @@ fn respond(
     let query = view.query(site);
     let (from, to) = (query.from, query.to);
     let filename = format!("{}-{}-{from}-{to}.csv", site.domain, what.slug());
-    let body = match what {
+    let mut pages = match what {
         What::Events => export::events(store, query).boxed(),
         What::Breakdown(dimension) => export::breakdown(store, query, dimension).boxed(),
-    }
-    .map(|chunk| {
-        chunk.map(Bytes::from).inspect_err(|e| {
-            // The status line is long gone: the client sees the body cut short.
-            tracing::error!(error = %e, cause = ?std::error::Error::source(e), "export stream failed");
-        })
+    };
+    let first = pages.next().await.transpose()?;
+    let timeout = deadline::timeout();
+    let rest = futures_util::stream::unfold(pages, move |mut pages| async move {
+        let next = match timeout {
+            Some(timeout) => deadline::within(timeout, pages.next()).await,
+            None => pages.next().await,
+        };
+        next.map(|page| (page, pages))
     });
+    let body = futures_util::stream::iter(first.map(Ok))
+        .chain(rest)
+        .map(|chunk| {
+            chunk.map(Bytes::from).inspect_err(|e| {
+                // The status line is long gone: the client sees the body cut short.
+                tracing::error!(error = %e, cause = ?std::error::Error::source(e), "export stream failed");
+            })
+        });
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
         .insert_header((

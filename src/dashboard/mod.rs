@@ -39,17 +39,37 @@ pub enum DashboardError {
     Render,
 }
 
+/// What a view that ran past the query timeout says (`503` with `Retry-After`): the person can
+/// ask for less.
+pub const TOO_SLOW: &str = "This view took too long to compute, so it was stopped. Try a shorter \
+     period or fewer filters, or try again in a minute.";
+
 impl ResponseError for DashboardError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Store(StoreError::TimedOut) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(_) | Self::Render => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let (title, message) = match self {
+            Self::Store(StoreError::TimedOut) => {
+                tracing::info!("a dashboard view ran past the query timeout");
+                let mut page = layout::error_page(
+                    self.status_code(),
+                    Layout::anonymous(""),
+                    "This view took too long",
+                    TOO_SLOW,
+                );
+                page.headers_mut().insert(
+                    actix_web::http::header::RETRY_AFTER,
+                    actix_web::http::header::HeaderValue::from(crate::http_error::RETRY_AFTER_SECS),
+                );
+                return page;
+            }
             Self::Store(e) => {
                 // The cause goes to the log once; the page says nothing about it.
                 tracing::error!(error = %e, cause = ?std::error::Error::source(e), "dashboard query failed");

@@ -134,11 +134,7 @@ pub async fn render(
         to: prev_to,
         ..query.clone()
     };
-    let interval = if from == to {
-        Interval::Hour
-    } else {
-        Interval::Day
-    };
+    let interval = Interval::for_days((to - from).num_days() + 1);
 
     let s = store.as_ref();
     let dims: Vec<&Dimension> = GROUPS.iter().flat_map(|(_, dims)| dims.iter()).collect();

@@ -1,11 +1,12 @@
 //! A dashboard view as it lives in the URL: period (`period`, `from`, `to`) and filters
 //! (repeated `f=DIM:OP:VALUE`, props as `f=prop:KEY:OP:VALUE`), so every view can be bookmarked
-//! and shared. Dates and filters are read by `stats::params`, which the stats API shares.
+//! and shared. Dates, ranges and filters are read by `stats::params`, which the stats API shares:
+//! the dashboard, share pages and exports accept the ranges the API does, and no longer ones.
 
 pub use crate::stats::params::{MAX_FILTERS, format_filter, parse_filter};
 
 use crate::domain::Site;
-use crate::stats::params::parse_date;
+use crate::stats::params::{check_range, parse_date};
 use crate::stats::period::Period;
 use crate::stats::{Filter, StatsQuery};
 use chrono::{NaiveDate, Utc};
@@ -48,6 +49,11 @@ pub fn parse(pairs: &[(String, String)]) -> Result<View, String> {
     };
     let (from, to) = (date("from")?, date("to")?);
     let period_name = get("period").unwrap_or(if from.is_some() { "custom" } else { "30d" });
+    if period_name == "custom"
+        && let (Some(from), Some(to)) = (from, to)
+    {
+        check_range(from, to)?;
+    }
     let period = Period::parse(period_name, from, to)?;
     let mut filters = Vec::new();
     for (_, raw) in pairs.iter().filter(|(k, _)| k == "f") {
@@ -148,6 +154,17 @@ mod tests {
                 .contains("operator")
         );
         assert!(parse(&pairs("f=page")).is_err());
+    }
+
+    #[test]
+    fn ranges_are_bounded_as_in_the_api() {
+        let error = |q: &str| parse(&pairs(q)).err().unwrap_or_default();
+        assert!(
+            error("from=0001-01-01&to=9999-12-31").contains("between 1970-01-01 and 2999-12-31")
+        );
+        assert!(error("from=2016-01-01&to=2026-01-08").contains("at most 3660 days"));
+        assert!(error("period=custom&from=2026-01-02&to=2026-01-01").contains("before"));
+        assert!(parse(&pairs("from=2016-01-01&to=2026-01-07")).is_ok());
     }
 
     #[test]

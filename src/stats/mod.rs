@@ -309,11 +309,30 @@ impl Aggregate {
     }
 }
 
+/// A series' buckets. Weeks (Monday to Sunday) and months are local calendar days added up
+/// (`coarsen`): their visitors are the sum of their days' (as a range's always are), and their
+/// visit figures the sum of their days' too. A range's first and last buckets are cut at its ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Interval {
     Hour,
     Day,
+    Week,
+    Month,
+}
+
+impl Interval {
+    /// What the dashboard draws for a range of `days` local days: hours for one day, days up to
+    /// about a quarter, weeks up to two years, months beyond, which keeps a chart to at most a
+    /// hundred and twenty-odd buckets over the longest range allowed (`params::MAX_RANGE_DAYS`).
+    pub fn for_days(days: i64) -> Self {
+        match days {
+            ..=1 => Self::Hour,
+            2..=92 => Self::Day,
+            93..=731 => Self::Week,
+            _ => Self::Month,
+        }
+    }
 }
 
 /// One bucket of a time series; every bucket of the range is present, empty ones as zeros.
@@ -360,6 +379,68 @@ pub fn points<T, E>(
         points.push(point);
     }
     Ok(points)
+}
+
+/// Daily `points` (in order) added up into `interval`'s buckets; hourly and daily ones as they are.
+/// A bucket starts at its first day in the range (so the first week of a range that begins on a
+/// Wednesday starts on that Wednesday).
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use footfall::stats::{Interval, Point, coarsen};
+///
+/// // Sunday 1 March to Tuesday 3 March 2026: two weeks, one month.
+/// let days: Vec<Point> = (1..=3)
+///     .map(|d| Point {
+///         start: NaiveDate::from_ymd_opt(2026, 3, d)
+///             .unwrap_or_default()
+///             .and_time(chrono::NaiveTime::MIN),
+///         visitors: 1,
+///         pageviews: i64::from(d),
+///         events: i64::from(d),
+///         visits: None,
+///     })
+///     .collect();
+/// let weeks = coarsen(days.clone(), Interval::Week);
+/// assert_eq!(weeks.iter().map(|p| p.pageviews).collect::<Vec<_>>(), [1, 5]);
+/// assert_eq!(weeks[1].start.to_string(), "2026-03-02 00:00:00");
+/// let months = coarsen(days, Interval::Month);
+/// assert_eq!((months.len(), months[0].visitors), (1, 3));
+/// ```
+pub fn coarsen(points: Vec<Point>, interval: Interval) -> Vec<Point> {
+    use chrono::Datelike;
+    let key = |p: &Point| -> i64 {
+        let date = p.start.date();
+        match interval {
+            Interval::Hour | Interval::Day => 0,
+            Interval::Week => {
+                i64::from(date.to_epoch_days()) - i64::from(date.weekday().num_days_from_monday())
+            }
+            Interval::Month => i64::from(date.year()) * 12 + i64::from(date.month0()),
+        }
+    };
+    if matches!(interval, Interval::Hour | Interval::Day) {
+        return points;
+    }
+    let mut out: Vec<(i64, Point)> = Vec::new();
+    for p in points {
+        let k = key(&p);
+        match out.last_mut() {
+            Some((last, bucket)) if *last == k => {
+                bucket.visitors += p.visitors;
+                bucket.pageviews += p.pageviews;
+                bucket.events += p.events;
+                if let (Some(sums), Some(more)) = (&mut bucket.visits, &p.visits) {
+                    sums.visits += more.visits;
+                    sums.bounces += more.bounces;
+                    sums.duration += more.duration;
+                    sums.pageviews += more.pageviews;
+                }
+            }
+            _ => out.push((k, p)),
+        }
+    }
+    out.into_iter().map(|(_, p)| p).collect()
 }
 
 /// One row of a breakdown, biggest first (by visitors, then pageviews, then events, then value).

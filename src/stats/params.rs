@@ -1,19 +1,51 @@
-//! The text forms of a question's parts, shared by the dashboard URL (`dashboard::params`) and
-//! the stats API (`api::params`): dates (`YYYY-MM-DD`) and filters (`DIM:OP:VALUE`, props as
-//! `prop:KEY:OP:VALUE`). Errors are sentences that name what was wrong.
+//! The text forms of a question's parts, shared by the dashboard URL (`dashboard::params`, which
+//! share pages and exports read too) and the stats API (`api::params`): dates (`YYYY-MM-DD`),
+//! the one rule for which ranges may be asked (`YEARS`, `MAX_RANGE_DAYS`), and filters
+//! (`DIM:OP:VALUE`, props as `prop:KEY:OP:VALUE`). Errors are sentences that name what was wrong.
 
 use super::{Dimension, Filter, FilterOp};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
+use std::ops::RangeInclusive;
 
 /// At most this many filters at once; each is a join or a subquery.
 pub const MAX_FILTERS: usize = 10;
 /// Longest accepted filter value, in characters (the longest stored values are URLs).
 const MAX_VALUE_CHARS: usize = 2048;
 
-/// A local date parameter such as `from=2026-01-31`; `name` is the parameter, for the error.
+/// Longest `from`..`to` range, in days (ten years and leap days): a question over it is still
+/// answered in reasonable time, and its chart has at most some 120 monthly buckets.
+pub const MAX_RANGE_DAYS: i64 = 3660;
+/// Dates outside these years are refused (the store's day arithmetic is in unix seconds).
+pub const YEARS: RangeInclusive<i32> = 1970..=2999;
+
+/// A local date parameter such as `from=2026-01-31`, within `YEARS`; `name` is the parameter, for
+/// the error.
 pub fn parse_date(name: &str, value: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(value, "%Y-%m-%d")
-        .map_err(|_| format!("{name} must be a date like 2026-01-31, got {value:?}"))
+    let date = NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .map_err(|_| format!("{name} must be a date like 2026-01-31, got {value:?}"))?;
+    if !YEARS.contains(&date.year()) {
+        return Err(format!(
+            "{name} must be between {}-01-01 and {}-12-31, got {value}",
+            YEARS.start(),
+            YEARS.end()
+        ));
+    }
+    Ok(date)
+}
+
+/// A custom range `from..=to`: in order and at most `MAX_RANGE_DAYS` long. The error is about
+/// `to`.
+pub fn check_range(from: NaiveDate, to: NaiveDate) -> Result<(), String> {
+    let days = (to - from).num_days() + 1;
+    if days > MAX_RANGE_DAYS {
+        return Err(format!(
+            "from..to may span at most {MAX_RANGE_DAYS} days; {from}..{to} spans {days}"
+        ));
+    }
+    if from > to {
+        return Err("to must not be before from".into());
+    }
+    Ok(())
 }
 
 /// `DIM:OP:VALUE` or `prop:KEY:OP:VALUE` (the value may contain `:`).
@@ -67,4 +99,28 @@ pub(crate) fn query_pairs(q: &str) -> Vec<(String, String)> {
     url::form_urlencoded::parse(q.as_bytes())
         .into_owned()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
+    }
+
+    #[test]
+    fn dates_and_ranges_stay_within_the_bounds() {
+        assert_eq!(parse_date("from", "2026-01-31"), Ok(d("2026-01-31")));
+        for bad in ["0001-01-01", "1969-12-31", "3000-01-01", "9999-12-31"] {
+            let message = parse_date("from", bad).err().unwrap_or_default();
+            assert!(
+                message.contains("between 1970-01-01 and 2999-12-31"),
+                "{bad}: {message}"
+            );
+        }
+        assert!(check_range(d("2016-01-01"), d("2026-01-07")).is_ok());
+        assert!(check_range(d("2016-01-01"), d("2026-01-08")).is_err());
+        assert!(check_range(d("2026-01-02"), d("2026-01-01")).is_err());
+    }
 }

@@ -67,7 +67,14 @@ impl BuildSession for Pooled<'_> {
 pub(crate) trait Backend: Send + Sync + 'static {
     /// "sqlite" or "postgres", for logs and metrics.
     fn name(&self) -> &'static str;
+    /// Everything but questions: sites, logins, sessions, API keys, the writer's statements.
     fn exec(&self) -> &dyn Exec;
+    /// Questions (the dashboard's, the API's, exports', and the query engine's reads), on a pool of
+    /// their own under each request's budget (`store::deadline`), so that a slow view cannot hold
+    /// up logins and writes.
+    fn stats(&self) -> &dyn Exec;
+    /// The health check's own connection, which no question can take.
+    fn health(&self) -> &dyn Exec;
     /// Writes a batch atomically (each engine has its own fast path).
     async fn write_batch(&self, batch: Arc<Batch>) -> Result<(), StoreError>;
     /// The query engine, unless the store was opened without one (to answer from raw rows).

@@ -5,6 +5,7 @@
 
 mod auth;
 pub(crate) mod backend;
+pub mod deadline;
 pub(crate) mod engine;
 pub(crate) mod live;
 mod postgres;
@@ -39,6 +40,9 @@ pub enum StoreError {
     Migrate(#[source] sqlx::migrate::MigrateError),
     #[error("stored value is invalid: {0}")]
     Corrupt(String),
+    /// A question outlived its request's deadline (`deadline`) and was stopped.
+    #[error("the query took longer than the query timeout")]
+    TimedOut,
     #[error("database error")]
     Database(#[from] sqlx::Error),
     /// From the SQLite batch writer's own connection (see `sqlite::batch`).

@@ -1,7 +1,9 @@
 //! HTTP routes other than collection: the tracker script, the dashboard's stylesheet and live
-//! view script, health and metrics; and what HTML pages share (`layout`, `security` headers).
+//! view script, health and metrics; what HTML pages share (`layout`, `security` headers); and the
+//! deadline every request's body has (`body_deadline`).
 
 pub mod assets;
+pub mod body_deadline;
 pub mod head;
 pub mod layout;
 pub mod security;
@@ -52,7 +54,8 @@ fn etag_matches(req: &actix_web::HttpRequest, etag: &str) -> bool {
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
 }
 
-/// 200 when the database answers within two seconds, 503 otherwise.
+/// 200 when the database answers within two seconds, 503 otherwise. The store pings on a
+/// connection of its own, so slow dashboard views do not make a healthy collector look dead.
 async fn healthz(ops: web::Data<Ops>) -> HttpResponse {
     match tokio::time::timeout(Duration::from_secs(2), ops.store.ping()).await {
         Ok(Ok(())) => HttpResponse::Ok().json(serde_json::json!({

@@ -104,6 +104,12 @@ pub struct Options {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub sites: Vec<(&'static str, &'static str)>,
     pub public_url: Option<&'static str>,
+    /// `--query-timeout-ms`; the server's default when `None`.
+    pub query_timeout: Option<Duration>,
+    /// How long a request body may take to arrive; the server's default when `None`.
+    pub body_timeout: Option<Duration>,
+    /// `false`: every question is answered by SQL over the raw rows.
+    pub query_engine: bool,
 }
 
 impl Default for Options {
@@ -118,6 +124,9 @@ impl Default for Options {
             trusted_proxies: Vec::new(),
             sites: vec![("example.com", "Europe/Berlin")],
             public_url: None,
+            query_timeout: None,
+            body_timeout: None,
+            query_engine: true,
         }
     }
 }
@@ -133,7 +142,7 @@ impl TestApp {
     /// Always `Some` (see `TestDb::new`).
     pub async fn spawn(backend: Backend, options: Options) -> Option<Self> {
         let db = TestDb::new(backend).await?;
-        let store = footfall::store::connect(&db.url)
+        let store = footfall::store::connect_with(&db.url, options.query_engine)
             .await
             .unwrap_or_else(|e| panic!("opening {}: {e:?}", db.url));
         for (domain, tz) in &options.sites {
@@ -155,6 +164,12 @@ impl TestApp {
             .public_url
             .map(|u| url::Url::parse(u).unwrap_or_else(|e| panic!("{u}: {e}")));
         config.workers = Some(2);
+        if let Some(timeout) = options.query_timeout {
+            config.query_timeout = timeout;
+        }
+        if let Some(timeout) = options.body_timeout {
+            config.body_timeout = timeout;
+        }
         let app = Application::build_with_store(config, store.clone())
             .await
             .unwrap_or_else(|e| panic!("building the app: {e:?}"));

@@ -12,6 +12,9 @@
 //!   builder has not reached, hours that do not line up with the site's days) gets `None`, and
 //!   the store answers it from raw rows (`store::sql`), the reference the engine is tested
 //!   against.
+//! - Every question runs under its request's deadline (`store::deadline`): scans look at the clock
+//!   between days and give up with `TimedOut`, and what the engine shares between questions stays
+//!   whole when one of them is dropped half way.
 
 pub(crate) mod build;
 pub(crate) mod codec;
@@ -28,6 +31,7 @@ use crate::domain::{SiteId, TimeZone};
 use crate::stats::calendar::{self, day_number, local_day};
 use crate::stats::{Aggregate, BreakdownRow, Dimension, Interval, Metrics, Point, StatsQuery};
 use crate::store::StoreError;
+use crate::store::deadline::{self, Deadline};
 use crate::store::sql::exec::Exec;
 use crate::store::sql::segments as statements;
 use filter::{Compiled, Matches};
@@ -190,7 +194,7 @@ impl Default for Engine {
     }
 }
 
-/// The days of one question, ready to scan.
+/// The days of one question, ready to scan, and its request's deadline.
 struct View {
     days: Vec<(Arc<Stored>, bool)>,
     filters: Compiled,
@@ -198,15 +202,20 @@ struct View {
     from: i64,
     to: i64,
     start: i64,
+    deadline: Deadline,
 }
 
 impl View {
-    fn run<T>(&self, f: impl FnOnce(&Question) -> T) -> T {
-        let matches: Vec<Arc<Matches>> = self
-            .days
-            .iter()
-            .map(|(s, _)| s.matches(&self.filters))
-            .collect();
+    /// `f`'s answer over the view's days; `TimedOut` once the deadline has passed, checked
+    /// between days (matching the filters and scanning both go day by day).
+    fn run<T>(&self, f: impl FnOnce(&Question) -> T) -> Result<T, StoreError> {
+        let mut matches: Vec<Arc<Matches>> = Vec::with_capacity(self.days.len());
+        for (s, _) in &self.days {
+            if self.deadline.passed() {
+                return Err(StoreError::TimedOut);
+            }
+            matches.push(s.matches(&self.filters));
+        }
         let unfiltered = self.filters.is_empty();
         let q = Question {
             days: self
@@ -221,8 +230,13 @@ impl View {
                 .collect(),
             start: self.start,
             filters: &self.filters,
+            deadline: self.deadline,
         };
-        f(&q)
+        let answer = f(&q);
+        if self.deadline.passed() {
+            return Err(StoreError::TimedOut);
+        }
+        Ok(answer)
     }
 }
 
@@ -447,6 +461,7 @@ impl Engine {
             from,
             to,
             start,
+            deadline: deadline::deadline(),
         }))
     }
 
@@ -461,7 +476,7 @@ impl Engine {
         let Some(view) = self.view(db, q, false).await? else {
             return Ok(None);
         };
-        blocking(move || view.run(scan::aggregate)).await.map(Some)
+        blocking(move || view.run(scan::aggregate)).await?.map(Some)
     }
 
     pub async fn timeseries(
@@ -479,9 +494,9 @@ impl Engine {
             return Ok(None);
         };
         blocking(move || {
-            let found = view.run(|q| scan::series(q, interval, metrics));
+            let found = view.run(|q| scan::series(q, interval, metrics))?;
             let buckets = calendar::buckets(view.tz, view.from, view.to, hourly);
-            crate::stats::points(buckets, metrics, found, |point, t| {
+            let points = crate::stats::points(buckets, metrics, found, |point, t| {
                 point.visitors = t.visitors;
                 point.pageviews = t.pageviews;
                 point.events = t.events;
@@ -489,10 +504,10 @@ impl Engine {
                     point.visits = Some(t.visits);
                 }
                 Ok::<_, std::convert::Infallible>(())
-            })
+            });
+            Ok(points.ok())
         })
-        .await
-        .map(|points| points.ok())
+        .await?
     }
 
     pub async fn breakdown(
@@ -512,7 +527,7 @@ impl Engine {
         };
         let dimension = dimension.clone();
         blocking(move || view.run(|q| scan::breakdown(q, &dimension, limit, offset, metrics)))
-            .await
+            .await?
             .map(Some)
     }
 
@@ -529,7 +544,7 @@ impl Engine {
             return Ok(None);
         };
         blocking(move || view.run(|q| scan::prop_keys(q, limit)))
-            .await
+            .await?
             .map(Some)
     }
 
@@ -543,5 +558,76 @@ impl Engine {
         self.state
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rows::{EventRow, Rows, SessionRow};
+    use super::*;
+
+    /// A view of `days` days of UTC, each with one visit of two pageviews.
+    fn view(days: i64, deadline: Deadline) -> View {
+        let mut rows = Rows::new();
+        let (pageview, path) = (
+            rows.symbols.intern(Some("pageview")),
+            rows.symbols.intern(Some("/")),
+        );
+        for day in 0..days {
+            let start = day * 86_400 + 3600;
+            rows.sessions.insert(
+                day,
+                SessionRow {
+                    id: day,
+                    visitor_id: day,
+                    started_at: start,
+                    ended_at: start + 60,
+                    pageviews: 2,
+                    events: 2,
+                    dims: [0; 17],
+                },
+            );
+            for i in 0..2 {
+                rows.events.push(EventRow {
+                    id: day * 2 + i,
+                    created_at: start + i * 60,
+                    visitor_id: day,
+                    session_id: day,
+                    name: pageview,
+                    path,
+                    props: Box::default(),
+                });
+            }
+        }
+        let days = (0..days)
+            .filter_map(|day| Segment::build(&rows, day, day * 86_400, (day + 1) * 86_400).ok()?)
+            .map(|seg| (Stored::new(seg), true))
+            .collect();
+        View {
+            days,
+            filters: Compiled::new(&[]),
+            tz: chrono_tz::UTC,
+            from: 0,
+            to: 9,
+            start: 0,
+            deadline,
+        }
+    }
+
+    #[test]
+    fn a_scan_past_its_deadline_gives_up() {
+        let answer = view(10, Deadline(None)).run(scan::aggregate);
+        assert!(matches!(answer, Ok(a) if a.pageviews == 20 && a.visitors == 10));
+        let late = Deadline(Some(Instant::now()));
+        assert!(matches!(
+            view(10, late).run(scan::aggregate),
+            Err(StoreError::TimedOut)
+        ));
+        let later = Deadline(Some(Instant::now() + Duration::from_secs(3600)));
+        assert!(
+            view(10, later)
+                .run(|q| scan::series(q, Interval::Day, Metrics::Counts))
+                .is_ok()
+        );
     }
 }

@@ -4,6 +4,11 @@
 //! every collector writing to the database; on Postgres, where ids can commit out of order, the
 //! ids after the watermark are read again until every transaction that could still commit a lower
 //! one has ended (the same rule as the builder's), and events already held are skipped.
+//!
+//! A question that reads the open days may be dropped at any await (its request's deadline, or
+//! the client going away), so what is held stays whole at every one: rows are shared with the
+//! rebuild rather than lent to it, days are marked for rebuilding before their rows are read, and
+//! a refresh left unfinished is done again by the next question.
 
 use super::load::{self, NEW_EVENT_KINDS, Snapshot};
 use super::rows::Rows;
@@ -38,13 +43,18 @@ pub(super) struct Open {
     /// Postgres: ids up to `.0` were read as of a snapshot whose xmax was `.1`.
     pending: Option<(i64, i64)>,
     refreshed: Option<Instant>,
+    /// A refresh began and did not finish (its question was dropped): the next one must not be
+    /// skipped as fresh.
+    unfinished: bool,
 }
 
 struct OpenSite {
     tz: chrono_tz::Tz,
     /// The first instant held.
     from: i64,
-    rows: Rows,
+    /// Shared with a rebuild under way (copied on write, which happens only when that rebuild's
+    /// question was dropped before it finished).
+    rows: Arc<Rows>,
     /// Ids of the events held.
     ids: HashSet<i64>,
     /// By (day, part): each open day is cut into `PARTS` segments by visitor, so that a new event
@@ -61,7 +71,7 @@ impl OpenSite {
         Self {
             tz,
             from,
-            rows: Rows::new(),
+            rows: Arc::new(Rows::new()),
             ids: HashSet::new(),
             segments: BTreeMap::new(),
             dirty: BTreeSet::new(),
@@ -71,24 +81,25 @@ impl OpenSite {
 
     /// Takes in one row of `statements::new_events` (event, then its visit).
     fn take(&mut self, row: &crate::store::sql::Row) -> Result<(), StoreError> {
-        let (_, event) = load::event(&mut self.rows, row, 0)?;
-        let visit = load::visit(&mut self.rows, row, 8)?;
+        let rows = Arc::make_mut(&mut self.rows);
+        let (_, event) = load::event(rows, row, 0)?;
+        let visit = load::visit(rows, row, 8)?;
         let held = event.created_at >= self.from;
         if let Some(v) = visit
-            && (held || self.rows.sessions.contains_key(&v.id))
-            && self.rows.sessions.get(&v.id) != Some(&v)
+            && (held || rows.sessions.contains_key(&v.id))
+            && rows.sessions.get(&v.id) != Some(&v)
         {
             for t in [v.started_at.max(self.from), v.ended_at.max(self.from)] {
                 self.dirty
                     .insert((local_day(self.tz, t), part_of(v.visitor_id)));
             }
-            self.rows.sessions.insert(v.id, v);
+            rows.sessions.insert(v.id, v);
         }
         if held && self.ids.insert(event.id) {
-            let part = part_of(self.rows.visitor_of(&event));
+            let part = part_of(rows.visitor_of(&event));
             self.dirty
                 .insert((local_day(self.tz, event.created_at), part));
-            self.rows.events.push(event);
+            rows.events.push(event);
         }
         Ok(())
     }
@@ -100,18 +111,22 @@ impl OpenSite {
         }
         self.from = from;
         let first = local_day(self.tz, from);
-        self.rows.events.retain(|e| e.created_at >= from);
-        self.ids = self.rows.events.iter().map(|e| e.id).collect();
-        let visits: HashSet<i64> = self.rows.events.iter().map(|e| e.session_id).collect();
-        self.rows.sessions.retain(|id, _| visits.contains(id));
+        let rows = Arc::make_mut(&mut self.rows);
+        rows.events.retain(|e| e.created_at >= from);
+        self.ids = rows.events.iter().map(|e| e.id).collect();
+        let visits: HashSet<i64> = rows.events.iter().map(|e| e.session_id).collect();
+        rows.sessions.retain(|id, _| visits.contains(id));
         self.segments = self.segments.split_off(&(first, 0));
         self.dirty = self.dirty.split_off(&(first, 0));
     }
 }
 
 impl Open {
+    /// Since the last refresh finished; `None` before one has, or after one was left unfinished.
     pub fn age(&self) -> Option<Duration> {
-        self.refreshed.map(|t| t.elapsed())
+        self.refreshed
+            .filter(|_| !self.unfinished)
+            .map(|t| t.elapsed())
     }
 
     /// Whether the held sites are those of `bounds`, from the same instants.
@@ -131,6 +146,7 @@ impl Open {
         bounds: &HashMap<i64, (chrono_tz::Tz, i64)>,
     ) -> Result<(), StoreError> {
         let d = db.dialect();
+        self.unfinished = true;
         let snap = load::snapshot(db).await?;
         let first = self.refreshed.is_none();
         self.sites.retain(|id, _| bounds.contains_key(id));
@@ -148,14 +164,17 @@ impl Open {
             let Some(until) = site.by_time_until else {
                 continue;
             };
-            let added =
-                load::range_into(db, id, site.from, None, &mut site.rows, &mut site.ids).await?;
-            // Visit rows may have changed too: every held day is looked at again.
-            let (first, last) = (
-                local_day(site.tz, site.from),
-                local_day(site.tz, added.iter().copied().max().unwrap_or(site.from)),
-            );
-            for day in first..=last.max(first + 1) {
+            // Visit rows may have changed too: every held day is looked at again. Marked before
+            // the read, which may stop half way (up to tomorrow: clocks run a little ahead).
+            let first = local_day(site.tz, site.from);
+            let today = local_day(site.tz, chrono::Utc::now().timestamp());
+            for day in first..=today.max(first) + 1 {
+                site.dirty.extend((0..PARTS).map(|part| (day, part)));
+            }
+            let rows = Arc::make_mut(&mut site.rows);
+            let added = load::range_into(db, id, site.from, None, rows, &mut site.ids).await?;
+            let last = local_day(site.tz, added.iter().copied().max().unwrap_or(site.from));
+            for day in first..=last {
                 site.dirty.extend((0..PARTS).map(|part| (day, part)));
             }
             if d == Dialect::Sqlite || snap.xmin >= until {
@@ -185,6 +204,7 @@ impl Open {
             self.advance_watermark(d, snap);
         }
         self.refreshed = Some(Instant::now());
+        self.unfinished = false;
         Ok(())
     }
 
@@ -224,28 +244,26 @@ impl Open {
         let range = (from, 0)..=(to, PARTS);
         let stale: Vec<(i64, u8)> = open.dirty.range(range.clone()).copied().collect();
         if !stale.is_empty() {
-            // Built off the async workers: the rows go to a blocking thread and come back.
-            let rows = std::mem::take(&mut open.rows);
+            // Built off the async workers, on the engine's threads, which share the rows.
+            let rows = open.rows.clone();
             let tz = open.tz;
-            let (rows, built) = blocking(move || {
+            let built = blocking(move || {
                 // Each event's part, worked out once for all the parts rebuilt.
                 let parts: Vec<u8> = rows
                     .events
                     .iter()
                     .map(|e| part_of(rows.visitor_of(e)))
                     .collect();
-                let built: Vec<_> = stale
+                stale
                     .iter()
                     .map(|&(day, part)| {
                         let (start, end) = (day_start(tz, day), day_start(tz, day + 1));
                         let seg = Segment::build_part(&rows, day, start, end, |i| parts[i] == part);
                         ((day, part), seg)
                     })
-                    .collect();
-                (rows, built)
+                    .collect::<Vec<_>>()
             })
             .await?;
-            open.rows = rows;
             for (key, seg) in built {
                 open.dirty.remove(&key);
                 match seg.map_err(|e| StoreError::Corrupt(e.to_string()))? {

@@ -34,7 +34,7 @@ pub(crate) fn session_dim(dimension: &Dimension) -> Option<usize> {
     SESSION_DIMS.iter().position(|d| d == dimension)
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Symbols {
     index: HashMap<Box<str>, Sym>,
     values: Vec<Box<str>>,
@@ -90,7 +90,7 @@ pub(crate) struct SessionRow {
 }
 
 /// Events (any days) and the visits they belong to.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Rows {
     pub symbols: Symbols,
     pub events: Vec<EventRow>,

@@ -11,6 +11,7 @@ use super::filter::{Compiled, Matches, prop_key};
 use super::rows::session_dim;
 use super::segment::Segment;
 use crate::stats::{Aggregate, BreakdownRow, Dimension, Interval, Metrics, VisitSums};
+use crate::store::deadline::Deadline;
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
@@ -104,12 +105,21 @@ impl Day<'_> {
     }
 }
 
-/// A question's days (those with data), its range and filters.
+/// A question's days (those with data), its range and filters, and when it must be answered by.
 pub(crate) struct Question<'a> {
     pub days: Vec<Day<'a>>,
     /// The range's first instant.
     pub start: i64,
     pub filters: &'a Compiled,
+    pub deadline: Deadline,
+}
+
+impl<'a> Question<'a> {
+    /// The days to scan, which end early once the deadline has passed (the caller then throws
+    /// the partial answer away): a look at the clock per day.
+    fn days(&self) -> impl Iterator<Item = &Day<'a>> {
+        self.days.iter().take_while(|_| !self.deadline.passed())
+    }
 }
 
 /// Sums of one group.
@@ -347,16 +357,16 @@ fn day_total(d: &Day, visit_grain: bool) -> Tally {
 pub(crate) fn aggregate(q: &Question) -> Aggregate {
     let mut total = Tally::default();
     if visit_grain(q.filters, None) {
-        for d in &q.days {
+        for d in q.days() {
             total.add(&day_total(d, true));
         }
     } else if !q.filters.has_event_filters() {
-        for d in &q.days {
+        for d in q.days() {
             total.add(&day_total(d, false));
         }
     } else {
         let mut cross = CrossDay::new();
-        for d in &q.days {
+        for d in q.days() {
             let t = day_total(d, false);
             total.visitors += t.visitors;
             total.pageviews += t.pageviews;
@@ -376,10 +386,13 @@ pub(crate) fn series(q: &Question, interval: Interval, metrics: Metrics) -> Vec<
     let by_visits = visit_grain(q.filters, None);
     let mut cross_hours: HashSet<(i64, i64)> = HashSet::new();
     let mut pending: Vec<(i64, i64, VisitSums)> = Vec::new();
-    for d in &q.days {
+    for d in q.days() {
         let seg = d.seg;
         match interval {
-            Interval::Day => buckets.push((seg.day, day_total(d, by_visits))),
+            // Weeks and months are asked as days (`StatsStore::timeseries_with` adds them up).
+            Interval::Day | Interval::Week | Interval::Month => {
+                buckets.push((seg.day, day_total(d, by_visits)));
+            }
             Interval::Hour => {
                 let base = (seg.start - q.start).div_euclid(3600);
                 let v = &seg.visits;
@@ -473,7 +486,7 @@ pub(crate) fn breakdown(
         let Some(i) = visit_dim else {
             return Vec::new();
         };
-        for d in &q.days {
+        for d in q.days() {
             let col = &d.seg.visits.dims[i];
             let tallies = d.part(key.clone(), || {
                 tally_visits(d.seg, d.m, col.dict.len(), |s| Some(col.code(s)))
@@ -483,7 +496,7 @@ pub(crate) fn breakdown(
     } else {
         let mut cross: CrossDay<String> = CrossDay::new();
         let mut pairs = ValueVisits::default();
-        for d in &q.days {
+        for d in q.days() {
             let seg = d.seg;
             let events = &seg.events;
             let v = &seg.visits;
@@ -663,7 +676,7 @@ impl ValueVisits {
 /// Prop keys of matching events, most used first (ties by key), at most `limit`.
 pub(crate) fn prop_keys(q: &Question, limit: i64) -> Vec<String> {
     let mut counts: HashMap<String, i64> = HashMap::new();
-    for d in &q.days {
+    for d in q.days() {
         let events = &d.seg.events;
         let per_key = d.part(Part::PropKeys, || {
             let mut t = vec![Tally::default(); events.prop_key.dict.len()];

@@ -11,17 +11,22 @@ use crate::domain::Batch;
 use crate::store::engine::{self, Engine, build::BuildReport};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgPool, PgPoolOptions, PgQueryResult, PgRow};
+use futures_util::future::BoxFuture;
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions, PgQueryResult, PgRow};
 use sqlx::{Postgres, QueryBuilder, Row as _};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Advisory lock key of the segment builder ("footfall" in ASCII, then 1).
 const BUILD_LOCK: i64 = 0x666f_6f74_6661_0001;
 
+/// Three pools: ten connections for questions (`stats`, under each request's deadline), five for
+/// everything else (writes, which Postgres runs side by side, and logins, sessions, sites), and
+/// one for the health check, so that slow views hold up neither.
 pub struct PostgresStore {
-    /// Reader and writer are the same pool: Postgres runs writers side by side.
     db: Pools<Postgres>,
+    stats: Pools<Postgres>,
+    health: Pools<Postgres>,
     engine: Option<Engine>,
 }
 
@@ -33,7 +38,7 @@ impl PostgresStore {
     /// `query_engine: false` answers every question from raw rows (the engine's reference).
     pub async fn connect_with(url: &str, query_engine: bool) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            .max_connections(5)
             .acquire_timeout(Duration::from_secs(5))
             .connect(url)
             .await?;
@@ -42,11 +47,26 @@ impl PostgresStore {
             .run(&pool)
             .await
             .map_err(StoreError::Migrate)?;
+        // A question waits for a connection as long as its deadline allows; the pool's own
+        // timeout is for the background tasks.
+        let stats = PgPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(url)
+            .await?;
+        let health = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(2))
+            .connect_lazy(url)?;
+        let pools = |reader, questions| Pools {
+            reader,
+            writer: pool.clone(),
+            questions,
+        };
         Ok(Self {
-            db: Pools {
-                reader: pool.clone(),
-                writer: pool,
-            },
+            db: pools(pool.clone(), false),
+            stats: pools(stats, true),
+            health: pools(health, false),
             engine: query_engine.then(Engine::default),
         })
     }
@@ -85,6 +105,31 @@ impl Native for Postgres {
     fn rows_affected(done: &PgQueryResult) -> u64 {
         done.rows_affected()
     }
+
+    /// `statement_timeout` for the connection's next statements: what is left of the deadline (at
+    /// least a millisecond, as 0 turns it off), or off.
+    fn stop_at(
+        conn: &mut PgConnection,
+        deadline: Option<Instant>,
+    ) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            let ms = deadline.map_or(0, |at| {
+                at.saturating_duration_since(Instant::now())
+                    .as_millis()
+                    .max(1)
+            });
+            sqlx::query("SELECT set_config('statement_timeout', $1, false)")
+                .bind(ms.to_string())
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn stopped(e: &sqlx::Error) -> bool {
+        // query_canceled, which statement_timeout raises.
+        matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("57014"))
+    }
 }
 
 #[async_trait]
@@ -95,6 +140,14 @@ impl Backend for PostgresStore {
 
     fn exec(&self) -> &dyn Exec {
         &self.db
+    }
+
+    fn stats(&self) -> &dyn Exec {
+        &self.stats
+    }
+
+    fn health(&self) -> &dyn Exec {
+        &self.health
     }
 
     async fn write_batch(&self, batch: Arc<Batch>) -> Result<(), StoreError> {
@@ -118,7 +171,7 @@ impl Backend for PostgresStore {
             return Ok(BuildReport::default());
         }
         let mut session = Session(conn);
-        let result = engine::build::build(&mut session, &self.db, now).await;
+        let result = engine::build::build(&mut session, &self.stats, now).await;
         let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
             .bind(BUILD_LOCK)
             .execute(&mut *session.0)

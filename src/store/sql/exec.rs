@@ -1,20 +1,29 @@
 //! Running an `Sql` on either engine. A backend says how its engine stores each `Bind` and
-//! `Kind` (`Native`) and hands over its connection pools; fetching, executing and transactions
-//! are written here once, over sqlx's generic API.
+//! `Kind` and how it stops a statement at a deadline (`Native`), and hands over its connection
+//! pools; fetching, executing and transactions are written here once, over sqlx's generic API.
 
 use super::{Bind, Cell, Dialect, Kind, Piece, Row, Sql};
-use crate::store::StoreError;
+use crate::store::{StoreError, deadline};
 use async_trait::async_trait;
 use futures_util::future::BoxFuture;
 use sqlx::IntoArguments;
 use sqlx::{Database, Pool, QueryBuilder};
+use std::time::Instant;
 
-/// An engine's type mapping: how a bind is passed and a cell is read.
+/// An engine's type mapping: how a bind is passed and a cell is read; and its way of stopping
+/// a statement that runs past a deadline.
 pub(crate) trait Native: Database {
     const DIALECT: Dialect;
     fn push_bind(qb: &mut QueryBuilder<Self>, bind: &Bind);
     fn cell(row: &Self::Row, i: usize, kind: Kind) -> Result<Cell, StoreError>;
     fn rows_affected(done: &Self::QueryResult) -> u64;
+    /// Makes the database stop the statements run next on `conn` at `deadline` (`None`: never).
+    fn stop_at(
+        conn: &mut Self::Connection,
+        deadline: Option<Instant>,
+    ) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Whether `e` is the database stopping a statement as `stop_at` asked.
+    fn stopped(e: &sqlx::Error) -> bool;
 }
 
 fn query<DB: Native>(sql: &Sql) -> QueryBuilder<DB> {
@@ -100,10 +109,34 @@ pub(crate) trait Transaction: Send {
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }
 
-/// A backend's connections.
+/// A backend's connections as one kind of work sees them: reads on `reader`, writes on `writer`.
 pub(crate) struct Pools<DB: Database> {
     pub reader: Pool<DB>,
     pub writer: Pool<DB>,
+    /// The reads are questions (the stats pool): each runs under its request's budget
+    /// (`deadline`), and every statement on `reader` is armed with `Native::stop_at`.
+    pub questions: bool,
+}
+
+impl<DB: Driver> Pools<DB> {
+    /// A question's read: one of the request's connections, stopped at its deadline.
+    async fn ask(&self, sql: &Sql, kinds: &[Kind]) -> Result<Vec<Row>, StoreError> {
+        let Some(budget) = deadline::current() else {
+            let mut conn = self.reader.acquire().await?;
+            DB::stop_at(&mut *conn, None).await?;
+            return DB::fetch_on(&mut conn, sql, kinds).await;
+        };
+        deadline::bounded(async {
+            let _turn = budget.connection().await?;
+            let mut conn = self.reader.acquire().await?;
+            DB::stop_at(&mut *conn, Some(budget.deadline())).await?;
+            match DB::fetch_on(&mut conn, sql, kinds).await {
+                Err(StoreError::Database(e)) if DB::stopped(&e) => Err(StoreError::TimedOut),
+                other => other,
+            }
+        })
+        .await
+    }
 }
 
 #[async_trait]
@@ -113,6 +146,9 @@ impl<DB: Driver> Exec for Pools<DB> {
     }
 
     async fn fetch(&self, sql: &Sql, kinds: &[Kind]) -> Result<Vec<Row>, StoreError> {
+        if self.questions {
+            return self.ask(sql, kinds).await;
+        }
         DB::fetch_on(&mut *self.reader.acquire().await?, sql, kinds).await
     }
 

@@ -24,10 +24,11 @@ impl<B: Backend> IngestStore for B {
         self.name()
     }
 
+    /// On the health check's own connection: never behind a question.
     async fn ping(&self) -> Result<(), StoreError> {
-        let mut sql = Sql::new(self.exec().dialect());
+        let mut sql = Sql::new(self.health().dialect());
         sql.push("SELECT 1");
-        self.exec().fetch(&sql, &[]).await?;
+        self.health().fetch(&sql, &[]).await?;
         Ok(())
     }
 
@@ -208,11 +209,12 @@ impl<B: Backend> IngestStore for B {
         rows.iter().map(stored_session).collect()
     }
 
+    /// A question (a count over every event of the site), on the questions' pool.
     async fn count_events(&self, site: SiteId) -> Result<i64, StoreError> {
-        let mut sql = Sql::new(self.exec().dialect());
+        let mut sql = Sql::new(self.stats().dialect());
         sql.push("SELECT COUNT(*) FROM events WHERE site_id = ")
             .int(site.0);
-        let rows = self.exec().fetch(&sql, &[Kind::Int]).await?;
+        let rows = self.stats().fetch(&sql, &[Kind::Int]).await?;
         rows.first().map_or(Ok(0), |row| row.int(0))
     }
 }

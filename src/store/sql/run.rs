@@ -1,6 +1,7 @@
 //! `StatsStore`, once for every backend: each question goes to the query engine
 //! (`store::engine`) and, when the engine cannot answer it exactly, to raw rows: planned, run as
-//! one statement and shaped into the contract's types.
+//! one statement and shaped into the contract's types. Questions read on the backend's questions
+//! pool and end at their request's deadline (`store::deadline`).
 
 use super::filters::{Col, Split};
 use super::plan::Plan;
@@ -13,7 +14,7 @@ use crate::stats::{
 };
 use crate::store::backend::Backend;
 use crate::store::engine::{BuildReport, EngineCounts};
-use crate::store::{LiveCursor, StatsStore, StoreError, StoredEvent};
+use crate::store::{LiveCursor, StatsStore, StoreError, StoredEvent, deadline};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -34,28 +35,31 @@ fn visit_sums(row: &Row, at: usize, metrics: Metrics) -> Result<Option<VisitSums
 impl<B: Backend> StatsStore for B {
     #[tracing::instrument(skip_all)]
     async fn aggregate(&self, query: &StatsQuery) -> Result<Aggregate, StoreError> {
-        let r = self.exec();
-        if let Some(engine) = self.engine()
-            && let Some(answer) = engine.aggregate(r, query).await?
-        {
-            return Ok(answer);
-        }
-        let filters = Split::new(&query.filters);
-        let plan = Plan::new(query);
-        let Some(sql) = queries::aggregate(r.dialect(), &plan, &filters) else {
-            return Ok(Aggregate::default());
-        };
-        let rows = r.fetch(&sql, &[Kind::Int; 7]).await?;
-        let Some(row) = rows.first() else {
-            return Ok(Aggregate::default());
-        };
-        let sums = VisitSums {
-            visits: row.int(1)?,
-            bounces: row.int(4)?,
-            duration: row.int(5)?,
-            pageviews: row.int(6)?,
-        };
-        Ok(Aggregate::new(row.int(0)?, row.int(2)?, row.int(3)?, sums))
+        deadline::bounded(async {
+            let r = self.stats();
+            if let Some(engine) = self.engine()
+                && let Some(answer) = engine.aggregate(r, query).await?
+            {
+                return Ok(answer);
+            }
+            let filters = Split::new(&query.filters);
+            let plan = Plan::new(query);
+            let Some(sql) = queries::aggregate(r.dialect(), &plan, &filters) else {
+                return Ok(Aggregate::default());
+            };
+            let rows = r.fetch(&sql, &[Kind::Int; 7]).await?;
+            let Some(row) = rows.first() else {
+                return Ok(Aggregate::default());
+            };
+            let sums = VisitSums {
+                visits: row.int(1)?,
+                bounces: row.int(4)?,
+                duration: row.int(5)?,
+                pageviews: row.int(6)?,
+            };
+            Ok(Aggregate::new(row.int(0)?, row.int(2)?, row.int(3)?, sums))
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
@@ -65,31 +69,41 @@ impl<B: Backend> StatsStore for B {
         interval: Interval,
         metrics: Metrics,
     ) -> Result<Vec<Point>, StoreError> {
-        let r = self.exec();
-        if let Some(engine) = self.engine()
-            && let Some(answer) = engine.timeseries(r, query, interval, metrics).await?
-        {
-            return Ok(answer);
-        }
-        let filters = Split::new(&query.filters);
-        let plan = Plan::new(query);
-        let Some(sql) = queries::series(r.dialect(), &plan, &filters, interval, metrics) else {
-            return Ok(Vec::new());
-        };
-        let rows = r.fetch(&sql, &[Kind::Int; 8]).await?;
-        let buckets = rows
-            .iter()
-            .map(|row| Ok((row.int(0)?, row)))
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let buckets_of_range =
-            calendar::buckets(plan.tz, plan.from, plan.to, interval == Interval::Hour);
-        crate::stats::points(buckets_of_range, metrics, buckets, |point, row| {
-            point.visitors = row.int(1)?;
-            point.pageviews = row.int(2)?;
-            point.events = row.int(3)?;
-            point.visits = visit_sums(row, 4, metrics)?;
-            Ok(())
+        deadline::bounded(async {
+            // Weeks and months are days added up (`stats::coarsen`), alike on both paths.
+            let asked = interval;
+            let interval = match interval {
+                Interval::Week | Interval::Month => Interval::Day,
+                other => other,
+            };
+            let r = self.stats();
+            if let Some(engine) = self.engine()
+                && let Some(answer) = engine.timeseries(r, query, interval, metrics).await?
+            {
+                return Ok(crate::stats::coarsen(answer, asked));
+            }
+            let filters = Split::new(&query.filters);
+            let plan = Plan::new(query);
+            let Some(sql) = queries::series(r.dialect(), &plan, &filters, interval, metrics) else {
+                return Ok(Vec::new());
+            };
+            let rows = r.fetch(&sql, &[Kind::Int; 8]).await?;
+            let buckets = rows
+                .iter()
+                .map(|row| Ok((row.int(0)?, row)))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let buckets_of_range =
+                calendar::buckets(plan.tz, plan.from, plan.to, interval == Interval::Hour);
+            let points = crate::stats::points(buckets_of_range, metrics, buckets, |point, row| {
+                point.visitors = row.int(1)?;
+                point.pageviews = row.int(2)?;
+                point.events = row.int(3)?;
+                point.visits = visit_sums(row, 4, metrics)?;
+                Ok::<_, StoreError>(())
+            })?;
+            Ok(crate::stats::coarsen(points, asked))
         })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(dimension = %dimension))]
@@ -101,61 +115,67 @@ impl<B: Backend> StatsStore for B {
         offset: i64,
         metrics: Metrics,
     ) -> Result<Vec<BreakdownRow>, StoreError> {
-        let r = self.exec();
-        if matches!(dimension, Dimension::Prop(key) if key.contains('\0')) {
-            // No stored key holds NUL (Postgres text cannot).
-            return Ok(Vec::new());
-        }
-        if let Some(engine) = self.engine()
-            && let Some(answer) = engine
-                .breakdown(r, query, dimension, limit, offset, metrics)
-                .await?
-        {
-            return Ok(answer);
-        }
-        let filters = Split::new(&query.filters);
-        let plan = Plan::new(query);
-        let col = Col::of(dimension);
-        let Some(sql) =
-            queries::breakdown(r.dialect(), &plan, &filters, &col, limit, offset, metrics)
-        else {
-            return Ok(Vec::new());
-        };
-        let mut kinds = [Kind::Int; 8];
-        kinds[0] = Kind::Text;
-        let rows = r.fetch(&sql, &kinds).await?;
-        rows.iter()
-            .map(|row| {
-                Ok(BreakdownRow {
-                    value: row.text(0)?.filter(|v| !v.is_empty()),
-                    visitors: row.int(1)?,
-                    pageviews: row.int(2)?,
-                    events: row.int(3)?,
-                    visits: visit_sums(row, 4, metrics)?,
+        deadline::bounded(async {
+            let r = self.stats();
+            if matches!(dimension, Dimension::Prop(key) if key.contains('\0')) {
+                // No stored key holds NUL (Postgres text cannot).
+                return Ok(Vec::new());
+            }
+            if let Some(engine) = self.engine()
+                && let Some(answer) = engine
+                    .breakdown(r, query, dimension, limit, offset, metrics)
+                    .await?
+            {
+                return Ok(answer);
+            }
+            let filters = Split::new(&query.filters);
+            let plan = Plan::new(query);
+            let col = Col::of(dimension);
+            let Some(sql) =
+                queries::breakdown(r.dialect(), &plan, &filters, &col, limit, offset, metrics)
+            else {
+                return Ok(Vec::new());
+            };
+            let mut kinds = [Kind::Int; 8];
+            kinds[0] = Kind::Text;
+            let rows = r.fetch(&sql, &kinds).await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(BreakdownRow {
+                        value: row.text(0)?.filter(|v| !v.is_empty()),
+                        visitors: row.int(1)?,
+                        pageviews: row.int(2)?,
+                        events: row.int(3)?,
+                        visits: visit_sums(row, 4, metrics)?,
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn prop_keys(&self, query: &StatsQuery, limit: i64) -> Result<Vec<String>, StoreError> {
-        let r = self.exec();
-        if let Some(engine) = self.engine()
-            && let Some(answer) = engine.prop_keys(r, query, limit).await?
-        {
-            return Ok(answer);
-        }
-        let filters = Split::new(&query.filters);
-        let plan = Plan::new(query);
-        let Some(sql) = queries::prop_keys(r.dialect(), &plan, &filters, limit) else {
-            return Ok(Vec::new());
-        };
-        let rows = r.fetch(&sql, &[Kind::Text, Kind::Int]).await?;
-        let mut keys = Vec::new();
-        for row in &rows {
-            keys.extend(row.text(0)?);
-        }
-        Ok(keys)
+        deadline::bounded(async {
+            let r = self.stats();
+            if let Some(engine) = self.engine()
+                && let Some(answer) = engine.prop_keys(r, query, limit).await?
+            {
+                return Ok(answer);
+            }
+            let filters = Split::new(&query.filters);
+            let plan = Plan::new(query);
+            let Some(sql) = queries::prop_keys(r.dialect(), &plan, &filters, limit) else {
+                return Ok(Vec::new());
+            };
+            let rows = r.fetch(&sql, &[Kind::Text, Kind::Int]).await?;
+            let mut keys = Vec::new();
+            for row in &rows {
+                keys.extend(row.text(0)?);
+            }
+            Ok(keys)
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
@@ -164,10 +184,13 @@ impl<B: Backend> StatsStore for B {
         site: SiteId,
         since: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        let r = self.exec();
-        let sql = queries::current_visitors(r.dialect(), site.0, since.timestamp());
-        let rows = r.fetch(&sql, &[Kind::Int]).await?;
-        rows.first().map_or(Ok(0), |row| row.int(0))
+        deadline::bounded(async {
+            let r = self.stats();
+            let sql = queries::current_visitors(r.dialect(), site.0, since.timestamp());
+            let rows = r.fetch(&sql, &[Kind::Int]).await?;
+            rows.first().map_or(Ok(0), |row| row.int(0))
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
@@ -186,31 +209,35 @@ impl<B: Backend> StatsStore for B {
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let r = self.exec();
-        let filters = Split::new(&query.filters);
-        let plan = Plan::new(query);
-        let mut after_id = after_id;
-        if after_id <= 0 {
-            // The first page: start the id-ordered scan at the range's first event.
-            let Some(first) = queries::first_event_id(r.dialect(), &plan) else {
+        deadline::bounded(async {
+            let r = self.stats();
+            let filters = Split::new(&query.filters);
+            let plan = Plan::new(query);
+            let mut after_id = after_id;
+            if after_id <= 0 {
+                // The first page: start the id-ordered scan at the range's first event.
+                let Some(first) = queries::first_event_id(r.dialect(), &plan) else {
+                    return Ok(Vec::new());
+                };
+                let rows = r.fetch(&first, &[Kind::OptInt]).await?;
+                match rows
+                    .first()
+                    .map(|row| row.opt_int(0))
+                    .transpose()?
+                    .flatten()
+                {
+                    Some(id) => after_id = after_id.max(id - 1),
+                    None => return Ok(Vec::new()),
+                }
+            }
+            let Some(sql) = queries::events_page(r.dialect(), &plan, &filters, after_id, limit)
+            else {
                 return Ok(Vec::new());
             };
-            let rows = r.fetch(&first, &[Kind::OptInt]).await?;
-            match rows
-                .first()
-                .map(|row| row.opt_int(0))
-                .transpose()?
-                .flatten()
-            {
-                Some(id) => after_id = after_id.max(id - 1),
-                None => return Ok(Vec::new()),
-            }
-        }
-        let Some(sql) = queries::events_page(r.dialect(), &plan, &filters, after_id, limit) else {
-            return Ok(Vec::new());
-        };
-        let rows = r.fetch(&sql, &EVENT_KINDS).await?;
-        rows.iter().map(stored_event).collect()
+            let rows = r.fetch(&sql, &EVENT_KINDS).await?;
+            rows.iter().map(stored_event).collect()
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
@@ -222,8 +249,8 @@ impl<B: Backend> StatsStore for B {
 
     async fn refresh_segments(&self) -> Result<(), StoreError> {
         if let Some(engine) = self.engine() {
-            engine.refresh(self.exec()).await?;
-            engine.refresh_open_if_watched(self.exec()).await?;
+            engine.refresh(self.stats()).await?;
+            engine.refresh_open_if_watched(self.stats()).await?;
         }
         Ok(())
     }

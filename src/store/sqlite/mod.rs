@@ -10,24 +10,33 @@ use crate::domain::Batch;
 use crate::store::engine::{self, Engine, build::BuildReport};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult,
-    SqliteRow, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteQueryResult, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Row as _, Sqlite};
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-/// Three ways into one file: the batch writer's own connection (`batch`: events and sessions,
-/// almost all the writing), one sqlx connection for the rest of the writes (sites, salts,
+/// Several ways into one file: the batch writer's own connection (`batch`: events and sessions,
+/// almost all the writing); one sqlx connection for the rest of the writes (sites, salts,
 /// accounts, segments; SQLite serialises writers anyway, and the busy timeout covers the rare
-/// overlap with a batch), and a few sqlx readers, which WAL lets run alongside both.
+/// overlap with a batch); and readers, which WAL lets run alongside both: four for questions
+/// (`stats`, under each request's deadline), two for everything else (logins, sessions, sites),
+/// and one for the health check, so that slow views hold up neither.
 pub struct SqliteStore {
     db: Pools<Sqlite>,
+    stats: Pools<Sqlite>,
+    health: Pools<Sqlite>,
     batches: batch::BatchWriter,
     engine: Option<Engine>,
 }
+
+/// SQLite virtual machine steps between two looks at a question's deadline (a clock read each;
+/// thousands of them a millisecond).
+const STEPS_PER_CHECK: i32 = 10_000;
 
 impl SqliteStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
@@ -47,7 +56,7 @@ impl SqliteStore {
         // Page caches are per connection: 16 MB for the batch writer, 2 MB for the other
         // writes and for each reader (the dashboard reads the query engine's memory, and what
         // still reads the file reads each page about once), which bounds SQLite's own memory at
-        // about 26 MB; the OS page cache does the rest.
+        // about 32 MB; the OS page cache does the rest.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(
@@ -62,32 +71,44 @@ impl SqliteStore {
             .await
             .map_err(StoreError::Migrate)?;
         let batches = batch::BatchWriter::open(options.get_filename())?;
-        let pool = SqlitePoolOptions::new()
+        // Readers use pread, not a memory map: the query engine answers the dashboard from
+        // memory, and what still reads the file (the segment builder, the open day, exports)
+        // reads each page about once, so a map would only add the file's pages to the
+        // resident set (about 40 MB more at 10M events, measured with bench/dashboard.sh).
+        // Their sorts and temporary tables spill to a file, not to memory (the bundled SQLite
+        // defaults to memory):
+        // a raw query over millions of rows (a time zone the engine was not built for, say)
+        // sorted 130 MB in memory on one connection.
+        let readers = options
+            .pragma("temp_store", "file")
+            .pragma("cache_size", "-2000");
+        let stats = SqlitePoolOptions::new()
             .max_connections(4)
-            // Readers use pread, not a memory map: the query engine answers the dashboard from
-            // memory, and what still reads the file (the segment builder, the open day, exports)
-            // reads each page about once, so a map would only add the file's pages to the
-            // resident set (about 40 MB more at 10M events, measured with bench/dashboard.sh).
-            // Their sorts and temporary tables spill to a file, not to memory (the bundled SQLite
-            // defaults to memory):
-            // a raw query over millions of rows (a time zone the engine was not built for, say)
-            // sorted 130 MB in memory on one connection.
-            .connect_with(
-                options
-                    .pragma("temp_store", "file")
-                    .pragma("cache_size", "-2000"),
-            )
+            .connect_with(readers.clone())
             .await?;
+        let lookups = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(readers.clone())
+            .await?;
+        let health = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(2))
+            .connect_lazy_with(readers);
+        let pools = |reader, questions| Pools {
+            reader,
+            writer: writer.clone(),
+            questions,
+        };
         Ok(Self {
-            db: Pools {
-                reader: pool,
-                writer,
-            },
+            db: pools(lookups, false),
+            stats: pools(stats, true),
+            health: pools(health, false),
             batches,
             engine: query_engine.then(Engine::default),
         })
     }
 
+    /// The readers of everything but questions.
     pub fn pool(&self) -> &SqlitePool {
         &self.db.reader
     }
@@ -139,6 +160,29 @@ impl Native for Sqlite {
     fn rows_affected(done: &SqliteQueryResult) -> u64 {
         done.rows_affected()
     }
+
+    /// A progress handler that ends the statement (`SQLITE_INTERRUPT`) once the deadline has
+    /// passed; it stays on the connection until the next statement on it sets its own.
+    fn stop_at(
+        conn: &mut SqliteConnection,
+        deadline: Option<Instant>,
+    ) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut handle = conn.lock_handle().await?;
+            match deadline {
+                Some(at) => {
+                    handle.set_progress_handler(STEPS_PER_CHECK, move || Instant::now() < at)
+                }
+                None => handle.remove_progress_handler(),
+            }
+            Ok(())
+        })
+    }
+
+    fn stopped(e: &sqlx::Error) -> bool {
+        // SQLITE_INTERRUPT
+        matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("9"))
+    }
 }
 
 /// SQLite assumes a single process; within it, builder runs take turns.
@@ -154,6 +198,14 @@ impl Backend for SqliteStore {
         &self.db
     }
 
+    fn stats(&self) -> &dyn Exec {
+        &self.stats
+    }
+
+    fn health(&self) -> &dyn Exec {
+        &self.health
+    }
+
     async fn write_batch(&self, batch: Arc<Batch>) -> Result<(), StoreError> {
         self.batches.write(batch).await
     }
@@ -164,6 +216,6 @@ impl Backend for SqliteStore {
 
     async fn build_segments(&self, now: DateTime<Utc>) -> Result<BuildReport, StoreError> {
         let _turn = BUILDING.lock().await;
-        engine::build::build(&mut Pooled(&self.db), &self.db, now).await
+        engine::build::build(&mut Pooled(&self.stats), &self.stats, now).await
     }
 }

@@ -118,8 +118,9 @@ pub(crate) fn series(
     let mut first = true;
     if let Some(raw) = &plan.raw {
         part(&mut sql, &mut first);
+        // Weeks and months are asked as days (`StatsStore::timeseries_with` adds them up).
         let bucket = match interval {
-            Interval::Day => "day",
+            Interval::Day | Interval::Week | Interval::Month => "day",
             Interval::Hour => "bucket",
         };
         sql.push("SELECT ")
@@ -140,14 +141,14 @@ pub(crate) fn series(
             Grain::Visit => push_visit_rows(sql, plan.site, raw, None, filters),
         };
         match interval {
-            Interval::Day => push_with_day(&mut sql, raw, rows),
+            Interval::Day | Interval::Week | Interval::Month => push_with_day(&mut sql, raw, rows),
             Interval::Hour => push_with_hour(&mut sql, raw, rows),
         }
         sql.push(") AS b GROUP BY ").push(bucket);
         if grain == Grain::Event && metrics == Metrics::WithVisits {
             part(&mut sql, &mut first);
             let with_bucket = match interval {
-                Interval::Day => day_as,
+                Interval::Day | Interval::Week | Interval::Month => day_as,
                 Interval::Hour => hour_as,
             };
             push_series_visits(&mut sql, plan.site, raw, filters, with_bucket);
