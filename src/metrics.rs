@@ -126,6 +126,14 @@ impl Default for Metrics {
     }
 }
 
+/// A counter family with a `reason` label.
+fn by_reason<const N: usize>(out: &mut String, name: &str, help: &str, values: [(&str, u64); N]) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+    for (reason, value) in values {
+        let _ = writeln!(out, "{name}{{reason=\"{reason}\"}} {value}");
+    }
+}
+
 /// What the queue looks like when metrics are rendered.
 #[derive(Debug, Clone, Copy)]
 pub struct QueueGauge {
@@ -192,32 +200,19 @@ impl Metrics {
              request lines); logged at most once a minute.",
             crate::telemetry::client_errors(),
         );
-        let name = "footfall_bots_filtered_total";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Bot events dropped, by why the user agent was taken for a bot.\n# TYPE {name} counter"
+        by_reason(
+            &mut out,
+            "footfall_bots_filtered_total",
+            "Bot events dropped, by why the user agent was taken for a bot.",
+            BotReason::ALL
+                .map(|why| (why.label(), self.bots_by_reason[why as usize].load(Relaxed))),
         );
-        for why in BotReason::ALL {
-            let _ = writeln!(
-                out,
-                "{name}{{reason=\"{}\"}} {}",
-                why.label(),
-                self.bots_by_reason[why as usize].load(Relaxed)
-            );
-        }
-        let name = "footfall_events_rejected_total";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Events refused, by reason.\n# TYPE {name} counter"
+        by_reason(
+            &mut out,
+            "footfall_events_rejected_total",
+            "Events refused, by reason.",
+            Rejection::ALL.map(|why| (why.label(), self.rejected(why))),
         );
-        for why in Rejection::ALL {
-            let _ = writeln!(
-                out,
-                "{name}{{reason=\"{}\"}} {}",
-                why.label(),
-                self.rejected(why)
-            );
-        }
         let _ = writeln!(
             out,
             "# HELP footfall_queue_depth Events waiting in the in-memory queue.\n# TYPE footfall_queue_depth gauge\nfootfall_queue_depth {}",

@@ -498,6 +498,24 @@ async fn the_sixth_failure_on_an_account_from_one_address_locks_that_address_out
     app.stop().await.2.cleanup().await;
 }
 
+/// A login form posted through the trusted proxy (127.0.0.1) on behalf of client `ip`.
+fn login_from(
+    browser: &Browser,
+    token: &str,
+    ip: &str,
+    email: &str,
+    password: &str,
+) -> reqwest::RequestBuilder {
+    browser
+        .request(Method::POST, "/login")
+        .header("X-Forwarded-For", ip.to_owned())
+        .form(&[
+            ("email", email),
+            ("password", password),
+            ("csrf_token", token),
+        ])
+}
+
 async fn one_ip_trying_many_accounts_is_refused_after_twenty_attempts(backend: Backend) {
     // Behind a trusted proxy, so the client IP comes from X-Forwarded-For as for the collector.
     let options = Options {
@@ -510,16 +528,8 @@ async fn one_ip_trying_many_accounts_is_refused_after_twenty_attempts(backend: B
     add_user(&app, ANN, PASSWORD).await;
     let mut browser = Browser::new(&app.address);
     let token = browser.get("/login").await.csrf_token();
-    let attempt = |browser: &Browser, ip: &str, email: &str| {
-        browser
-            .request(Method::POST, "/login")
-            .header("X-Forwarded-For", ip.to_owned())
-            .form(&[
-                ("email", email),
-                ("password", PASSWORD),
-                ("csrf_token", token.as_str()),
-            ])
-    };
+    let attempt =
+        |browser: &Browser, ip: &str, email: &str| login_from(browser, &token, ip, email, PASSWORD);
     for n in 0..20 {
         let request = attempt(&browser, "203.0.113.7", &format!("user{n}@example.com"));
         assert_eq!(browser.send(request).await.status, 401, "attempt {n}");
@@ -549,14 +559,7 @@ async fn failures_from_a_stranger_do_not_lock_the_owner_out_and_successes_never_
     let mut browser = Browser::new(&app.address);
     let token = browser.get("/login").await.csrf_token();
     let attempt = |browser: &Browser, ip: &str, password: &str| {
-        browser
-            .request(Method::POST, "/login")
-            .header("X-Forwarded-For", ip.to_owned())
-            .form(&[
-                ("email", ANN),
-                ("password", password),
-                ("csrf_token", token.as_str()),
-            ])
+        login_from(browser, &token, ip, ANN, password)
     };
     // A stranger guesses from one address: locked out of the account after five failures.
     let mut statuses = Vec::new();
@@ -569,14 +572,7 @@ async fn failures_from_a_stranger_do_not_lock_the_owner_out_and_successes_never_
     for n in 0..12 {
         let mut owner = Browser::new(&app.address);
         let token = owner.get("/login").await.csrf_token();
-        let request = owner
-            .request(Method::POST, "/login")
-            .header("X-Forwarded-For", "198.51.100.4")
-            .form(&[
-                ("email", ANN),
-                ("password", PASSWORD),
-                ("csrf_token", token.as_str()),
-            ]);
+        let request = login_from(&owner, &token, "198.51.100.4", ANN, PASSWORD);
         let page = owner.send(request).await;
         assert_eq!(page.status, 303, "the owner's login {n}: {}", page.body);
     }

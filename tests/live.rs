@@ -7,7 +7,7 @@
 mod browser;
 mod support;
 
-use browser::{Browser, EMAIL, PASSWORD};
+use browser::{Browser, PASSWORD, log_in};
 use chrono::Utc;
 use reqwest::Method;
 use sqlx::Connection as _;
@@ -125,25 +125,6 @@ impl Sse {
 async fn post(app: &TestApp, path: &str) {
     let status = app.post_event(&pageview(path), CHROME_UA).await.status();
     assert_eq!(status, 202, "POST /api/event for {path}");
-}
-
-/// A second browser logged in as the owner (who must exist).
-async fn log_in(app: &TestApp) -> Browser {
-    let mut browser = Browser::new(&app.address);
-    let token = browser.get("/login").await.csrf_token();
-    let done = browser
-        .post(
-            "/login",
-            &[
-                ("email", EMAIL),
-                ("password", PASSWORD),
-                ("csrf_token", &token),
-                ("next", "/sites"),
-            ],
-        )
-        .await;
-    assert_eq!(done.status, 303, "login failed: {}", done.body);
-    browser
 }
 
 /// A browser holding `cookies`, as one that kept them from before would.

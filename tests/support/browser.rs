@@ -129,6 +129,11 @@ pub use crate::support::{OWNER_EMAIL as EMAIL, OWNER_PASSWORD as PASSWORD};
 /// Adds the `EMAIL` / `PASSWORD` account to `app` and returns a browser logged in as it.
 pub async fn log_in_owner(app: &crate::support::TestApp) -> Browser {
     app.add_owner().await;
+    log_in(app).await
+}
+
+/// A browser logged in as the owner, who must exist already (a second browser, say).
+pub async fn log_in(app: &crate::support::TestApp) -> Browser {
     let mut browser = Browser::new(&app.address);
     let token = browser.get("/login").await.csrf_token();
     let done = browser
