@@ -1,7 +1,6 @@
 //! Pipeline metrics in Prometheus text format. Plain atomics owned by the app (not a global
 //! registry), so each server in a test process counts only its own events.
 
-use crate::ingest::enrich::useragent::BotReason;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -40,6 +39,38 @@ impl Rejection {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::QueueFull => "queue_full",
             Self::ShuttingDown => "shutting_down",
+        }
+    }
+}
+
+/// Why the user-agent classifier (`ingest::enrich::useragent`) took a user agent for a bot. The
+/// label values are part of the metrics contract (`footfall_bots_filtered_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BotReason {
+    /// No user agent at all.
+    Empty,
+    /// One of footfall's own tokens (`BOT_TOKENS`, the word "bot", …).
+    Token,
+    /// The public pattern list (`bot-patterns/`, from isbot).
+    Pattern,
+    /// Nothing in it a browser sends (no engine token, an unfamiliar prefix).
+    NotABrowser,
+}
+
+impl BotReason {
+    pub const ALL: [BotReason; 4] = [
+        BotReason::Empty,
+        BotReason::Token,
+        BotReason::Pattern,
+        BotReason::NotABrowser,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            BotReason::Empty => "empty",
+            BotReason::Token => "token",
+            BotReason::Pattern => "pattern",
+            BotReason::NotABrowser => "not_a_browser",
         }
     }
 }

@@ -29,41 +29,12 @@ pub struct UserAgent {
     pub device: DeviceClass,
 }
 
+pub use crate::metrics::BotReason;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Classified {
     Human(UserAgent),
     Bot(BotReason),
-}
-
-/// Why a user agent was taken for a bot (a label of `footfall_bots_filtered_total`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BotReason {
-    /// No user agent at all.
-    Empty,
-    /// One of footfall's own tokens (`BOT_TOKENS`, the word "bot", …).
-    Token,
-    /// The public pattern list (`bot-patterns/`, from isbot).
-    Pattern,
-    /// Nothing in it a browser sends (no engine token, an unfamiliar prefix).
-    NotABrowser,
-}
-
-impl BotReason {
-    pub const ALL: [BotReason; 4] = [
-        BotReason::Empty,
-        BotReason::Token,
-        BotReason::Pattern,
-        BotReason::NotABrowser,
-    ];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            BotReason::Empty => "empty",
-            BotReason::Token => "token",
-            BotReason::Pattern => "pattern",
-            BotReason::NotABrowser => "not_a_browser",
-        }
-    }
 }
 
 /// The public list of crawler and tool patterns (`bot-patterns/patterns.txt`, from the npm
