@@ -9,7 +9,7 @@
 use crate::auth::{self, CurrentUser};
 use crate::dashboard::params;
 use crate::domain::Site;
-use crate::export;
+use crate::export::{self, Audience};
 use crate::http_error::{self, TIMED_OUT};
 use crate::stats::Dimension;
 use crate::store::{DynStore, StoreError, deadline};
@@ -130,10 +130,18 @@ pub async fn logged_in(
         .into_iter()
         .find(|s| s.domain.as_str() == domain)
         .ok_or(ExportError::NotFound)?;
-    respond(store.get_ref().clone(), &site, &file, &query).await
+    respond(
+        store.get_ref().clone(),
+        &site,
+        &file,
+        &query,
+        Audience::Users,
+    )
+    .await
 }
 
-/// `/share/{token}/export/{file}`: a share link may download what it may see.
+/// `/share/{token}/export/{file}`: a share link may download what it may see, and raw events
+/// without anything that follows one visitor (`export::PUBLIC_EVENT_COLUMNS`).
 pub async fn shared(
     store: web::Data<DynStore>,
     path: web::Path<(String, String)>,
@@ -149,7 +157,14 @@ pub async fn shared(
         .into_iter()
         .find(|s| s.id == site_id)
         .ok_or(ExportError::NotFound)?;
-    let mut response = respond(store.get_ref().clone(), &site, &file, &query).await?;
+    let mut response = respond(
+        store.get_ref().clone(),
+        &site,
+        &file,
+        &query,
+        Audience::Public,
+    )
+    .await?;
     // The token is in the URL: keep the download out of shared caches.
     response.headers_mut().insert(
         header::CACHE_CONTROL,
@@ -166,6 +181,7 @@ async fn respond(
     site: &Site,
     file: &str,
     pairs: &[(String, String)],
+    audience: Audience,
 ) -> Result<HttpResponse, ExportError> {
     let what = What::parse(file)?;
     let view = params::parse(pairs).map_err(ExportError::BadRequest)?;
@@ -173,7 +189,7 @@ async fn respond(
     let (from, to) = (query.from, query.to);
     let filename = format!("{}-{}-{from}-{to}.csv", site.domain, what.slug());
     let mut pages = match what {
-        What::Events => export::events(store, query).boxed(),
+        What::Events => export::events(store, query, audience).boxed(),
         What::Breakdown(dimension) => export::breakdown(store, query, dimension).boxed(),
     };
     let first = pages.next().await.transpose()?;

@@ -44,6 +44,57 @@ pub const EVENT_COLUMNS: [&str; 24] = [
     "props",
 ];
 
+/// Who downloads: the site's users get every column; a share link (anyone holding its URL) gets
+/// `PUBLIC_EVENT_COLUMNS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Users,
+    Public,
+}
+
+/// The events export of a share link: what happened, where and on what, and nothing that
+/// follows one visitor — no event, visitor or session id, no full referrer URL, no region, city or
+/// viewport width (fine enough to single a visitor out across events), and no props (sites may
+/// send what they know about their users there). Breakdowns, which count, are exported whole.
+pub const PUBLIC_EVENT_COLUMNS: [&str; 16] = [
+    "created_at",
+    "name",
+    "hostname",
+    "path",
+    "referrer_source",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_content",
+    "utm_term",
+    "browser",
+    "browser_version",
+    "os",
+    "os_version",
+    "device",
+    "country",
+];
+
+fn write_public_event(w: &mut csv::Writer, e: &StoredEvent) {
+    w.text(&e.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .text(&e.name)
+        .text(&e.hostname)
+        .text(&e.path)
+        .opt_text(e.referrer_source.as_deref())
+        .opt_text(e.utm_source.as_deref())
+        .opt_text(e.utm_medium.as_deref())
+        .opt_text(e.utm_campaign.as_deref())
+        .opt_text(e.utm_content.as_deref())
+        .opt_text(e.utm_term.as_deref())
+        .text(&e.browser)
+        .text(&e.browser_version)
+        .text(&e.os)
+        .text(&e.os_version)
+        .text(&e.device)
+        .opt_text(e.country.as_deref())
+        .end();
+}
+
 fn write_event(w: &mut csv::Writer, e: &StoredEvent) {
     w.int(e.id)
         .text(&e.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string())
@@ -80,10 +131,12 @@ enum Cursor {
     Done,
 }
 
-/// The raw events of `query` as CSV: a header, then every matching event in id order.
+/// The raw events of `query` as CSV: a header, then every matching event in id order, with the
+/// columns `audience` may see.
 pub fn events(
     store: DynStore,
     query: StatsQuery,
+    audience: Audience,
 ) -> impl Stream<Item = Result<String, StoreError>> + 'static {
     stream::try_unfold(Cursor::Start, move |cursor| {
         let (store, query) = (store.clone(), query.clone());
@@ -92,14 +145,20 @@ pub fn events(
             let after = match cursor {
                 Cursor::Done => return Ok(None),
                 Cursor::Start => {
-                    w.record(EVENT_COLUMNS);
+                    match audience {
+                        Audience::Users => w.record(EVENT_COLUMNS),
+                        Audience::Public => w.record(PUBLIC_EVENT_COLUMNS),
+                    };
                     0
                 }
                 Cursor::After(id) => id,
             };
             let page = store.events_page(&query, after, EVENTS_PAGE).await?;
             for event in &page {
-                write_event(&mut w, event);
+                match audience {
+                    Audience::Users => write_event(&mut w, event),
+                    Audience::Public => write_public_event(&mut w, event),
+                }
             }
             let next = match page.last() {
                 Some(last) if page.len() as i64 == EVENTS_PAGE => Cursor::After(last.id),
