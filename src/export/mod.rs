@@ -75,12 +75,22 @@ pub const PUBLIC_EVENT_COLUMNS: [&str; 16] = [
     "country",
 ];
 
-fn write_public_event(w: &mut csv::Writer, e: &StoredEvent) {
-    w.text(&e.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .text(&e.name)
-        .text(&e.hostname)
-        .text(&e.path)
-        .opt_text(e.referrer_source.as_deref())
+/// One event's record, with the columns `audience` may see (`EVENT_COLUMNS` or
+/// `PUBLIC_EVENT_COLUMNS`, which is a subset in the same order).
+fn write_event(w: &mut csv::Writer, e: &StoredEvent, audience: Audience) {
+    let all = audience == Audience::Users;
+    if all {
+        w.int(e.id);
+    }
+    w.text(&e.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+    if all {
+        w.int(e.visitor_id).int(e.session_id);
+    }
+    w.text(&e.name).text(&e.hostname).text(&e.path);
+    if all {
+        w.opt_text(e.referrer.as_deref());
+    }
+    w.opt_text(e.referrer_source.as_deref())
         .opt_text(e.utm_source.as_deref())
         .opt_text(e.utm_medium.as_deref())
         .opt_text(e.utm_campaign.as_deref())
@@ -91,37 +101,15 @@ fn write_public_event(w: &mut csv::Writer, e: &StoredEvent) {
         .text(&e.os)
         .text(&e.os_version)
         .text(&e.device)
-        .opt_text(e.country.as_deref())
-        .end();
-}
-
-fn write_event(w: &mut csv::Writer, e: &StoredEvent) {
-    w.int(e.id)
-        .text(&e.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .int(e.visitor_id)
-        .int(e.session_id)
-        .text(&e.name)
-        .text(&e.hostname)
-        .text(&e.path)
-        .opt_text(e.referrer.as_deref())
-        .opt_text(e.referrer_source.as_deref())
-        .opt_text(e.utm_source.as_deref())
-        .opt_text(e.utm_medium.as_deref())
-        .opt_text(e.utm_campaign.as_deref())
-        .opt_text(e.utm_content.as_deref())
-        .opt_text(e.utm_term.as_deref())
-        .text(&e.browser)
-        .text(&e.browser_version)
-        .text(&e.os)
-        .text(&e.os_version)
-        .text(&e.device)
-        .opt_text(e.country.as_deref())
-        .opt_text(e.region.as_deref())
-        .opt_text(e.city.as_deref())
-        .opt_int(e.viewport_width.map(i64::from))
-        // Compact JSON, keys in one order on both backends.
-        .opt_text(e.props.as_ref().map(|p| p.to_string()).as_deref())
-        .end();
+        .opt_text(e.country.as_deref());
+    if all {
+        w.opt_text(e.region.as_deref())
+            .opt_text(e.city.as_deref())
+            .opt_int(e.viewport_width.map(i64::from))
+            // Compact JSON, keys in one order on both backends.
+            .opt_text(e.props.as_ref().map(|p| p.to_string()).as_deref());
+    }
+    w.end();
 }
 
 /// Where a paged export is: the next page's cursor, or done.
@@ -155,10 +143,7 @@ pub fn events(
             };
             let page = store.events_page(&query, after, EVENTS_PAGE).await?;
             for event in &page {
-                match audience {
-                    Audience::Users => write_event(&mut w, event),
-                    Audience::Public => write_public_event(&mut w, event),
-                }
+                write_event(&mut w, event, audience);
             }
             let next = match page.last() {
                 Some(last) if page.len() as i64 == EVENTS_PAGE => Cursor::After(last.id),
