@@ -276,9 +276,15 @@ pub fn breakdowns() -> Vec<(D, Vec<Row>)> {
                 ("Firefox", 1, 2, 2),
             ],
         ),
+        // With its browser: Chrome 131 and Edge 131 are two rows.
         (
             D::BrowserVersion,
-            vec![("131", 2, 6, 8), ("18", 2, 2, 2), ("133", 1, 2, 2)],
+            vec![
+                ("Safari 18", 2, 2, 2),
+                ("Chrome 131", 1, 4, 6),
+                ("Edge 131", 1, 2, 2),
+                ("Firefox 133", 1, 2, 2),
+            ],
         ),
         (
             D::Os,

@@ -8,8 +8,9 @@ use super::rows::SESSION_DIMS;
 use super::segment::{Events, Segment, Visits};
 
 const MAGIC: &[u8; 6] = b"FFSEG\0";
-/// Bumped whenever the layout changes; rows of another version are rebuilt.
-pub(crate) const VERSION: u16 = 2;
+/// Bumped whenever the layout or the meaning of a column changes (3: the browser version column
+/// holds "Safari 18"); rows of another version are rebuilt.
+pub(crate) const VERSION: u16 = 3;
 
 #[derive(Debug, thiserror::Error)]
 #[error("segment bytes are invalid: {0}")]

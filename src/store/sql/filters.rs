@@ -21,6 +21,20 @@ pub(crate) enum Col {
     Prop(String),
 }
 
+/// The value of session column `c` of the visit row named `alias`, as dimensions read it. The
+/// browser version reads "Safari 18" — browser and version — since a version alone does not say
+/// whose it is ("18": Safari or Firefox?), and two browsers' equal versions are not one row.
+pub(crate) fn session_value(alias: &str, c: &str) -> String {
+    if c == "browser_version" {
+        format!(
+            "CASE WHEN COALESCE({alias}.browser_version, '') = '' THEN NULL \
+             ELSE {alias}.browser || ' ' || {alias}.browser_version END"
+        )
+    } else {
+        format!("{alias}.{c}")
+    }
+}
+
 impl Col {
     pub fn of(dimension: &Dimension) -> Self {
         use Dimension as D;
@@ -59,7 +73,7 @@ impl Col {
                 sql.push("e.").push(c);
             }
             Self::Session(c) => {
-                sql.push("s.").push(c);
+                sql.push(&session_value("s", c));
             }
             // No stored key holds NUL (Postgres text cannot), so that prop is never set.
             Self::Prop(key) if key.contains('\0') => {

@@ -2,7 +2,7 @@
 //! segment, reading new events for the open days, keeping the `segments` table and the builder's
 //! progress. Instants are read as whole unix seconds on both engines (`Dialect::epoch`).
 
-use super::filters::Col;
+use super::filters::{Col, session_value};
 use super::{Dialect, Kind, Sql};
 use crate::store::engine::rows::SESSION_DIMS;
 
@@ -18,7 +18,7 @@ fn visit_columns(d: Dialect, alias: &str) -> String {
     ];
     for dim in &SESSION_DIMS {
         if let Col::Session(c) = Col::of(dim) {
-            cols.push(format!("{alias}.{c}"));
+            cols.push(session_value(alias, c));
         }
     }
     cols.join(", ")

@@ -2,7 +2,7 @@
 //! raw part of a plan, with their local day.
 
 use super::super::Sql;
-use super::super::filters::{Col, Split, push_conditions};
+use super::super::filters::{Col, Split, push_conditions, session_value};
 use super::super::plan::Raw;
 use crate::stats::calendar::Segment;
 
@@ -55,7 +55,9 @@ pub(crate) fn push_event_rows(
     sql.push("SELECT ");
     let joined = match value {
         EventValue::Of(Col::Session(c)) => {
-            sql.push("COALESCE(s.").push(c).push(", '') AS value, ");
+            sql.push("COALESCE(")
+                .push(&session_value("s", c))
+                .push(", '') AS value, ");
             true
         }
         EventValue::Of(Col::Event(c)) => {
@@ -129,7 +131,9 @@ pub(crate) fn push_visit_rows(
     let d = sql.dialect();
     sql.push("SELECT ");
     if let Some(c) = value {
-        sql.push("COALESCE(s.").push(c).push(", '') AS value, ");
+        sql.push("COALESCE(")
+            .push(&session_value("s", c))
+            .push(", '') AS value, ");
     }
     sql.push(
         "s.id AS sid, s.visitor_id AS visitor_id, s.pageviews AS pageviews, s.events AS events, \
