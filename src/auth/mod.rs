@@ -80,10 +80,7 @@ impl Auth {
         if let Some(origin) = &self.public_origin {
             return origin.clone();
         }
-        let from_trusted_proxy = req
-            .peer_addr()
-            .is_some_and(|a| self.proxies.contains(a.ip()));
-        if from_trusted_proxy {
+        if self.sent_by_trusted_proxy(req) {
             let info = req.connection_info();
             return format!("{}://{}", info.scheme(), info.host());
         }
@@ -112,10 +109,7 @@ impl Auth {
         if req.app_config().secure() {
             return true;
         }
-        let from_trusted_proxy = req
-            .peer_addr()
-            .is_some_and(|a| self.proxies.contains(a.ip()));
-        from_trusted_proxy
+        self.sent_by_trusted_proxy(req)
             && req
                 .headers()
                 .get("x-forwarded-proto")
@@ -123,6 +117,13 @@ impl Auth {
                 // The first entry is what the proxy nearest the browser saw.
                 .and_then(|v| v.split(',').next())
                 .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+    }
+
+    /// Whether the request comes straight from one of `--trusted-proxies`, whose forwarded
+    /// headers are then believed.
+    fn sent_by_trusted_proxy(&self, req: &HttpRequest) -> bool {
+        req.peer_addr()
+            .is_some_and(|a| self.proxies.contains(a.ip()))
     }
 
     /// The browser's IP, as the collector works it out (see `TrustedProxies::client_ip`).

@@ -36,7 +36,12 @@ impl SiteCache {
     }
 
     pub async fn refresh(&self, store: &dyn IngestStore) -> Result<(), StoreError> {
-        let sites = store.list_sites().await?;
+        self.replace(store.list_sites().await?);
+        Ok(())
+    }
+
+    /// Holds exactly `sites` from now on (a list just read from the store).
+    pub fn replace(&self, sites: Vec<Site>) {
         let known = Known {
             ids: sites.iter().map(|s| s.id).collect(),
             by_domain: sites
@@ -45,7 +50,6 @@ impl SiteCache {
                 .collect(),
         };
         *self.known.write().unwrap_or_else(|p| p.into_inner()) = known;
-        Ok(())
     }
 
     /// The site registered as `domain` (lower-case). A miss asks the refresher to look again.

@@ -352,15 +352,17 @@ impl Writer {
         unsaved
     }
 
-    /// The sites that exist now (refreshing the cache too), or `None` if that cannot be read.
+    /// The sites that exist now (the cache takes the same list), or `None` if that cannot be
+    /// read.
     async fn alive_sites(&self) -> Option<HashSet<SiteId>> {
-        if let Some(sites) = &self.sites
-            && let Err(e) = sites.refresh(self.store.as_ref()).await
-        {
-            tracing::warn!(error = %e, "refreshing the site list failed");
-        }
         match self.store.list_sites().await {
-            Ok(sites) => Some(sites.into_iter().map(|s| s.id).collect()),
+            Ok(sites) => {
+                let alive = sites.iter().map(|s| s.id).collect();
+                if let Some(cache) = &self.sites {
+                    cache.replace(sites);
+                }
+                Some(alive)
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "reading the site list failed");
                 None
