@@ -4,7 +4,7 @@
 use super::stored::{
     EVENT_COLUMNS, EVENT_KINDS, SESSION_COLUMNS, SESSION_KINDS, stored_event, stored_session,
 };
-use super::{Bind, Kind, Sql};
+use super::{Bind, Dialect, Kind, Sql};
 use crate::domain::{Batch, SessionId, Site, SiteDomain, SiteId, TimeZone, VisitorId};
 use crate::store::backend::Backend;
 use crate::store::{
@@ -84,6 +84,19 @@ impl<B: Backend> IngestStore for B {
         // deletes keep the cost visible and do not depend on the cascade being enabled.
         let d = self.exec().dialect();
         let mut tx = self.exec().begin().await?;
+        // Postgres: take the site's row first. A batch being written holds a key-share lock on
+        // it (its events' foreign key) and may go on to the visits deleted below; locking the
+        // site first waits for such batches instead of deadlocking with one, and batches after
+        // it wait on the lock and then find the site gone. (SQLite has one writer at a time.)
+        if d == Dialect::Postgres {
+            tx.execute(
+                Sql::new(d)
+                    .push("SELECT id FROM sites WHERE id = ")
+                    .int(site.0)
+                    .push(" FOR UPDATE"),
+            )
+            .await?;
+        }
         for delete in [
             "DELETE FROM events WHERE site_id = ",
             "DELETE FROM sessions WHERE site_id = ",
