@@ -108,6 +108,7 @@ impl Application {
                 Duration::from_secs(1),
                 Duration::from_secs(10),
             ),
+            spawn_upgrades(store.clone()),
         ];
 
         let (queue, rx) = queue::bounded(config.queue_capacity);
@@ -229,4 +230,22 @@ impl Application {
         }
         Ok(report)
     }
+}
+
+/// Runs the stored-data upgrades the migrations left pending (`IngestStore::run_upgrades`) while
+/// the server collects; tried again every 30 s until it succeeds (the database may be down).
+fn spawn_upgrades(store: DynStore) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match store.run_upgrades().await {
+                Ok(_) => return,
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    cause = ?std::error::Error::source(&e),
+                    "upgrading stored data failed; trying again in 30 s"
+                ),
+            }
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        }
+    })
 }

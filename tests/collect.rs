@@ -914,6 +914,10 @@ impl IngestStore for FlakyStore {
     async fn count_events(&self, site: SiteId) -> Result<i64, StoreError> {
         self.inner.count_events(site).await
     }
+
+    async fn run_upgrades(&self) -> Result<u64, StoreError> {
+        self.inner.run_upgrades().await
+    }
 }
 
 both_backends!(

@@ -1,6 +1,7 @@
 //! The pieces of a collected event that come from the visitor and had to be checked.
 
 use super::Invalid;
+use std::borrow::Cow;
 
 /// Cookie-less visitor id: a keyed hash of (daily salt, site, IP, user agent). Stable for one
 /// visitor on one site for one UTC day, unlinkable after the salt is deleted.
@@ -28,7 +29,7 @@ pub fn truncate_chars(s: &str, max: usize) -> &str {
 /// (`n`) and prop keys — are refused with a 400 naming the field, since such a name is a bug to
 /// fix; values that can come from visitors — UTM parameters and prop values — have these
 /// characters removed, so the event is kept. Paths, referrers and hosts never hold them: the URL
-/// parser percent-encodes them.
+/// parser percent-encodes them, and `decode::for_display` keeps them encoded.
 pub fn is_hidden_char(c: char) -> bool {
     c.is_control()
         || matches!(
@@ -52,9 +53,9 @@ fn has_hidden_chars(s: &str) -> bool {
 
 /// `s` without the characters `is_hidden_char` names (borrowed when it has none). Line breaks
 /// and tabs among them (`\n`, `\r\n`, `\t`, U+2028…) become one space, so words stay apart.
-pub fn strip_hidden_chars(s: &str) -> std::borrow::Cow<'_, str> {
+pub fn strip_hidden_chars(s: &str) -> Cow<'_, str> {
     if !has_hidden_chars(s) {
-        return std::borrow::Cow::Borrowed(s);
+        return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
     let mut gap = false;
@@ -67,7 +68,7 @@ pub fn strip_hidden_chars(s: &str) -> std::borrow::Cow<'_, str> {
             gap = true;
         }
     }
-    std::borrow::Cow::Owned(out)
+    Cow::Owned(out)
 }
 
 /// `pageview` or a custom event name chosen by the site owner.
@@ -110,8 +111,9 @@ impl EventName {
     }
 }
 
-/// A page path as stored: URL path (percent-encoded as the URL parser left it) plus the
-/// fragment when the tracker runs in hash mode; never the query string.
+/// A page path as stored: URL path plus the fragment when the tracker runs in hash mode, never
+/// the query string; decoded as an address bar shows it (`decode::for_display`: `/über`, not
+/// `/%C3%BCber`), so that any spelling of one address is one page.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PagePath(String);
 
@@ -124,6 +126,9 @@ impl PagePath {
         if let Some(fragment) = fragment.filter(|f| !f.is_empty()) {
             out.push('#');
             out.push_str(fragment);
+        }
+        if let Cow::Owned(decoded) = super::decode::for_display(&out) {
+            out = decoded;
         }
         if out.chars().count() > Self::MAX_CHARS {
             return Err(Invalid(format!(
@@ -185,7 +190,8 @@ impl Props {
                 });
             }
             let text = match value {
-                Value::String(s) => strip_hidden_chars(s).into_owned(),
+                // A value may be an address (`location.pathname`): shown as the path would be.
+                Value::String(s) => super::decode::for_display(&strip_hidden_chars(s)).into_owned(),
                 Value::Number(n) => n.to_string(),
                 Value::Bool(b) => b.to_string(),
                 Value::Null | Value::Array(_) | Value::Object(_) => {

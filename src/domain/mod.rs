@@ -2,6 +2,7 @@
 //! returns `Result`; holding the type is the proof that the check ran.
 
 mod batch;
+pub mod decode;
 mod event;
 mod site;
 mod user;

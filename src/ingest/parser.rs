@@ -8,7 +8,9 @@ use super::enrich::{classify_user_agent, referrer};
 use super::error::CollectError;
 use super::sites::SiteCache;
 use super::visitor::SaltSource;
-use crate::domain::{Event, EventName, PagePath, Props, Utm, strip_hidden_chars, truncate_chars};
+use crate::domain::{
+    Event, EventName, PagePath, Props, Utm, decode, strip_hidden_chars, truncate_chars,
+};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::borrow::Cow;
@@ -175,11 +177,14 @@ pub fn parse(
 /// tokens, emails or session ids).
 pub fn utm_from(url: &url::Url) -> Utm {
     let mut utm = Utm::default();
-    if url.query().is_none() {
+    let Some(query) = url.query() else {
         return utm;
-    }
-    for (key, value) in url.query_pairs() {
-        let slot = match key.as_ref() {
+    };
+    // Not `query_pairs`: it turns bytes that are not UTF-8 into U+FFFD; `query_value` keeps
+    // them encoded, so they stay visible for what they are.
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let slot = match decode::query_value(key).as_ref() {
             "utm_source" => &mut utm.source,
             "utm_medium" => &mut utm.medium,
             "utm_campaign" => &mut utm.campaign,
@@ -189,6 +194,7 @@ pub fn utm_from(url: &url::Url) -> Utm {
         };
         // Visitors can put anything in a link's query: invisible and control characters are
         // removed rather than refused (see `domain::is_hidden_char`).
+        let value = decode::query_value(value);
         let value = strip_hidden_chars(&value);
         let value = truncate_chars(value.trim(), MAX_UTM_CHARS);
         if slot.is_none() && !value.is_empty() {

@@ -126,6 +126,18 @@ impl Dimension {
         !matches!(self, Self::Page | Self::EventName | Self::Prop(_))
     }
 
+    /// A filter value in the form values of this dimension are stored in: addresses (pages,
+    /// referrers) and prop values decoded as an address bar shows them
+    /// (`domain::decode::for_display`), so that `/über` and `/%C3%BCber` filter on the same page.
+    pub fn stored_form<'a>(&self, value: &'a str) -> std::borrow::Cow<'a, str> {
+        match self {
+            Self::Page | Self::EntryPage | Self::ExitPage | Self::Referrer | Self::Prop(_) => {
+                crate::domain::decode::for_display(value)
+            }
+            _ => std::borrow::Cow::Borrowed(value),
+        }
+    }
+
     /// The API / URL name: `page`, `utm_source`, `prop:plan` …
     pub fn name(&self) -> &str {
         match self {

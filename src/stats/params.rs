@@ -82,9 +82,9 @@ pub fn parse_filter(raw: &str) -> Result<Filter, String> {
         ));
     }
     Ok(Filter {
+        value: dimension.stored_form(value).into_owned(),
         dimension,
         op,
-        value: value.to_owned(),
     })
 }
 

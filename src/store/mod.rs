@@ -218,6 +218,9 @@ pub trait IngestStore: Send + Sync {
         limit: i64,
     ) -> Result<Vec<StoredSession>, StoreError>;
     async fn count_events(&self, site: SiteId) -> Result<i64, StoreError>;
+    /// Runs the upgrades of stored data the migrations left pending (`sql::upgrade`), in
+    /// batches, while footfall collects; returns the rows changed.
+    async fn run_upgrades(&self) -> Result<u64, StoreError>;
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -141,7 +141,11 @@ pub const IPHONE_UA: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS
 impl TestApp {
     /// Always `Some` (see `TestDb::new`).
     pub async fn spawn(backend: Backend, options: Options) -> Option<Self> {
-        let db = TestDb::new(backend).await?;
+        Some(Self::spawn_on(TestDb::new(backend).await?, options).await)
+    }
+
+    /// `spawn` on a database that already exists (a restart, an upgrade).
+    pub async fn spawn_on(db: TestDb, options: Options) -> Self {
         let store = footfall::store::connect_with(&db.url, options.query_engine)
             .await
             .unwrap_or_else(|e| panic!("opening {}: {e:?}", db.url));
@@ -177,7 +181,7 @@ impl TestApp {
         let handle = app.shutdown();
         let metrics = app.metrics();
         let running = tokio::spawn(app.run_until_stopped());
-        Some(Self {
+        Self {
             address: format!("http://127.0.0.1:{port}"),
             port,
             store,
@@ -186,7 +190,7 @@ impl TestApp {
             db,
             handle,
             running,
-        })
+        }
     }
 
     pub async fn site(&self, domain: &str) -> Site {
@@ -273,6 +277,29 @@ pub async fn add_site(store: &DynStore, domain: &str, tz: &str) -> Site {
         )
         .await
         .unwrap_or_else(|e| panic!("adding {domain}: {e}"))
+}
+
+/// Runs `statements` on `db` directly, on a connection of its own (to set up what an older
+/// footfall or another program left there).
+pub async fn run_sql(db: &TestDb, statements: &[&str]) {
+    use sqlx::Connection;
+    macro_rules! run_on {
+        ($connection:ty) => {{
+            let mut c = <$connection>::connect(&db.url)
+                .await
+                .unwrap_or_else(|e| panic!("{}: {e}", db.url));
+            for sql in statements {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+                    .execute(&mut c)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            }
+        }};
+    }
+    match db.backend {
+        Backend::Sqlite => run_on!(sqlx::SqliteConnection),
+        Backend::Postgres => run_on!(sqlx::PgConnection),
+    }
 }
 
 /// Runs the `footfall` binary on `db` as a user would.

@@ -52,7 +52,7 @@ fn web_source(url: &Url, site_domain: &str) -> Option<Referrer> {
         normalised.push(':');
         normalised.push_str(&port.to_string());
     }
-    normalised.push_str(url.path());
+    normalised.push_str(&crate::domain::decode::for_display(url.path()));
     truncate_at_char_boundary(&mut normalised, MAX_URL_LEN);
     Some(Referrer {
         source,

@@ -223,6 +223,10 @@ impl<B: Backend> IngestStore for B {
     }
 
     /// A question (a count over every event of the site), on the questions' pool.
+    async fn run_upgrades(&self) -> Result<u64, StoreError> {
+        super::upgrade::run(self.exec()).await
+    }
+
     async fn count_events(&self, site: SiteId) -> Result<i64, StoreError> {
         let mut sql = Sql::new(self.stats().dialect());
         sql.push("SELECT COUNT(*) FROM events WHERE site_id = ")

@@ -14,6 +14,7 @@ pub(crate) mod queries;
 pub(crate) mod run;
 pub(crate) mod segments;
 pub(crate) mod stored;
+pub(crate) mod upgrade;
 
 use super::StoreError;
 use chrono::{DateTime, NaiveDate, Utc};
