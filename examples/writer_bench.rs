@@ -114,7 +114,7 @@ async fn main() -> anyhow::Result<()> {
         })
         .collect();
 
-    let mut sessions = Sessionizer::new(SESSION_TIMEOUT, []);
+    let mut sessions = Sessionizer::new(SESSION_TIMEOUT, 0, []);
     let (cpu0, wall0) = (cpu_seconds(), Instant::now());
     let mut rest = events.into_iter().peekable();
     let mut upserts = 0;

@@ -918,6 +918,10 @@ impl IngestStore for FlakyStore {
     async fn run_upgrades(&self) -> Result<u64, StoreError> {
         self.inner.run_upgrades().await
     }
+
+    async fn writer_tag(&self) -> Result<u64, StoreError> {
+        self.inner.writer_tag().await
+    }
 }
 
 both_backends!(

@@ -276,7 +276,7 @@ async fn late_events_rebuild_the_closed_days_they_touch(backend: Backend) {
     let continued = late.split_off(1);
     // One sessionizer per database, as a running writer keeps its visits open across batches.
     let mut writers: Vec<_> = (0..2)
-        .map(|_| Sessionizer::new(SESSION_TIMEOUT, []))
+        .map(|_| Sessionizer::new(SESSION_TIMEOUT, 0, []))
         .collect();
     for (store, sessions) in [&built, &raw].into_iter().zip(writers.iter_mut()) {
         for batch in [imported.clone(), late.clone()] {

@@ -308,7 +308,7 @@ async fn the_engine_answers_random_questions_exactly_as_raw_sql_does(backend: Ba
     let now = Utc::now();
     let days = 6;
     let mut sites = Vec::new();
-    let mut writer = Sessionizer::new(SESSION_TIMEOUT, []);
+    let mut writer = Sessionizer::new(SESSION_TIMEOUT, 0, []);
     let mut late = Vec::new();
     for (i, zone) in ZONES.iter().enumerate() {
         let domain = format!("site{i}.example");

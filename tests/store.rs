@@ -139,7 +139,7 @@ async fn a_visit_written_over_several_batches_is_one_session_row(backend: Backen
             source,
         )
     };
-    let mut sessions = Sessionizer::new(SESSION_TIMEOUT, []);
+    let mut sessions = Sessionizer::new(SESSION_TIMEOUT, 0, []);
     for batch in [
         vec![
             event(0, "pageview", "/", Some("Google")),
@@ -205,7 +205,7 @@ async fn a_late_event_moves_a_visit_start_and_a_missing_visit_row_is_inserted(ba
             None,
         )
     };
-    let mut sessions = Sessionizer::new(SESSION_TIMEOUT, []);
+    let mut sessions = Sessionizer::new(SESSION_TIMEOUT, 0, []);
     let write = |batch| {
         let store = store.clone();
         async move {
@@ -218,6 +218,8 @@ async fn a_late_event_moves_a_visit_start_and_a_missing_visit_row_is_inserted(ba
     // Visitor 1: stored from minute 5; then minute 7 and a late minute 2 arrive together.
     write(sessions.assign(vec![event(1, 5, "/a")])).await;
     write(sessions.assign(vec![event(1, 7, "/b"), event(1, 2, "/early")])).await;
+    // And another late one, in a batch of its own (as from another collector).
+    write(sessions.assign(vec![event(1, 4, "/late")])).await;
     // Visitor 2: its first batch never reaches the store.
     drop(sessions.assign(vec![event(2, 1, "/lost")]));
     write(sessions.assign(vec![event(2, 3, "/kept")])).await;
@@ -237,10 +239,10 @@ async fn a_late_event_moves_a_visit_start_and_a_missing_visit_row_is_inserted(ba
         one.ended_at.timestamp(),
         (start + TimeDelta::minutes(7)).timestamp()
     );
-    assert_eq!((one.pageviews, one.events), (3, 3));
+    assert_eq!((one.pageviews, one.events), (4, 4));
     assert_eq!(
-        one.exit_path, "/early",
-        "the exit page is the last one received"
+        one.exit_path, "/b",
+        "the exit page is the latest pageview, whatever order they arrive in"
     );
     let two = &rows[1];
     assert_eq!((two.pageviews, two.events), (1, 1));
@@ -267,7 +269,7 @@ async fn a_batch_with_thousands_of_visits_is_written_in_one_go(backend: Backend)
     let events: Vec<Event> = (0..5_000)
         .map(|i| event(site.id, i, now, "pageview", "/", None))
         .collect();
-    let batch = Sessionizer::new(SESSION_TIMEOUT, []).assign(events);
+    let batch = Sessionizer::new(SESSION_TIMEOUT, 0, []).assign(events);
     assert_eq!(batch.sessions.len(), 5_000);
     store
         .write_batch(Arc::new(batch))

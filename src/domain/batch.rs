@@ -48,8 +48,9 @@ pub struct SessionUpdate {
     pub first_event: usize,
     pub started_at: DateTime<Utc>,
     pub ended_at: DateTime<Utc>,
-    /// Path of the last pageview in this batch, if it had one.
+    /// Path of the latest pageview in this batch, if it had one, and its time.
     pub exit_path: Option<String>,
+    pub exit_at: Option<DateTime<Utc>>,
     pub pageviews: i32,
     pub events: i32,
     /// The visit was open before this batch, so its row most likely exists already and only
@@ -67,6 +68,9 @@ pub struct Batch {
     pub events: Vec<Event>,
     /// `session_ids[i]` is the session of `events[i]`.
     pub session_ids: Vec<SessionId>,
+    /// `fresh[i]` is an id no visit has: the one a visit starting at `events[i]` gets when the
+    /// store sessionizes the batch again (`domain::visits`, on Postgres).
+    pub fresh: Vec<SessionId>,
     pub sessions: Vec<SessionUpdate>,
     /// Set when the batch replays a part of a spool file (`ingest::spool`): the store records
     /// the part in the same transaction, so it is never stored twice.
@@ -97,11 +101,13 @@ impl Batch {
         let mut moved_to = vec![usize::MAX; self.events.len()];
         let mut events = Vec::with_capacity(self.events.len());
         let mut session_ids = Vec::with_capacity(self.events.len());
+        let mut fresh = Vec::with_capacity(self.events.len());
         for (i, (event, &id)) in self.events.iter().zip(&self.session_ids).enumerate() {
             if keep(event.site_id) {
                 moved_to[i] = events.len();
                 events.push(event.clone());
                 session_ids.push(id);
+                fresh.extend(self.fresh.get(i));
             }
         }
         let sessions = self
@@ -116,6 +122,7 @@ impl Batch {
         Batch {
             events,
             session_ids,
+            fresh,
             sessions,
             replay: self.replay.clone(),
         }
@@ -128,17 +135,20 @@ impl Batch {
         self.events
             .iter()
             .zip(&self.session_ids)
-            .map(|(event, &id)| {
+            .enumerate()
+            .map(|(i, (event, &id))| {
                 let pageview = event.name.is_pageview();
                 Batch {
                     events: vec![event.clone()],
                     session_ids: vec![id],
+                    fresh: self.fresh.get(i).copied().into_iter().collect(),
                     sessions: vec![SessionUpdate {
                         id,
                         first_event: 0,
                         started_at: event.created_at,
                         ended_at: event.created_at,
                         exit_path: pageview.then(|| event.path.as_str().to_owned()),
+                        exit_at: pageview.then_some(event.created_at),
                         pageviews: i32::from(pageview),
                         events: 1,
                         // Any of these may already be stored, and any may be the earliest.

@@ -6,6 +6,7 @@ pub mod decode;
 mod event;
 mod site;
 mod user;
+pub mod visits;
 
 pub use batch::{Batch, Event, ReplayMark, SessionUpdate, Utm};
 pub use event::{

@@ -6,51 +6,36 @@
 //! every producer that feeds the writer (listener, seed, import) gets sessions for free. It goes
 //! by event time, not wall-clock time, so seeded or imported history is sessionized the same way.
 
-use crate::domain::{Batch, Event, SessionId, SessionUpdate, VisitorId};
+use crate::domain::visits::{self, OpenVisit, SessionIds};
+use crate::domain::{Batch, Event, VisitorId};
 use crate::store::OpenSession;
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::HashMap;
 
-pub const SESSION_TIMEOUT: TimeDelta = TimeDelta::minutes(30);
-
-/// Session ids start with the visit's start time in milliseconds since 2020 (41 bits, good until
-/// 2089), followed by a 22-bit sequence number. Time-ordered ids make new sessions land at the
-/// end of the sessions table's primary-key B-tree, so inserts stay cheap as the table grows. The
-/// sequence is per writer and starts at a random point, so ids from one writer never collide
-/// (up to 4 million visits starting in one millisecond) and ids from several collectors only
-/// clash if two start visits in the same millisecond with equal sequence numbers.
-pub fn new_session_id(started_at: DateTime<Utc>, sequence: u32) -> SessionId {
-    const EPOCH_2020_MS: i64 = 1_577_836_800_000;
-    const SEQUENCE_BITS: u32 = 22;
-    let ms = (started_at.timestamp_millis() - EPOCH_2020_MS).clamp(0, (1 << 41) - 1);
-    SessionId((ms << SEQUENCE_BITS) | i64::from(sequence & ((1 << SEQUENCE_BITS) - 1)))
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Open {
-    id: SessionId,
-    /// The earliest event of the visit seen so far (what the store holds as `started_at`).
-    first_at: DateTime<Utc>,
-    last_at: DateTime<Utc>,
-}
+pub const SESSION_TIMEOUT: TimeDelta = visits::TIMEOUT;
 
 #[derive(Debug)]
 pub struct Sessionizer {
     timeout: TimeDelta,
-    open: HashMap<VisitorId, Open>,
+    open: HashMap<VisitorId, OpenVisit>,
+    ids: SessionIds,
     newest: Option<DateTime<Utc>>,
     last_sweep: Option<DateTime<Utc>>,
-    sequence: u32,
 }
 
 impl Sessionizer {
-    pub fn new(timeout: TimeDelta, resume: impl IntoIterator<Item = OpenSession>) -> Self {
+    /// `tag` is the writer's (`IngestStore::writer_tag`), so that its session ids are its own.
+    pub fn new(
+        timeout: TimeDelta,
+        tag: u64,
+        resume: impl IntoIterator<Item = OpenSession>,
+    ) -> Self {
         let open = resume
             .into_iter()
             .map(|s| {
                 (
                     s.visitor_id,
-                    Open {
+                    OpenVisit {
                         id: s.id,
                         first_at: s.started_at,
                         last_at: s.ended_at,
@@ -61,9 +46,9 @@ impl Sessionizer {
         Self {
             timeout,
             open,
+            ids: SessionIds::new(tag),
             newest: None,
             last_sweep: None,
-            sequence: rand::random(),
         }
     }
 
@@ -72,76 +57,19 @@ impl Sessionizer {
         self.open.len()
     }
 
-    /// Assigns each event its session and sums up what each session gained.
+    /// Assigns each event its session (`domain::visits::assign`) and sums up what each session
+    /// gained; every event also gets a fresh id, for a store that sessionizes the batch again.
     pub fn assign(&mut self, events: Vec<Event>) -> Batch {
-        let mut session_ids = Vec::with_capacity(events.len());
-        let mut sessions: Vec<SessionUpdate> = Vec::new();
-        let mut slot_of: HashMap<SessionId, usize> = HashMap::new();
-        // For each session update: the visit's start as stored before this batch, if known.
-        let mut starts: Vec<Option<DateTime<Utc>>> = Vec::new();
-        for (i, event) in events.iter().enumerate() {
-            let at = event.created_at;
-            // (id, the visit's start as stored before this batch, if it was open before it)
-            let (id, known_start) = match self.open.get_mut(&event.visitor_id) {
-                // Events may arrive slightly out of order: anything within the timeout on
-                // either side of the last one belongs to the same visit.
-                Some(open) if (at - open.last_at).abs() < self.timeout => {
-                    let known = (!slot_of.contains_key(&open.id)).then_some(open.first_at);
-                    open.last_at = open.last_at.max(at);
-                    open.first_at = open.first_at.min(at);
-                    (open.id, known)
-                }
-                _ => {
-                    self.sequence = self.sequence.wrapping_add(1);
-                    let id = new_session_id(at, self.sequence);
-                    self.open.insert(
-                        event.visitor_id,
-                        Open {
-                            id,
-                            first_at: at,
-                            last_at: at,
-                        },
-                    );
-                    (id, None)
-                }
-            };
-            session_ids.push(id);
-            let is_pageview = event.name.is_pageview();
-            let slot = *slot_of.entry(id).or_insert_with(|| {
-                sessions.push(SessionUpdate {
-                    id,
-                    first_event: i,
-                    started_at: at,
-                    ended_at: at,
-                    exit_path: None,
-                    pageviews: 0,
-                    events: 0,
-                    resumes: known_start.is_some(),
-                    moves_start: false,
-                });
-                starts.push(known_start);
-                sessions.len() - 1
-            });
-            let update = &mut sessions[slot];
-            update.events += 1;
-            if at < update.started_at {
-                update.started_at = at;
-                update.first_event = i;
-            }
-            if starts[slot].is_some_and(|known| update.started_at < known) {
-                update.moves_start = true;
-            }
-            update.ended_at = update.ended_at.max(at);
-            if is_pageview {
-                update.pageviews += 1;
-                update.exit_path = Some(event.path.as_str().to_owned());
-            }
-            self.newest = Some(self.newest.map_or(at, |n| n.max(at)));
+        let fresh = self.ids.reserve(&events);
+        let (session_ids, sessions) = visits::assign(&mut self.open, &events, &fresh, self.timeout);
+        if let Some(newest) = events.iter().map(|e| e.created_at).max() {
+            self.newest = Some(self.newest.map_or(newest, |n| n.max(newest)));
         }
         self.sweep();
         Batch {
             events,
             session_ids,
+            fresh,
             sessions,
             replay: None,
         }
@@ -199,7 +127,7 @@ mod tests {
 
     #[test]
     fn a_gap_of_thirty_minutes_starts_a_new_visit() {
-        let mut s = Sessionizer::new(SESSION_TIMEOUT, []);
+        let mut s = Sessionizer::new(SESSION_TIMEOUT, 1, []);
         let batch = s.assign(vec![
             event(1, t(0), "pageview", "/a"),
             event(1, t(29), "pageview", "/b"),
@@ -218,7 +146,7 @@ mod tests {
 
     #[test]
     fn visits_continue_across_batches_and_restarts() {
-        let mut s = Sessionizer::new(SESSION_TIMEOUT, []);
+        let mut s = Sessionizer::new(SESSION_TIMEOUT, 1, []);
         let first = s.assign(vec![event(1, t(0), "pageview", "/")]);
         let second = s.assign(vec![event(1, t(5), "Signup", "/")]);
         assert_eq!(first.session_ids[0], second.session_ids[0]);
@@ -231,14 +159,14 @@ mod tests {
             started_at: t(0),
             ended_at: t(5),
         };
-        let mut after_restart = Sessionizer::new(SESSION_TIMEOUT, [resumed]);
+        let mut after_restart = Sessionizer::new(SESSION_TIMEOUT, 2, [resumed]);
         let third = after_restart.assign(vec![event(1, t(10), "pageview", "/x")]);
         assert_eq!(third.session_ids[0], first.session_ids[0]);
     }
 
     #[test]
     fn an_update_says_whether_its_visit_was_open_before_and_whether_its_start_moves() {
-        let mut s = Sessionizer::new(SESSION_TIMEOUT, []);
+        let mut s = Sessionizer::new(SESSION_TIMEOUT, 1, []);
         let first = s.assign(vec![event(1, t(10), "pageview", "/")]);
         assert!(!first.sessions[0].resumes && !first.sessions[0].moves_start);
         // In order: the visit continues, its start stays.
@@ -261,7 +189,7 @@ mod tests {
 
     #[test]
     fn finished_visits_are_forgotten() {
-        let mut s = Sessionizer::new(SESSION_TIMEOUT, []);
+        let mut s = Sessionizer::new(SESSION_TIMEOUT, 1, []);
         s.assign((0..100).map(|v| event(v, t(0), "pageview", "/")).collect());
         assert_eq!(s.open_sessions(), 100);
         s.assign(vec![event(1000, t(120), "pageview", "/")]);
@@ -269,15 +197,8 @@ mod tests {
     }
 
     #[test]
-    fn session_ids_are_ordered_by_start_time() {
-        let a = new_session_id(t(0), u32::MAX);
-        let b = new_session_id(t(1), 0);
-        assert!(a.0 > 0 && b.0 > a.0);
-    }
-
-    #[test]
     fn visits_starting_in_the_same_millisecond_get_distinct_ids() {
-        let mut s = Sessionizer::new(SESSION_TIMEOUT, []);
+        let mut s = Sessionizer::new(SESSION_TIMEOUT, 1, []);
         let batch = s.assign(
             (0..10_000)
                 .map(|v| event(v, t(0), "pageview", "/"))

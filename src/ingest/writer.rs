@@ -88,6 +88,7 @@ impl Writer {
         config: WriterConfig,
     ) -> Result<Self, StoreError> {
         let open = store.open_sessions(Utc::now() - SESSION_TIMEOUT).await?;
+        let tag = store.writer_tag().await?;
         Ok(Self {
             store,
             metrics,
@@ -95,7 +96,7 @@ impl Writer {
                 batch_size: config.batch_size.max(1),
                 ..config
             },
-            sessions: Sessionizer::new(SESSION_TIMEOUT, open),
+            sessions: Sessionizer::new(SESSION_TIMEOUT, tag, open),
             sites: None,
             spool_dir: None,
             // No sender: the deadline never comes (seed, import: they wait for the database).

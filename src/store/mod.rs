@@ -221,6 +221,9 @@ pub trait IngestStore: Send + Sync {
     /// Runs the upgrades of stored data the migrations left pending (`sql::upgrade`), in
     /// batches, while footfall collects; returns the rows changed.
     async fn run_upgrades(&self) -> Result<u64, StoreError>;
+    /// A number for a writer that is starting, different from every other writer's (modulo
+    /// 1,024, `domain::visits::SessionIds`), so that the session ids it makes are its own.
+    async fn writer_tag(&self) -> Result<u64, StoreError>;
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -84,7 +84,10 @@ pub fn visit(site: &Site, visitor: i64, profile: &Profile, hits: &[Hit<'_>]) -> 
 /// Writes events as the writer would: in time order, sessionized, in batches of `batch`.
 pub async fn write(store: &DynStore, mut events: Vec<Event>, batch: usize) {
     events.sort_by_key(|e| e.created_at);
-    let mut sessions = Sessionizer::new(SESSION_TIMEOUT, []);
+    // Each call a writer of its own, as each start of footfall is (`IngestStore::writer_tag`).
+    static TAG: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let tag = TAG.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut sessions = Sessionizer::new(SESSION_TIMEOUT, tag, []);
     let mut rest = events.into_iter().peekable();
     while rest.peek().is_some() {
         let chunk: Vec<Event> = rest.by_ref().take(batch.max(1)).collect();

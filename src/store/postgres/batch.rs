@@ -2,10 +2,13 @@
 //! `insert_chunks`), events and session upserts in one transaction, which takes its transaction
 //! id before it draws event ids.
 
-use crate::domain::{Batch, Event};
+use crate::domain::visits::{self, OpenVisit};
+use crate::domain::{Batch, Event, SessionId, SessionUpdate, VisitorId};
 use crate::store::{StoreError, insert_chunks};
+use chrono::{DateTime, Utc};
 use sqlx::query_builder::Separated;
 use sqlx::{PgPool, Postgres, QueryBuilder};
+use std::collections::{BTreeSet, HashMap};
 
 /// The columns an event and its visit's entry share, in this order at the end of both INSERTs.
 const ENTRY_COLUMNS: &str = "hostname, referrer, referrer_source, utm_source, utm_medium, \
@@ -39,6 +42,7 @@ pub(super) async fn write(pool: &PgPool, batch: &Batch) -> Result<(), StoreError
     sqlx::query("SELECT pg_current_xact_id()")
         .execute(&mut *tx)
         .await?;
+    let (session_ids, sessions) = sessionize(&mut tx, batch).await?;
     for chunk in insert_chunks(batch.events.len()) {
         let mut q = QueryBuilder::<Postgres>::new(format!(
             "INSERT INTO events (site_id, created_at, visitor_id, session_id, name, path, \
@@ -49,7 +53,7 @@ pub(super) async fn write(pool: &PgPool, batch: &Batch) -> Result<(), StoreError
             b.push_bind(e.site_id.0)
                 .push_bind(e.created_at)
                 .push_bind(e.visitor_id.0)
-                .push_bind(batch.session_ids[i].0)
+                .push_bind(session_ids[i].0)
                 .push_bind(e.name.as_str())
                 .push_bind(e.path.as_str())
                 .push_bind(e.viewport_width)
@@ -59,12 +63,12 @@ pub(super) async fn write(pool: &PgPool, batch: &Batch) -> Result<(), StoreError
         });
         q.build().execute(&mut *tx).await?;
     }
-    for chunk in insert_chunks(batch.sessions.len()) {
+    for chunk in insert_chunks(sessions.len()) {
         let mut q = QueryBuilder::<Postgres>::new(format!(
             "INSERT INTO sessions (id, site_id, visitor_id, started_at, ended_at, entry_path, \
-             exit_path, pageviews, events, {ENTRY_COLUMNS}) "
+             exit_path, exit_at, pageviews, events, {ENTRY_COLUMNS}) "
         ));
-        q.push_values(&batch.sessions[chunk], |mut b, s| {
+        q.push_values(&sessions[chunk], |mut b, s| {
             let e = &batch.events[s.first_event];
             b.push_bind(s.id.0)
                 .push_bind(e.site_id.0)
@@ -73,19 +77,12 @@ pub(super) async fn write(pool: &PgPool, batch: &Batch) -> Result<(), StoreError
                 .push_bind(s.ended_at)
                 .push_bind(e.path.as_str())
                 .push_bind(s.exit_path.as_deref().unwrap_or(e.path.as_str()))
+                .push_bind(s.exit_at)
                 .push_bind(s.pageviews)
                 .push_bind(s.events);
             push_entry(&mut b, e);
         });
-        q.push(
-            " ON CONFLICT (id) DO UPDATE SET \
-             started_at = LEAST(sessions.started_at, excluded.started_at), \
-             ended_at = GREATEST(sessions.ended_at, excluded.ended_at), \
-             exit_path = CASE WHEN excluded.pageviews > 0 THEN excluded.exit_path \
-                         ELSE sessions.exit_path END, \
-             pageviews = sessions.pageviews + excluded.pageviews, \
-             events = sessions.events + excluded.events",
-        );
+        q.push(UPSERT_SESSION);
         q.build().execute(&mut *tx).await?;
     }
     if let Some(mark) = &batch.replay {
@@ -98,4 +95,121 @@ pub(super) async fn write(pool: &PgPool, batch: &Batch) -> Result<(), StoreError
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// A batch's visits continue where the database's are, whichever collector wrote them: a batch
+/// that starts earlier than the stored visit takes over its entry (page and attributes), and the
+/// exit page is the latest pageview's, whatever order batches commit in.
+const UPSERT_SESSION: &str = " ON CONFLICT (id) DO UPDATE SET \
+     started_at = LEAST(sessions.started_at, excluded.started_at), \
+     ended_at = GREATEST(sessions.ended_at, excluded.ended_at), \
+     entry_path = CASE WHEN excluded.started_at < sessions.started_at \
+                  THEN excluded.entry_path ELSE sessions.entry_path END, \
+     hostname = CASE WHEN excluded.started_at < sessions.started_at \
+                THEN excluded.hostname ELSE sessions.hostname END, \
+     referrer = CASE WHEN excluded.started_at < sessions.started_at \
+                THEN excluded.referrer ELSE sessions.referrer END, \
+     referrer_source = CASE WHEN excluded.started_at < sessions.started_at \
+                       THEN excluded.referrer_source ELSE sessions.referrer_source END, \
+     utm_source = CASE WHEN excluded.started_at < sessions.started_at \
+                  THEN excluded.utm_source ELSE sessions.utm_source END, \
+     utm_medium = CASE WHEN excluded.started_at < sessions.started_at \
+                  THEN excluded.utm_medium ELSE sessions.utm_medium END, \
+     utm_campaign = CASE WHEN excluded.started_at < sessions.started_at \
+                    THEN excluded.utm_campaign ELSE sessions.utm_campaign END, \
+     utm_content = CASE WHEN excluded.started_at < sessions.started_at \
+                   THEN excluded.utm_content ELSE sessions.utm_content END, \
+     utm_term = CASE WHEN excluded.started_at < sessions.started_at \
+                THEN excluded.utm_term ELSE sessions.utm_term END, \
+     exit_path = CASE WHEN excluded.exit_at IS NOT NULL \
+                      AND (sessions.exit_at IS NULL OR excluded.exit_at >= sessions.exit_at) \
+                 THEN excluded.exit_path ELSE sessions.exit_path END, \
+     exit_at = GREATEST(sessions.exit_at, excluded.exit_at), \
+     pageviews = sessions.pageviews + excluded.pageviews, \
+     events = sessions.events + excluded.events";
+
+/// Sessionizes `batch` again against the visits the database holds for its visitors, whose
+/// `open_visits` rows it locks for the rest of the transaction (the missing ones are inserted
+/// first, in key order, so that two collectors with the same new visitor queue on one row), then
+/// moves those rows on. Visits new here get the batch's fresh ids, which no writer has used.
+async fn sessionize(
+    tx: &mut sqlx::PgConnection,
+    batch: &Batch,
+) -> Result<(Vec<SessionId>, Vec<SessionUpdate>), StoreError> {
+    let visitors: BTreeSet<(i64, i64)> = batch
+        .events
+        .iter()
+        .map(|e| (e.site_id.0, e.visitor_id.0))
+        .collect();
+    let (sites, ids): (Vec<i64>, Vec<i64>) = visitors.iter().copied().unzip();
+    // The sites first, as the writes below would lock them (their foreign keys) and as a site's
+    // deletion does before it deletes these rows: locked in the other order, the two deadlock.
+    sqlx::query("SELECT 1 FROM sites WHERE id = ANY($1) ORDER BY id FOR KEY SHARE")
+        .bind(&sites)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO open_visits (site_id, visitor_id, session_id, started_at, ended_at) \
+         SELECT s, v, 0, 'epoch', 'epoch' FROM UNNEST($1::BIGINT[], $2::BIGINT[]) AS t(s, v) \
+         ORDER BY s, v ON CONFLICT DO NOTHING",
+    )
+    .bind(&sites)
+    .bind(&ids)
+    .execute(&mut *tx)
+    .await?;
+    let rows: Vec<(i64, i64, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT o.visitor_id, o.session_id, o.started_at, o.ended_at FROM open_visits o \
+         JOIN UNNEST($1::BIGINT[], $2::BIGINT[]) AS t(s, v) \
+           ON o.site_id = t.s AND o.visitor_id = t.v \
+         ORDER BY o.site_id, o.visitor_id FOR UPDATE OF o",
+    )
+    .bind(&sites)
+    .bind(&ids)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut open: HashMap<VisitorId, OpenVisit> = rows
+        .into_iter()
+        .filter(|r| r.1 != 0)
+        .map(|(visitor, id, first_at, last_at)| {
+            (
+                VisitorId(visitor),
+                OpenVisit {
+                    id: SessionId(id),
+                    first_at,
+                    last_at,
+                },
+            )
+        })
+        .collect();
+    if batch.fresh.len() != batch.events.len() {
+        return Err(StoreError::Corrupt(
+            "a batch without a fresh session id per event".into(),
+        ));
+    }
+    let (session_ids, sessions) =
+        visits::assign(&mut open, &batch.events, &batch.fresh, visits::TIMEOUT);
+    let mut moved = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for &(site, visitor) in &visitors {
+        if let Some(v) = open.get(&VisitorId(visitor)) {
+            moved.0.push(site);
+            moved.1.push(visitor);
+            moved.2.push(v.id.0);
+            moved.3.push(v.first_at);
+            moved.4.push(v.last_at);
+        }
+    }
+    sqlx::query(
+        "UPDATE open_visits o SET session_id = t.id, started_at = t.f, ended_at = t.l \
+         FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::TIMESTAMPTZ[], \
+                     $5::TIMESTAMPTZ[]) AS t(s, v, id, f, l) \
+         WHERE o.site_id = t.s AND o.visitor_id = t.v",
+    )
+    .bind(&moved.0)
+    .bind(&moved.1)
+    .bind(&moved.2)
+    .bind(&moved.3)
+    .bind(&moved.4)
+    .execute(&mut *tx)
+    .await?;
+    Ok((session_ids, sessions))
 }

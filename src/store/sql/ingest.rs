@@ -141,7 +141,15 @@ impl<B: Backend> IngestStore for B {
         let mut sql = Sql::new(self.exec().dialect());
         sql.push("DELETE FROM salts WHERE day < ")
             .bind(Bind::Date(day));
-        self.exec().execute(&sql).await
+        let deleted = self.exec().execute(&sql).await?;
+        // The visitors of those days can never come back: their visits are closed for good.
+        if self.exec().dialect() == Dialect::Postgres {
+            let mut sql = Sql::new(Dialect::Postgres);
+            sql.push("DELETE FROM open_visits WHERE ended_at < ")
+                .at(day.and_time(chrono::NaiveTime::MIN).and_utc() - chrono::TimeDelta::days(1));
+            self.exec().execute(&sql).await?;
+        }
+        Ok(deleted)
     }
 
     #[tracing::instrument(skip_all, fields(events = batch.events.len(), sessions = batch.sessions.len()))]
@@ -223,6 +231,18 @@ impl<B: Backend> IngestStore for B {
     }
 
     /// A question (a count over every event of the site), on the questions' pool.
+    async fn writer_tag(&self) -> Result<u64, StoreError> {
+        let mut sql = Sql::new(self.exec().dialect());
+        sql.push("INSERT INTO writers (started_at) VALUES (")
+            .now()
+            .push(") RETURNING id");
+        let mut tx = self.exec().begin().await?;
+        let rows = tx.fetch(&sql, &[Kind::Int]).await?;
+        tx.commit().await?;
+        let id = rows.first().map_or(Ok(0), |row| row.int(0))?;
+        Ok(id.unsigned_abs())
+    }
+
     async fn run_upgrades(&self) -> Result<u64, StoreError> {
         super::upgrade::run(self.exec()).await
     }

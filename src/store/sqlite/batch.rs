@@ -25,15 +25,18 @@ const INSERT_EVENT: &str = "INSERT INTO events (site_id, created_at, visitor_id,
 /// A visit's entry attributes are written when it is first seen; later batches only move its
 /// end, exit page and counters. Used for visits new to the writer (and as the fallback below).
 const UPSERT_SESSION: &str = "INSERT INTO sessions (id, site_id, visitor_id, started_at, ended_at, \
-     entry_path, exit_path, pageviews, events, hostname, referrer, referrer_source, utm_source, \
-     utm_medium, utm_campaign, utm_content, utm_term, browser, browser_version, os, os_version, \
-     device, country, region, city) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+     entry_path, exit_path, exit_at, pageviews, events, hostname, referrer, referrer_source, \
+     utm_source, utm_medium, utm_campaign, utm_content, utm_term, browser, browser_version, os, \
+     os_version, device, country, region, city) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
      ON CONFLICT (id) DO UPDATE SET \
      started_at = MIN(sessions.started_at, excluded.started_at), \
      ended_at = MAX(sessions.ended_at, excluded.ended_at), \
-     exit_path = CASE WHEN excluded.pageviews > 0 THEN excluded.exit_path \
-                 ELSE sessions.exit_path END, \
+     exit_path = CASE WHEN excluded.exit_at IS NOT NULL \
+                      AND (sessions.exit_at IS NULL OR excluded.exit_at >= sessions.exit_at) \
+                 THEN excluded.exit_path ELSE sessions.exit_path END, \
+     exit_at = MAX(COALESCE(sessions.exit_at, excluded.exit_at), \
+                   COALESCE(excluded.exit_at, sessions.exit_at)), \
      pageviews = sessions.pageviews + excluded.pageviews, \
      events = sessions.events + excluded.events";
 
@@ -42,12 +45,18 @@ const UPSERT_SESSION: &str = "INSERT INTO sessions (id, site_id, visitor_id, sta
 /// `started_at` is left out unless it moves: it is indexed (`sessions_site_time`), and SQLite
 /// rewrites the index entry of every indexed column an UPDATE sets, changed or not — for every
 /// event, that was a quarter of the writer's time.
+/// The exit page moves only to a later pageview (`?6` is its time), whatever order they come in.
 const UPDATE_SESSION: &str = "UPDATE sessions SET ended_at = MAX(ended_at, ?2), \
-     exit_path = COALESCE(?3, exit_path), pageviews = pageviews + ?4, events = events + ?5 \
-     WHERE id = ?1";
+     exit_path = CASE WHEN ?6 IS NOT NULL AND (exit_at IS NULL OR ?6 >= exit_at) \
+                 THEN ?3 ELSE exit_path END, \
+     exit_at = MAX(COALESCE(exit_at, ?6), COALESCE(?6, exit_at)), \
+     pageviews = pageviews + ?4, events = events + ?5 WHERE id = ?1";
 const UPDATE_SESSION_AND_START: &str = "UPDATE sessions SET ended_at = MAX(ended_at, ?2), \
-     exit_path = COALESCE(?3, exit_path), pageviews = pageviews + ?4, events = events + ?5, \
-     started_at = MIN(started_at, ?6) WHERE id = ?1";
+     exit_path = CASE WHEN ?6 IS NOT NULL AND (exit_at IS NULL OR ?6 >= exit_at) \
+                 THEN ?3 ELSE exit_path END, \
+     exit_at = MAX(COALESCE(exit_at, ?6), COALESCE(?6, exit_at)), \
+     pageviews = pageviews + ?4, events = events + ?5, started_at = MIN(started_at, ?7) \
+     WHERE id = ?1";
 
 const RECORD_REPLAY: &str = "INSERT INTO spool_replays (spool, part, events) VALUES (?, ?, ?)";
 
@@ -139,6 +148,7 @@ fn write(conn: &mut Connection, batch: &Batch) -> Result<(), StoreError> {
         for s in &batch.sessions {
             if s.resumes {
                 let (id, end, exit) = (s.id.0, to_ts(s.ended_at), s.exit_path.as_deref());
+                let exit_at = s.exit_at.map(to_ts);
                 let changed = if s.moves_start {
                     update_and_start.execute(params![
                         id,
@@ -146,10 +156,11 @@ fn write(conn: &mut Connection, batch: &Batch) -> Result<(), StoreError> {
                         exit,
                         s.pageviews,
                         s.events,
+                        exit_at,
                         to_ts(s.started_at)
                     ])?
                 } else {
-                    update.execute(params![id, end, exit, s.pageviews, s.events])?
+                    update.execute(params![id, end, exit, s.pageviews, s.events, exit_at])?
                 };
                 if changed == 1 {
                     continue;
@@ -157,7 +168,8 @@ fn write(conn: &mut Connection, batch: &Batch) -> Result<(), StoreError> {
                 // Not stored after all (its first batch was refused, say): insert it.
             }
             let e = &batch.events[s.first_event];
-            let head: [&dyn ToSql; 9] = [
+            let exit_at = s.exit_at.map(to_ts);
+            let head: [&dyn ToSql; 10] = [
                 &s.id.0,
                 &e.site_id.0,
                 &e.visitor_id.0,
@@ -165,6 +177,7 @@ fn write(conn: &mut Connection, batch: &Batch) -> Result<(), StoreError> {
                 &to_ts(s.ended_at),
                 &e.path.as_str(),
                 &s.exit_path.as_deref().unwrap_or(e.path.as_str()),
+                &exit_at,
                 &s.pageviews,
                 &s.events,
             ];
