@@ -7,17 +7,21 @@
 //! happen to; every visit row, every event's visit, and every dashboard figure and breakdown
 //! must match. Postgres only: SQLite has one writer by design.
 
+#[path = "support/browser.rs"]
+mod browser;
 mod support;
 
+use footfall::config::ServeConfig;
 use footfall::domain::{Event, Site};
 use footfall::ingest::writer::{Writer, WriterConfig};
 use footfall::metrics::Metrics;
+use footfall::startup::Application;
 use footfall::stats::Dimension;
 use footfall::store::{DynStore, IngestStore, build_pending};
 use std::sync::Arc;
 use std::time::Duration;
 use support::visits::{Profile, breakdown, query, utc, visit};
-use support::{Backend, TestDb};
+use support::{Backend, CHROME_UA, Options, TestApp, TestDb, pageview};
 use tokio::sync::{mpsc, watch};
 
 #[cfg_attr(
@@ -260,4 +264,129 @@ async fn visits(store: &DynStore, site: &Site) -> Vec<String> {
     }));
     rows.sort();
     rows
+}
+
+#[cfg_attr(
+    footfall_skip_postgres,
+    ignore = "skipped: FOOTFALL_TEST_POSTGRES_URL is not set"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_three_collectors_a_live_stream_sees_every_event_once_and_a_deleted_site_stops_on_all()
+{
+    let Some(app) = TestApp::spawn(Backend::Postgres, Options::default()).await else {
+        return;
+    };
+    let mut browser = browser::log_in_owner(&app).await;
+    let mut addresses = vec![app.address.clone()];
+    let mut others = Vec::new();
+    for _ in 0..2 {
+        let mut config = ServeConfig::new(app.db.url.clone());
+        config.listen = "127.0.0.1:0".into();
+        config.workers = Some(1);
+        let collector = Application::build(config)
+            .await
+            .unwrap_or_else(|e| panic!("another collector: {e:?}"));
+        addresses.push(format!("http://127.0.0.1:{}", collector.port()));
+        let stop = collector.shutdown();
+        others.push((stop, tokio::spawn(collector.run_until_stopped())));
+    }
+    let client = reqwest::Client::new();
+    let post = async |address: &str, body: &str| -> u16 {
+        client
+            .post(format!("{address}/api/event"))
+            .header("Content-Type", "text/plain")
+            .header("User-Agent", CHROME_UA)
+            .body(body.to_owned())
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or_else(|e| panic!("POST {address}: {e}"))
+    };
+
+    // One stream, on the first collector; events round-robin over all three.
+    let mut stream = browser
+        .request(reqwest::Method::GET, "/sites/example.com/live/stream")
+        .header("Accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(stream.status(), 200);
+    let paths: Vec<String> = (0..60).map(|i| format!("/rr/{i}")).collect();
+    for (i, path) in paths.iter().enumerate() {
+        assert_eq!(
+            post(&addresses[i % 3], &pageview(path)).await,
+            202,
+            "{path}"
+        );
+    }
+    assert_eq!(post(&addresses[2], &pageview("/last")).await, 202);
+    let mut text = String::new();
+    let events = |text: &str| -> Vec<(i64, String)> {
+        text.lines()
+            .filter_map(|line| line.strip_prefix("data: "))
+            .filter_map(|data| serde_json::from_str::<serde_json::Value>(data).ok())
+            .map(|e| {
+                let id = e["id"].as_i64().unwrap_or_default();
+                (id, e["path"].as_str().unwrap_or_default().to_owned())
+            })
+            .collect()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !events(&text).iter().any(|(_, p)| p == "/last")
+        || !paths
+            .iter()
+            .all(|p| events(&text).iter().any(|(_, q)| q == p))
+    {
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("not every event came:\n{text}"))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("the stream ended:\n{text}"));
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let seen = events(&text);
+    let mut ids: Vec<i64> = seen.iter().map(|(id, _)| *id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), seen.len(), "an event came twice:\n{text}");
+    for path in &paths {
+        assert_eq!(seen.iter().filter(|(_, p)| p == path).count(), 1, "{path}");
+    }
+    drop(stream);
+
+    // The site deleted on the first collector stops on all three.
+    let token = browser
+        .get("/sites/example.com/settings")
+        .await
+        .csrf_token();
+    let done = browser
+        .post(
+            "/sites/example.com/delete",
+            &[("confirm", "example.com"), ("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(done.status, 303, "deleting the site");
+    for address in &addresses {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let status = post(address, &pageview("/after")).await;
+            if status == 404 {
+                break;
+            }
+            assert_eq!(status, 202, "{address}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{address} still takes the deleted site"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    for (stop, run) in others {
+        stop.stop().await;
+        run.await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|e| panic!("{e:?}"));
+    }
+    let (_, _, db) = app.stop().await;
+    db.cleanup().await;
 }
