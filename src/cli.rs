@@ -86,6 +86,11 @@ pub struct ServeArgs {
     /// queries are stopped (it then answers 503, saying so).
     #[arg(long, env = "FOOTFALL_QUERY_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub query_timeout_ms: u64,
+    /// A read replica of the Postgres --database-url (postgres://USER@REPLICA/DB) for the
+    /// dashboard's, the stats API's and exports' queries; writes, logins and settings stay on the
+    /// primary (default: everything on the primary).
+    #[arg(long, env = "FOOTFALL_DATABASE_READ_URL")]
+    pub database_read_url: Option<String>,
 }
 
 fn parse_public_url(text: &str) -> Result<url::Url, String> {
@@ -208,6 +213,10 @@ async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<()> {
     let config = ServeConfig {
         listen: args.listen,
         database_url: url.to_owned(),
+        // Empty (an unset variable in a compose file) or the primary itself: no replica.
+        database_read_url: args
+            .database_read_url
+            .filter(|read| !read.is_empty() && read != url),
         queue_capacity: args.queue_capacity as usize,
         writer: WriterConfig {
             batch_size: args.batch_size as usize,
@@ -224,10 +233,12 @@ async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<()> {
     };
     let timeout = config.shutdown_timeout;
     let spool_dir = config.spool_dir();
+    let reads = config.database_read_url.as_deref().map(redact);
     let app = Application::build(config).await?;
     tracing::info!(
         port = app.port(),
         database = %redact(url),
+        reads = reads.as_deref().unwrap_or("the primary"),
         backend = app.store().backend(),
         "footfall is listening"
     );

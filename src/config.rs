@@ -27,6 +27,9 @@ pub struct ServeConfig {
     /// `host:port`; port 0 picks a free port (tests).
     pub listen: String,
     pub database_url: String,
+    /// A read replica of `database_url` for the questions (`--database-read-url`, Postgres
+    /// only); `None`: they read on the primary.
+    pub database_read_url: Option<String>,
     pub queue_capacity: usize,
     pub writer: WriterConfig,
     pub geoip_db: Option<PathBuf>,
@@ -51,6 +54,7 @@ impl ServeConfig {
         Self {
             listen: DEFAULT_LISTEN.to_owned(),
             database_url: database_url.into(),
+            database_read_url: None,
             queue_capacity: 50_000,
             writer: WriterConfig::default(),
             geoip_db: None,

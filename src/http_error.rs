@@ -12,7 +12,13 @@ pub const RETRY_AFTER_SECS: u32 = 30;
 pub const TIMED_OUT: &str =
     "the query took too long and was stopped; ask for a shorter period or fewer filters";
 
-/// `503 {"error": TIMED_OUT}` with `Retry-After`: the answer to a question that took too long.
+/// What a question answers, as JSON, when the read replica it reads on (`--database-read-url`)
+/// does not answer.
+pub const REPLICA_UNAVAILABLE: &str = "the statistics are read from a replica of the database, \
+     which is not answering; collection goes on; try again later";
+
+/// `503` with `Retry-After`: the start of the answer to a question that took too long
+/// (`{"error": TIMED_OUT}`) or whose read replica is down (`{"error": REPLICA_UNAVAILABLE}`).
 pub fn timed_out() -> actix_web::HttpResponseBuilder {
     let mut response = HttpResponse::ServiceUnavailable();
     response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS));

@@ -73,9 +73,13 @@ impl Shutdown {
 
 impl Application {
     pub async fn build(config: ServeConfig) -> anyhow::Result<Self> {
-        let store = store::connect(&config.database_url)
-            .await
-            .with_context(|| format!("opening database {}", redact(&config.database_url)))?;
+        let store = store::connect_with_reads(
+            &config.database_url,
+            config.database_read_url.as_deref(),
+            true,
+        )
+        .await
+        .with_context(|| format!("opening database {}", redact(&config.database_url)))?;
         Self::build_with_store(config, store).await
     }
 

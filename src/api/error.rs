@@ -1,8 +1,9 @@
 //! The API's errors, all as `{"error": "..."}` JSON (plus `"parameter"` for a 400). A 5xx body is
-//! fixed; its cause goes to the log once. A question past the query timeout is a `503`.
+//! fixed; its cause goes to the log once. A question past the query timeout, or one whose read
+//! replica does not answer, is a `503`.
 
 use super::params::BadParameter;
-use crate::http_error::{RETRY_AFTER_SECS, TIMED_OUT};
+use crate::http_error::{REPLICA_UNAVAILABLE, RETRY_AFTER_SECS, TIMED_OUT};
 use crate::store::StoreError;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
@@ -56,6 +57,11 @@ impl ResponseError for ApiError {
             Self::Store(StoreError::TimedOut) => {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS));
                 serde_json::json!({ "error": TIMED_OUT })
+            }
+            Self::Store(e @ StoreError::Replica(cause)) => {
+                tracing::warn!(error = %e, cause = %cause, "stats API: the read replica did not answer");
+                response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS));
+                serde_json::json!({ "error": REPLICA_UNAVAILABLE })
             }
             Self::Store(e) => {
                 tracing::error!(error = %e, cause = ?std::error::Error::source(e), "stats API query failed");

@@ -33,7 +33,9 @@ impl ResponseError for ExportError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::Store(StoreError::TimedOut) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Store(StoreError::TimedOut | StoreError::Replica(_)) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -42,6 +44,11 @@ impl ResponseError for ExportError {
         let message = match self {
             Self::Store(StoreError::TimedOut) => {
                 return http_error::timed_out().json(serde_json::json!({ "error": TIMED_OUT }));
+            }
+            Self::Store(e @ StoreError::Replica(cause)) => {
+                tracing::warn!(error = %e, cause = %cause, "export: the read replica did not answer");
+                return http_error::timed_out()
+                    .json(serde_json::json!({ "error": http_error::REPLICA_UNAVAILABLE }));
             }
             Self::Store(e) => {
                 tracing::error!(error = %e, cause = ?std::error::Error::source(e), "export query failed");

@@ -44,12 +44,19 @@ pub enum DashboardError {
 pub const TOO_SLOW: &str = "This view took too long to compute, so it was stopped. Try a shorter \
      period or fewer filters, or try again in a minute.";
 
+/// What a view says when the read replica its figures come from does not answer (`503` with
+/// `Retry-After`).
+pub const REPLICA_DOWN: &str = "The figures are read from a replica of the database, which is \
+     not answering right now. Visits are still being recorded; try again in a minute.";
+
 impl ResponseError for DashboardError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::Store(StoreError::TimedOut) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Store(StoreError::TimedOut | StoreError::Replica(_)) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Store(_) | Self::Render => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -63,6 +70,20 @@ impl ResponseError for DashboardError {
                     Layout::anonymous(""),
                     "This view took too long",
                     TOO_SLOW,
+                );
+                page.headers_mut().insert(
+                    actix_web::http::header::RETRY_AFTER,
+                    actix_web::http::header::HeaderValue::from(crate::http_error::RETRY_AFTER_SECS),
+                );
+                return page;
+            }
+            Self::Store(e @ StoreError::Replica(cause)) => {
+                tracing::warn!(error = %e, cause = %cause, "a dashboard view: the read replica did not answer");
+                let mut page = layout::error_page(
+                    self.status_code(),
+                    Layout::anonymous(""),
+                    "Figures unavailable",
+                    REPLICA_DOWN,
                 );
                 page.headers_mut().insert(
                     actix_web::http::header::RETRY_AFTER,

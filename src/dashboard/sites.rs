@@ -76,6 +76,8 @@ pub struct SiteCard {
     pub visitors_today: i64,
     pub sparkline: String,
     pub sparkline_title: String,
+    /// The figures could not be read (the read replica is down): the card has only its links.
+    pub unavailable: bool,
 }
 
 #[derive(Template)]
@@ -116,13 +118,28 @@ async fn card(store: &DynStore, site: &Site) -> Result<SiteCard, StoreError> {
         to: today,
         filters: Vec::new(),
     };
-    let points = store.timeseries(&query, Interval::Day).await?;
+    let points = match store.timeseries(&query, Interval::Day).await {
+        Ok(points) => points,
+        // The list (and adding a site) is on the primary: it stays usable, without figures.
+        Err(e @ StoreError::Replica(_)) => {
+            tracing::warn!(error = %e, cause = ?std::error::Error::source(&e), site = %site.domain, "sites list: figures unavailable");
+            return Ok(SiteCard {
+                domain: site.domain.to_string(),
+                visitors_today: 0,
+                sparkline: String::new(),
+                sparkline_title: String::new(),
+                unavailable: true,
+            });
+        }
+        Err(e) => return Err(e),
+    };
     let values: Vec<i64> = points.iter().map(|p| p.visitors).collect();
     Ok(SiteCard {
         domain: site.domain.to_string(),
         visitors_today: values.last().copied().unwrap_or(0),
         sparkline: sparkline(&values),
         sparkline_title: format!("Visitors per day, last 7 days: {values:?}"),
+        unavailable: false,
     })
 }
 

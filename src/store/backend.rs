@@ -73,6 +73,10 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// their own under each request's budget (`store::deadline`), so that a slow view cannot hold
     /// up logins and writes.
     fn stats(&self) -> &dyn Exec;
+    /// Questions that must see the latest commits, so never on a read replica: the segment
+    /// builder's reads (its watermark and its writes are on the primary) and the settings page's
+    /// installation check. The same pool as `stats` where there is no replica.
+    fn fresh(&self) -> &dyn Exec;
     /// The health check's own connection, which no question can take.
     fn health(&self) -> &dyn Exec;
     /// Writes a batch atomically (each engine has its own fast path).

@@ -36,6 +36,10 @@ pub enum StoreError {
     UserExists(String),
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
+    /// `--database-read-url` names something other than the primary where a replica cannot be
+    /// used (SQLite), or is not a Postgres URL.
+    #[error("{0}")]
+    ReadUrl(String),
     #[error("database migration failed")]
     Migrate(#[source] sqlx::migrate::MigrateError),
     #[error("stored value is invalid: {0}")]
@@ -45,6 +49,11 @@ pub enum StoreError {
     TimedOut,
     #[error("database error")]
     Database(#[from] sqlx::Error),
+    /// The read replica (`--database-read-url`) cannot be reached or could not answer: it is
+    /// down, starting, refusing connections, or cancelled the query (a conflict with recovery).
+    /// Only questions read there; writes, logins and the health check do not see it.
+    #[error("the read replica did not answer")]
+    Replica(#[source] sqlx::Error),
     /// From the SQLite batch writer's own connection (see `sqlite::batch`).
     #[error("database error")]
     Sqlite(#[from] rusqlite::Error),
@@ -61,6 +70,7 @@ impl StoreError {
     pub fn is_transient(&self) -> bool {
         let e = match self {
             Self::Database(e) => e,
+            Self::Replica(_) => return true,
             Self::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
                 use rusqlite::ErrorCode::{
                     DatabaseBusy, DatabaseLocked, DiskFull, SystemIoFailure,
@@ -72,27 +82,55 @@ impl StoreError {
             }
             _ => return false,
         };
-        match e {
-            sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed
-            | sqlx::Error::Protocol(_) => true,
-            sqlx::Error::Database(db) => {
-                let code = db.code().unwrap_or_default();
-                matches!(
-                    code.as_ref(),
-                    // SQLite: SQLITE_BUSY, SQLITE_LOCKED (and their extended codes), SQLITE_IOERR, SQLITE_FULL.
-                    "5" | "6" | "10" | "13" | "261" | "262" | "517" | "773"
-                    // Postgres: serialization failure, deadlock, too many connections, admin
-                    // shutdown, crash shutdown, cannot connect now, and connection exceptions.
-                    | "40001" | "40P01" | "53300" | "57P01" | "57P02" | "57P03"
-                ) || code.starts_with("08")
-                    || code.starts_with("53")
-            }
-            _ => false,
+        transient(e)
+    }
+
+    /// A replica's failure to answer (`Replica`) for what says the replica is unreachable or
+    /// unfit to answer now; a statement's own error stays what it is.
+    pub(crate) fn on_replica(self) -> Self {
+        match self {
+            Self::Database(e) if transient(&e) || replica_misconfigured(&e) => Self::Replica(e),
+            other => other,
         }
+    }
+}
+
+/// Whether a sqlx error is the database being unreachable, busy or overloaded.
+fn transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            matches!(
+                code.as_ref(),
+                // SQLite: SQLITE_BUSY, SQLITE_LOCKED (and their extended codes), SQLITE_IOERR, SQLITE_FULL.
+                "5" | "6" | "10" | "13" | "261" | "262" | "517" | "773"
+                // Postgres: serialization failure (also a standby's conflict with recovery),
+                // deadlock, too many connections, admin shutdown, crash shutdown, cannot connect
+                // now, and connection exceptions.
+                | "40001" | "40P01" | "53300" | "57P01" | "57P02" | "57P03"
+            ) || code.starts_with("08")
+                || code.starts_with("53")
+        }
+        _ => false,
+    }
+}
+
+/// A read replica that takes no connection from footfall: a bad URL, refused credentials, a
+/// database that is not there (yet), or one dropped under a query during recovery.
+fn replica_misconfigured(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Configuration(_) => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            code.starts_with("28") || matches!(code.as_ref(), "3D000" | "57P04")
+        }
+        _ => false,
     }
 }
 
@@ -236,17 +274,49 @@ pub async fn connect(url: &str) -> Result<DynStore, StoreError> {
 /// `connect`, with or without the query engine: without it every question is answered from raw
 /// rows, which is what the engine's answers are tested against.
 pub async fn connect_with(url: &str, query_engine: bool) -> Result<DynStore, StoreError> {
+    connect_with_reads(url, None, query_engine).await
+}
+
+/// `connect_with`, the questions (dashboard, stats API, exports and the query engine's reads)
+/// going to the read replica at `read_url` (`--database-read-url`); `None`, or the primary's own
+/// URL, reads on the primary as before. Postgres only: SQLite has no replicas, so there any
+/// other read URL is an error rather than a setting quietly ignored. Migrations run on the
+/// primary alone (the replica gets them by replication).
+pub async fn connect_with_reads(
+    url: &str,
+    read_url: Option<&str>,
+    query_engine: bool,
+) -> Result<DynStore, StoreError> {
+    let read_url = read_url.filter(|read| *read != url);
     if url.starts_with("sqlite:") {
+        if let Some(read) = read_url {
+            return Err(StoreError::ReadUrl(format!(
+                "--database-read-url ({}) is for a Postgres read replica; with SQLite leave it \
+                 unset (or set it to the --database-url)",
+                crate::config::redact(read)
+            )));
+        }
         Ok(Arc::new(
             SqliteStore::connect_with(url, query_engine).await?,
         ))
-    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+    } else if is_postgres(url) {
+        if let Some(read) = read_url.filter(|read| !is_postgres(read)) {
+            return Err(StoreError::ReadUrl(format!(
+                "--database-read-url ({}) must be a postgres:// URL of a replica of the \
+                 --database-url",
+                crate::config::redact(read)
+            )));
+        }
         Ok(Arc::new(
-            PostgresStore::connect_with(url, query_engine).await?,
+            PostgresStore::connect_with_reads(url, read_url, query_engine).await?,
         ))
     } else {
         Err(StoreError::UnsupportedUrl(url.to_owned()))
     }
+}
+
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 /// Splits `n` rows into multi-row INSERTs of a few fixed sizes (256, 64, 16, 4, 1 rows). Fixed

@@ -70,6 +70,17 @@ impl TestDb {
         }
     }
 
+    /// A database that exists already and goes away with what made it (a cluster of the test's
+    /// own, `support/cluster.rs`): `cleanup` leaves it alone.
+    pub fn existing(url: String, backend: Backend) -> Self {
+        Self {
+            url,
+            backend,
+            _dir: None,
+            admin: None,
+        }
+    }
+
     /// Drops a Postgres test database (SQLite temp dirs go on their own).
     pub async fn cleanup(self) {
         if let Some((admin_url, name)) = &self.admin
@@ -110,6 +121,9 @@ pub struct Options {
     pub body_timeout: Option<Duration>,
     /// `false`: every question is answered by SQL over the raw rows.
     pub query_engine: bool,
+    /// `--database-read-url`: a read replica of the test's database for the questions
+    /// (`tests/support/replica.rs`); `None`: they read on the primary.
+    pub read_url: Option<String>,
 }
 
 impl Default for Options {
@@ -127,6 +141,7 @@ impl Default for Options {
             query_timeout: None,
             body_timeout: None,
             query_engine: true,
+            read_url: None,
         }
     }
 }
@@ -146,9 +161,13 @@ impl TestApp {
 
     /// `spawn` on a database that already exists (a restart, an upgrade).
     pub async fn spawn_on(db: TestDb, options: Options) -> Self {
-        let store = footfall::store::connect_with(&db.url, options.query_engine)
-            .await
-            .unwrap_or_else(|e| panic!("opening {}: {e:?}", db.url));
+        let store = footfall::store::connect_with_reads(
+            &db.url,
+            options.read_url.as_deref(),
+            options.query_engine,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("opening {}: {e:?}", db.url));
         for (domain, tz) in &options.sites {
             store
                 .add_site(
@@ -159,6 +178,7 @@ impl TestApp {
                 .unwrap_or_else(|e| panic!("adding {domain}: {e}"));
         }
         let mut config = ServeConfig::new(db.url.clone());
+        config.database_read_url = options.read_url;
         config.listen = "127.0.0.1:0".into();
         config.queue_capacity = options.queue_capacity;
         config.writer = options.writer;

@@ -23,12 +23,25 @@ const BUILD_LOCK: i64 = 0x666f_6f74_6661_0001;
 /// Three pools: ten connections for questions (`stats`, under each request's deadline), five for
 /// everything else (writes, which Postgres runs side by side, and logins, sessions, sites), and
 /// one for the health check, so that slow views hold up neither.
+///
+/// With a read replica (`--database-read-url`) the ten question connections go to the replica,
+/// and three more on the primary (`fresh`) serve the questions that must see the latest commits
+/// (the segment builder's reads, the installation check). Everything else stays on the primary:
+/// writes, logins, sessions, sites, settings, salts, the live view and the health check.
 pub struct PostgresStore {
     db: Pools<Postgres>,
     stats: Pools<Postgres>,
+    fresh: Pools<Postgres>,
     health: Pools<Postgres>,
     engine: Option<Engine>,
 }
+
+/// How long a question waits for a connection to the read replica. A replica that is down
+/// refuses connections, which sqlx tries again until this runs out: well before a request's
+/// deadline (10 s by default), even after waiting for the engine's refresh of the open days that
+/// is trying too, so that the page says the replica is unavailable rather than that it was too
+/// slow. Ten connections all busy for this long is a replica too loaded to answer, and says so.
+const REPLICA_ACQUIRE: Duration = Duration::from_secs(3);
 
 impl PostgresStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
@@ -37,6 +50,17 @@ impl PostgresStore {
 
     /// `query_engine: false` answers every question from raw rows (the engine's reference).
     pub async fn connect_with(url: &str, query_engine: bool) -> Result<Self, StoreError> {
+        Self::connect_with_reads(url, None, query_engine).await
+    }
+
+    /// `connect_with`, questions going to the replica at `read_url` (`None`: the primary).
+    /// Migrations run on the primary only; the replica is connected to lazily, so that footfall
+    /// starts and collects while it is down.
+    pub async fn connect_with_reads(
+        url: &str,
+        read_url: Option<&str>,
+        query_engine: bool,
+    ) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(5)
             .acquire_timeout(Duration::from_secs(5))
@@ -49,30 +73,70 @@ impl PostgresStore {
             .map_err(StoreError::Migrate)?;
         // A question waits for a connection as long as its deadline allows; the pool's own
         // timeout is for the background tasks.
-        let stats = PgPoolOptions::new()
-            .max_connections(10)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect(url)
-            .await?;
+        let primary_questions = |connections| {
+            PgPoolOptions::new()
+                .max_connections(connections)
+                .acquire_timeout(Duration::from_secs(30))
+        };
+        let (stats, fresh) = match read_url {
+            None => {
+                let stats = primary_questions(10).connect(url).await?;
+                (stats.clone(), stats)
+            }
+            Some(read_url) => {
+                let replica = PgPoolOptions::new()
+                    .max_connections(10)
+                    .acquire_timeout(REPLICA_ACQUIRE)
+                    .connect_lazy(read_url)?;
+                probe_replica(&replica).await;
+                (replica, primary_questions(3).connect(url).await?)
+            }
+        };
         let health = PgPoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(2))
             .connect_lazy(url)?;
-        let pools = |reader, questions| Pools {
+        let pools = |reader, questions, replica| Pools {
             reader,
             writer: pool.clone(),
             questions,
+            replica,
         };
         Ok(Self {
-            db: pools(pool.clone(), false),
-            stats: pools(stats, true),
-            health: pools(health, false),
+            db: pools(pool.clone(), false, false),
+            stats: pools(stats, true, read_url.is_some()),
+            fresh: pools(fresh, true, false),
+            health: pools(health, false, false),
             engine: query_engine.then(Engine::default),
         })
     }
 
     pub fn pool(&self) -> &PgPool {
         &self.db.writer
+    }
+}
+
+/// Says at startup what the read replica is: a streaming standby, something else (a logical
+/// replica, or the primary under another name), or not answering yet — which is no reason not to
+/// start: collection does not need it, and questions fail with `StoreError::Replica` until it
+/// answers.
+async fn probe_replica(replica: &PgPool) {
+    let probe = sqlx::query_scalar::<_, bool>("SELECT pg_is_in_recovery()").fetch_one(replica);
+    match tokio::time::timeout(REPLICA_ACQUIRE, probe).await {
+        Ok(Ok(true)) => tracing::info!("questions go to the read replica (a standby)"),
+        Ok(Ok(false)) => tracing::warn!(
+            "the read replica is not in recovery (not a streaming standby): questions go there \
+             all the same"
+        ),
+        Ok(Err(e)) => tracing::warn!(
+            error = %e,
+            "the read replica does not answer; dashboard, stats API and export fail until it \
+             does (collection goes on)"
+        ),
+        Err(_) => tracing::warn!(
+            "the read replica does not answer; dashboard, stats API and export fail until it \
+             does (collection goes on)"
+        ),
     }
 }
 
@@ -146,6 +210,10 @@ impl Backend for PostgresStore {
         &self.stats
     }
 
+    fn fresh(&self) -> &dyn Exec {
+        &self.fresh
+    }
+
     fn health(&self) -> &dyn Exec {
         &self.health
     }
@@ -171,7 +239,8 @@ impl Backend for PostgresStore {
             return Ok(BuildReport::default());
         }
         let mut session = Session(conn);
-        let result = engine::build::build(&mut session, &self.stats, now).await;
+        // Its reads on the primary too: a replica may not have the events its watermark covers.
+        let result = engine::build::build(&mut session, &self.fresh, now).await;
         let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
             .bind(BUILD_LOCK)
             .execute(&mut *session.0)

@@ -116,6 +116,9 @@ pub(crate) struct Pools<DB: Database> {
     /// The reads are questions (the stats pool): each runs under its request's budget
     /// (`deadline`), and every statement on `reader` is armed with `Native::stop_at`.
     pub questions: bool,
+    /// `reader` is a read replica (`--database-read-url`): its failures to answer are
+    /// `StoreError::Replica`, so that they say where the trouble is.
+    pub replica: bool,
 }
 
 impl<DB: Driver> Pools<DB> {
@@ -146,10 +149,18 @@ impl<DB: Driver> Exec for Pools<DB> {
     }
 
     async fn fetch(&self, sql: &Sql, kinds: &[Kind]) -> Result<Vec<Row>, StoreError> {
-        if self.questions {
-            return self.ask(sql, kinds).await;
+        let read = if self.questions {
+            self.ask(sql, kinds).await
+        } else {
+            match self.reader.acquire().await {
+                Ok(mut conn) => DB::fetch_on(&mut conn, sql, kinds).await,
+                Err(e) => Err(e.into()),
+            }
+        };
+        if self.replica {
+            return read.map_err(StoreError::on_replica);
         }
-        DB::fetch_on(&mut *self.reader.acquire().await?, sql, kinds).await
+        read
     }
 
     async fn execute(&self, sql: &Sql) -> Result<u64, StoreError> {

@@ -230,7 +230,7 @@ impl<B: Backend> IngestStore for B {
         rows.iter().map(stored_session).collect()
     }
 
-    /// A question (a count over every event of the site), on the questions' pool.
+    /// On the primary: the tag is taken by a write.
     async fn writer_tag(&self) -> Result<u64, StoreError> {
         let mut sql = Sql::new(self.exec().dialect());
         sql.push("INSERT INTO writers (started_at) VALUES (")
@@ -243,15 +243,18 @@ impl<B: Backend> IngestStore for B {
         Ok(id.unsigned_abs())
     }
 
+    /// On the primary: upgrades write.
     async fn run_upgrades(&self) -> Result<u64, StoreError> {
         super::upgrade::run(self.exec()).await
     }
 
+    /// A question (a count over every event of the site), on the primary's questions pool: the
+    /// installation check must see the event just sent, not a replica's view of a moment ago.
     async fn count_events(&self, site: SiteId) -> Result<i64, StoreError> {
-        let mut sql = Sql::new(self.stats().dialect());
+        let mut sql = Sql::new(self.fresh().dialect());
         sql.push("SELECT COUNT(*) FROM events WHERE site_id = ")
             .int(site.0);
-        let rows = self.stats().fetch(&sql, &[Kind::Int]).await?;
+        let rows = self.fresh().fetch(&sql, &[Kind::Int]).await?;
         rows.first().map_or(Ok(0), |row| row.int(0))
     }
 }

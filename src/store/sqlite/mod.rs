@@ -98,6 +98,7 @@ impl SqliteStore {
             reader,
             writer: writer.clone(),
             questions,
+            replica: false,
         };
         Ok(Self {
             db: pools(lookups, false),
@@ -199,6 +200,11 @@ impl Backend for SqliteStore {
     }
 
     fn stats(&self) -> &dyn Exec {
+        &self.stats
+    }
+
+    /// One file, no replica: the questions' readers see every commit.
+    fn fresh(&self) -> &dyn Exec {
         &self.stats
     }
 
