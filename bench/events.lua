@@ -15,7 +15,8 @@
 -- but 202.
 --
 -- Optional script arguments (after `--`): number of requests precomputed per thread (default
--- 4096) and distinct client IPs per thread (default 2000).
+-- 4096), distinct client IPs per thread (default 2000), and a number added to each thread's id
+-- (default 0), so that several wrk processes at once (bench/scale.sh) send different visitors.
 
 local DOMAIN = "bench.example"
 local BASE = "https://" .. DOMAIN
@@ -122,7 +123,7 @@ end
 function init(args)
   local per_thread = tonumber(args[1]) or 4096
   local ips_per_thread = tonumber(args[2]) or 2000
-  local id = thread_id or 1 -- global set by setup() through thread:set
+  local id = (thread_id or 1) + (tonumber(args[3]) or 0) -- thread_id: set by setup()
   math.randomseed(7919 * id + 17)
 
   -- Public-looking client addresses (only ever written into a header), disjoint between
