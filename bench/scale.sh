@@ -18,6 +18,9 @@
 #   CLIENTS        distinct client addresses in total (default 6000), split over the wrk
 #                  threads, so that every case sees the same number of visitors
 #   FOOTFALL       footfall binary (default: target/release/footfall, built with cargo)
+#   RATE           paced load instead of as fast as possible: about RATE requests/s in total
+#                  (each connection waits CONNECTIONS/RATE s, whole ms, before its next request),
+#                  to compare the cases at the same work below saturation
 #   POSTGRES_URL   server for the scratch databases (default postgres://postgres@127.0.0.1:5432/postgres)
 #   KEEP=1         keep the scratch databases and directory
 #
@@ -51,6 +54,7 @@ SITE=bench.example
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 LUA="$ROOT/bench/events.lua"
+RATE=${RATE:-}
 CLK_TCK=$(getconf CLK_TCK)
 
 say() { printf '%s\n' "$*"; }
@@ -68,6 +72,13 @@ if [ -z "${FOOTFALL:-}" ]; then
 fi
 
 TMP=$(mktemp -d -t footfall-scale.XXXXXX)
+if [ -n "$RATE" ]; then
+    # wrk's delay() hook, in milliseconds, around the same script.
+    DELAY_MS=$(( (CONNECTIONS * 1000 + RATE / 2) / RATE ))
+    [ "$DELAY_MS" -ge 1 ] || { say "RATE $RATE is too high for $CONNECTIONS connections"; exit 2; }
+    printf 'dofile("%s")\nfunction delay() return %d end\n' "$LUA" "$DELAY_MS" >"$TMP/paced.lua"
+    LUA="$TMP/paced.lua"
+fi
 PIDS=()
 DBS=()
 cleanup() {
@@ -157,7 +168,11 @@ FAILED=0
 BASE_RPS=""
 BASE_SPS=""
 
-step "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); wrk -c$CONNECTIONS in total, -d$DURATION per case"
+PACED=""
+if [ -n "$RATE" ]; then
+    PACED=", paced: $DELAY_MS ms between the requests of a connection (at most $((CONNECTIONS * 1000 / DELAY_MS)) requests/s)"
+fi
+step "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); wrk -c$CONNECTIONS in total, -d$DURATION per case$PACED"
 say "    Postgres: $(psql -qAt "$POSTGRES_URL" -c 'SHOW server_version') (shared_buffers $(psql -qAt "$POSTGRES_URL" -c 'SHOW shared_buffers'), synchronous_commit $(psql -qAt "$POSTGRES_URL" -c 'SHOW synchronous_commit'), max_connections $(psql -qAt "$POSTGRES_URL" -c 'SHOW max_connections'))"
 say "    footfall: $FOOTFALL ($("$FOOTFALL" --version))"
 
@@ -317,7 +332,7 @@ for N in $CASES; do
     fi
 done
 
-step "summary (wrk -c$CONNECTIONS in total, -d$DURATION; $(nproc) cores; load average now $(cut -d' ' -f1-3 /proc/loadavg))"
+step "summary (wrk -c$CONNECTIONS in total, -d$DURATION$PACED; $(nproc) cores; load average now $(cut -d' ' -f1-3 /proc/loadavg))"
 say ""
 say "| collectors | stored/s | per collector | ratio to 1 | accepted/s (202) | ratio to 1 | p99 ms (worst) | writer busy | CPU collectors | CPU Postgres (this DB + shared) | CPU wrk | CPU other | µs CPU/event collectors / Postgres | WAL B/event | rows / 202s | lost |"
 say "|---:|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
