@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Scale benchmark (issue 13): one Postgres, 1 collector against 3 (`footfall serve` processes on
-# different ports, the same flags, one database), wrk spread over the collectors; accepted events/s
-# in total and per collector, p99, where the CPU went (collectors, Postgres, wrk), and whether
-# every accepted event was stored once all collectors drained after SIGTERM.
+# different ports, the same flags, one database), wrk spread over the collectors; accepted (202)
+# and stored events/s in total and per collector, p99, how busy each batch writer was, where the
+# CPU went (collectors, Postgres, wrk), and whether every accepted event was stored once all
+# collectors drained after SIGTERM. Figures and what follows from them: docs/scaling.md.
 #
 #   bench/scale.sh                                    # 1 collector, then 3; 15 s each
 #   CASES="1 3 1 3" DURATION=20s bench/scale.sh       # two rounds
