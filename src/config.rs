@@ -82,16 +82,7 @@ impl ServeConfig {
     }
 }
 
-/// A database URL fit for logs: the password replaced.
-pub fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
-    }
-}
+pub use crate::store::redact;
 
 #[cfg(test)]
 mod tests {

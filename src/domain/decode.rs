@@ -1,4 +1,5 @@
-//! Percent-decoding for what people read. Browsers send page URLs percent-encoded (`/über`
+//! Text as people read it: the characters no visitor text may carry (`is_hidden_char`), and
+//! percent-decoding. Browsers send page URLs percent-encoded (`/über`
 //! arrives as `/%C3%BCber`); footfall stores and shows them decoded, as an address bar shows
 //! them, so that one form is stored, shown, exported, filtered on and linked to.
 //!
@@ -17,8 +18,34 @@
 //!
 //! Escapes kept are written with upper-case hex digits (RFC 3986's normal form).
 
-use super::event::is_hidden_char;
 use std::borrow::Cow;
+
+/// Characters no visitor text may carry into the dashboard: control characters (C0, C1, DEL),
+/// line and paragraph separators, and the invisible formatting characters that hide text or
+/// change its direction (bidirectional embeddings, overrides and isolates, zero-width characters,
+/// the byte-order mark, soft hyphen, tag characters).
+///
+/// The rule per field a visitor sends: names chosen by the site's own code — the event name
+/// (`n`) and prop keys — are refused with a 400 naming the field, since such a name is a bug to
+/// fix; values that can come from visitors — UTM parameters and prop values — have these
+/// characters removed, so the event is kept. Paths, referrers and hosts never hold them: the URL
+/// parser percent-encodes them, and `decode::for_display` keeps them encoded.
+pub fn is_hidden_char(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{061C}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206F}'
+                | '\u{FEFF}'
+                | '\u{FFF9}'..='\u{FFFB}'
+                | '\u{E0000}'..='\u{E007F}'
+        )
+}
 
 /// `s` as an address bar shows it (see the module's first rule). Idempotent.
 pub fn for_display(s: &str) -> Cow<'_, str> {

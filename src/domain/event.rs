@@ -1,6 +1,7 @@
 //! The pieces of a collected event that come from the visitor and had to be checked.
 
 use super::Invalid;
+use super::decode::is_hidden_char;
 use std::borrow::Cow;
 
 /// Cookie-less visitor id: a keyed hash of (daily salt, site, IP, user agent). Stable for one
@@ -18,33 +19,6 @@ pub fn truncate_chars(s: &str, max: usize) -> &str {
         Some((byte, _)) => &s[..byte],
         None => s,
     }
-}
-
-/// Characters no visitor text may carry into the dashboard: control characters (C0, C1, DEL),
-/// line and paragraph separators, and the invisible formatting characters that hide text or
-/// change its direction (bidirectional embeddings, overrides and isolates, zero-width characters,
-/// the byte-order mark, soft hyphen, tag characters).
-///
-/// The rule per field a visitor sends: names chosen by the site's own code — the event name
-/// (`n`) and prop keys — are refused with a 400 naming the field, since such a name is a bug to
-/// fix; values that can come from visitors — UTM parameters and prop values — have these
-/// characters removed, so the event is kept. Paths, referrers and hosts never hold them: the URL
-/// parser percent-encodes them, and `decode::for_display` keeps them encoded.
-pub fn is_hidden_char(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{00AD}'
-                | '\u{061C}'
-                | '\u{180E}'
-                | '\u{200B}'..='\u{200F}'
-                | '\u{2028}'..='\u{202E}'
-                | '\u{2060}'..='\u{2064}'
-                | '\u{2066}'..='\u{206F}'
-                | '\u{FEFF}'
-                | '\u{FFF9}'..='\u{FFFB}'
-                | '\u{E0000}'..='\u{E007F}'
-        )
 }
 
 fn has_hidden_chars(s: &str) -> bool {

@@ -9,9 +9,10 @@ mod user;
 pub mod visits;
 
 pub use batch::{Batch, Event, ReplayMark, SessionUpdate, Utm};
+pub use decode::is_hidden_char;
 pub use event::{
-    EventName, PagePath, Props, PropsError, SessionId, VisitorId, is_hidden_char,
-    strip_hidden_chars, truncate_chars,
+    EventName, PagePath, Props, PropsError, SessionId, VisitorId, strip_hidden_chars,
+    truncate_chars,
 };
 pub use site::{Site, SiteDomain, SiteId, TimeZone};
 pub use user::{Email, User, UserId};

@@ -266,6 +266,17 @@ pub trait IngestStore: Send + Sync {
 
 pub type DynStore = Arc<dyn Store>;
 
+/// A database URL fit for logs: the password replaced.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// Opens the database named by `url` (creating a SQLite file if missing) and runs migrations.
 pub async fn connect(url: &str) -> Result<DynStore, StoreError> {
     connect_with(url, true).await
@@ -293,7 +304,7 @@ pub async fn connect_with_reads(
             return Err(StoreError::ReadUrl(format!(
                 "--database-read-url ({}) is for a Postgres read replica; with SQLite leave it \
                  unset (or set it to the --database-url)",
-                crate::config::redact(read)
+                redact(read)
             )));
         }
         Ok(Arc::new(
@@ -304,7 +315,7 @@ pub async fn connect_with_reads(
             return Err(StoreError::ReadUrl(format!(
                 "--database-read-url ({}) must be a postgres:// URL of a replica of the \
                  --database-url",
-                crate::config::redact(read)
+                redact(read)
             )));
         }
         Ok(Arc::new(
