@@ -21,3 +21,9 @@ CREATE TABLE open_visits (
 -- The time of the visit's exit pageview, so that a batch that commits late never moves the exit
 -- page back.
 ALTER TABLE sessions ADD COLUMN exit_at TIMESTAMPTZ;
+-- The visits open when this migration runs carry on: each visitor's latest visit of the last day.
+INSERT INTO open_visits (site_id, visitor_id, session_id, started_at, ended_at)
+SELECT DISTINCT ON (site_id, visitor_id) site_id, visitor_id, id, started_at, ended_at
+FROM sessions
+WHERE ended_at > now() - INTERVAL '1 day'
+ORDER BY site_id, visitor_id, ended_at DESC;
