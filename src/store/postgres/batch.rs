@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::query_builder::Separated;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use std::collections::{BTreeSet, HashMap};
+use std::sync::LazyLock;
 
 /// The columns an event and its visit's entry share, in this order at the end of both INSERTs.
 const ENTRY_COLUMNS: &str = "hostname, referrer, referrer_source, utm_source, utm_medium, \
@@ -82,7 +83,7 @@ pub(super) async fn write(pool: &PgPool, batch: &Batch) -> Result<(), StoreError
                 .push_bind(s.events);
             push_entry(&mut b, e);
         });
-        q.push(UPSERT_SESSION);
+        q.push(UPSERT_SESSION.as_str());
         q.build().execute(&mut *tx).await?;
     }
     if let Some(mark) = &batch.replay {
@@ -100,33 +101,40 @@ pub(super) async fn write(pool: &PgPool, batch: &Batch) -> Result<(), StoreError
 /// A batch's visits continue where the database's are, whichever collector wrote them: a batch
 /// that starts earlier than the stored visit takes over its entry (page and attributes), and the
 /// exit page is the latest pageview's, whatever order batches commit in.
-const UPSERT_SESSION: &str = " ON CONFLICT (id) DO UPDATE SET \
-     started_at = LEAST(sessions.started_at, excluded.started_at), \
-     ended_at = GREATEST(sessions.ended_at, excluded.ended_at), \
-     entry_path = CASE WHEN excluded.started_at < sessions.started_at \
-                  THEN excluded.entry_path ELSE sessions.entry_path END, \
-     hostname = CASE WHEN excluded.started_at < sessions.started_at \
-                THEN excluded.hostname ELSE sessions.hostname END, \
-     referrer = CASE WHEN excluded.started_at < sessions.started_at \
-                THEN excluded.referrer ELSE sessions.referrer END, \
-     referrer_source = CASE WHEN excluded.started_at < sessions.started_at \
-                       THEN excluded.referrer_source ELSE sessions.referrer_source END, \
-     utm_source = CASE WHEN excluded.started_at < sessions.started_at \
-                  THEN excluded.utm_source ELSE sessions.utm_source END, \
-     utm_medium = CASE WHEN excluded.started_at < sessions.started_at \
-                  THEN excluded.utm_medium ELSE sessions.utm_medium END, \
-     utm_campaign = CASE WHEN excluded.started_at < sessions.started_at \
-                    THEN excluded.utm_campaign ELSE sessions.utm_campaign END, \
-     utm_content = CASE WHEN excluded.started_at < sessions.started_at \
-                   THEN excluded.utm_content ELSE sessions.utm_content END, \
-     utm_term = CASE WHEN excluded.started_at < sessions.started_at \
-                THEN excluded.utm_term ELSE sessions.utm_term END, \
-     exit_path = CASE WHEN excluded.exit_at IS NOT NULL \
-                      AND (sessions.exit_at IS NULL OR excluded.exit_at >= sessions.exit_at) \
-                 THEN excluded.exit_path ELSE sessions.exit_path END, \
-     exit_at = GREATEST(sessions.exit_at, excluded.exit_at), \
-     pageviews = sessions.pageviews + excluded.pageviews, \
-     events = sessions.events + excluded.events";
+static UPSERT_SESSION: LazyLock<String> = LazyLock::new(|| {
+    // What a visit takes from its first event (the device and place are the visitor's anyway).
+    const ENTRY: [&str; 9] = [
+        "entry_path",
+        "hostname",
+        "referrer",
+        "referrer_source",
+        "utm_source",
+        "utm_medium",
+        "utm_campaign",
+        "utm_content",
+        "utm_term",
+    ];
+    let mut sql = String::from(
+        " ON CONFLICT (id) DO UPDATE SET \
+         started_at = LEAST(sessions.started_at, excluded.started_at), \
+         ended_at = GREATEST(sessions.ended_at, excluded.ended_at), ",
+    );
+    for column in ENTRY {
+        sql.push_str(&format!(
+            "{column} = CASE WHEN excluded.started_at < sessions.started_at \
+             THEN excluded.{column} ELSE sessions.{column} END, "
+        ));
+    }
+    sql.push_str(
+        "exit_path = CASE WHEN excluded.exit_at IS NOT NULL \
+              AND (sessions.exit_at IS NULL OR excluded.exit_at >= sessions.exit_at) \
+         THEN excluded.exit_path ELSE sessions.exit_path END, \
+         exit_at = GREATEST(sessions.exit_at, excluded.exit_at), \
+         pageviews = sessions.pageviews + excluded.pageviews, \
+         events = sessions.events + excluded.events",
+    );
+    sql
+});
 
 /// Sessionizes `batch` again against the visits the database holds for its visitors, whose
 /// `open_visits` rows it locks for the rest of the transaction (the missing ones are inserted
