@@ -91,6 +91,11 @@ pub struct ServeArgs {
     /// primary (default: everything on the primary).
     #[arg(long, env = "FOOTFALL_DATABASE_READ_URL")]
     pub database_read_url: Option<String>,
+    /// Days of raw events and visits to keep (default: forever); older ones are deleted hourly,
+    /// while the dashboard keeps its daily figures for those days. A site's settings can
+    /// override it.
+    #[arg(long, env = "FOOTFALL_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..=36_600))]
+    pub retention_days: Option<u32>,
 }
 
 fn parse_public_url(text: &str) -> Result<url::Url, String> {
@@ -229,6 +234,7 @@ async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<()> {
         spool_dir: args.spool_dir,
         public_url: args.public_url,
         query_timeout: Duration::from_millis(args.query_timeout_ms),
+        retention_days: args.retention_days,
         ..ServeConfig::new(url)
     };
     let timeout = config.shutdown_timeout;

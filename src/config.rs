@@ -47,6 +47,11 @@ pub struct ServeConfig {
     pub query_timeout: Duration,
     /// How long a request's body may take to arrive (`web::body_deadline`).
     pub body_timeout: Duration,
+    /// Days of raw events and visits to keep (`--retention-days`); `None`: forever. A site's
+    /// own setting overrides it.
+    pub retention_days: Option<u32>,
+    /// How often the once-only jobs (`store::once`) look whether they are due.
+    pub jobs_tick: Duration,
 }
 
 impl ServeConfig {
@@ -65,6 +70,8 @@ impl ServeConfig {
             public_url: None,
             query_timeout: crate::store::deadline::DEFAULT_TIMEOUT,
             body_timeout: crate::web::body_deadline::DEFAULT_TIMEOUT,
+            retention_days: None,
+            jobs_tick: Duration::from_secs(60),
         }
     }
 

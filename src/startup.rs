@@ -13,7 +13,7 @@ use crate::ingest::sites::{self, SiteCache};
 use crate::ingest::visitor::{self, Salts};
 use crate::ingest::writer::{Writer, WriterReport};
 use crate::metrics::Metrics;
-use crate::store::{self, DynStore};
+use crate::store::{self, DynStore, Job};
 use crate::web::{self, Ops};
 use actix_web::dev::{Server, ServerHandle, Service as _};
 use actix_web::{App, HttpServer};
@@ -113,6 +113,7 @@ impl Application {
                 Duration::from_secs(10),
             ),
             spawn_upgrades(store.clone()),
+            spawn_jobs(store.clone(), config.retention_days, config.jobs_tick),
         ];
 
         let (queue, rx) = queue::bounded(config.queue_capacity);
@@ -150,6 +151,9 @@ impl Application {
         });
 
         let store_data = actix_web::web::Data::new(store.clone());
+        let retention_default = actix_web::web::Data::new(
+            crate::dashboard::sites::RetentionDefault(config.retention_days),
+        );
         let (query_timeout, body_timeout) = (config.query_timeout, config.body_timeout);
         let listener = TcpListener::bind(&config.listen)
             .with_context(|| format!("binding {}", config.listen))?;
@@ -166,6 +170,7 @@ impl Application {
                 .configure(web::configure)
                 .configure(auth::configure)
                 .app_data(store_data.clone())
+                .app_data(retention_default.clone())
                 .configure(crate::dashboard::configure)
                 .configure(crate::api::configure)
                 .app_data(http_error::query_config())
@@ -237,12 +242,21 @@ impl Application {
 }
 
 /// Runs the stored-data upgrades the migrations left pending (`IngestStore::run_upgrades`) while
-/// the server collects; tried again every 30 s until it succeeds (the database may be down).
+/// the server collects, once however many collectors start (`Job::Upgrades`); tried again every
+/// 30 s until it succeeds (the database may be down, another collector may be running them).
 fn spawn_upgrades(store: DynStore) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            match store.run_upgrades().await {
-                Ok(_) => return,
+            match store::run_once(
+                store.as_ref(),
+                Job::Upgrades,
+                Duration::ZERO,
+                store.run_upgrades(),
+            )
+            .await
+            {
+                Ok(Some(_)) => return,
+                Ok(None) => {}
                 Err(e) => tracing::warn!(
                     error = %e,
                     cause = ?std::error::Error::source(&e),
@@ -252,4 +266,73 @@ fn spawn_upgrades(store: DynStore) -> JoinHandle<()> {
             tokio::time::sleep(Duration::from_secs(30)).await;
         }
     })
+}
+
+/// How often retention runs, in all collectors together.
+const RETENTION_EVERY: Duration = Duration::from_secs(60 * 60);
+/// How often the event partitions are looked after (they are made months ahead).
+const PARTITIONS_EVERY: Duration = Duration::from_secs(10 * 60);
+
+/// The once-only upkeep (`store::once`) beside the segment builder and the salts: event
+/// partitions and retention. Every collector looks every `tick` whether one is due; whichever
+/// gets a job runs it, and a crashed holder's job goes to the next collector that looks.
+fn spawn_jobs(store: DynStore, retention_days: Option<u32>, tick: Duration) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(tick);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let now = chrono::Utc::now();
+            let partitions = store.keep_partitions(now);
+            match store::run_once(
+                store.as_ref(),
+                Job::Partitions,
+                PARTITIONS_EVERY,
+                partitions,
+            )
+            .await
+            {
+                Ok(Some(made)) if made > 0 => tracing::info!(made, "event partitions made"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    cause = ?std::error::Error::source(&e),
+                    "making event partitions failed; trying again later"
+                ),
+            }
+            if let Err(e) = retention(store.as_ref(), retention_days, now).await {
+                tracing::warn!(
+                    error = %e,
+                    cause = ?std::error::Error::source(&e),
+                    "retention failed; trying again later"
+                );
+            }
+        }
+    })
+}
+
+/// One retention run, if it is due and free. A run that had to wait (for the segment builder,
+/// or for a site's segments to be built) does not count, so it is tried again at the next tick.
+async fn retention(
+    store: &dyn store::Store,
+    retention_days: Option<u32>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), store::StoreError> {
+    let Some(held) = store.take_job(Job::Retention, RETENTION_EVERY).await? else {
+        return Ok(());
+    };
+    let result = store.apply_retention(retention_days, now).await;
+    let finished = matches!(&result, Ok(Some(report)) if report.waiting == 0);
+    store.end_job(held, finished).await?;
+    if let Some(report) = result?
+        && (report.events > 0 || report.visits > 0 || report.partitions > 0)
+    {
+        tracing::info!(
+            events = report.events,
+            visits = report.visits,
+            partitions = report.partitions,
+            "retention deleted old raw data"
+        );
+    }
+    Ok(())
 }

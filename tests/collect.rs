@@ -922,6 +922,41 @@ impl IngestStore for FlakyStore {
     async fn writer_tag(&self) -> Result<u64, StoreError> {
         self.inner.writer_tag().await
     }
+
+    async fn take_job(
+        &self,
+        job: footfall::store::Job,
+        every: std::time::Duration,
+    ) -> Result<Option<footfall::store::Held>, StoreError> {
+        self.inner.take_job(job, every).await
+    }
+
+    async fn end_job(&self, held: footfall::store::Held, finished: bool) -> Result<(), StoreError> {
+        self.inner.end_job(held, finished).await
+    }
+
+    async fn apply_retention(
+        &self,
+        default_days: Option<u32>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<footfall::store::RetentionReport>, StoreError> {
+        self.inner.apply_retention(default_days, now).await
+    }
+
+    async fn keep_partitions(&self, now: chrono::DateTime<chrono::Utc>) -> Result<u32, StoreError> {
+        self.inner.keep_partitions(now).await
+    }
+
+    async fn site_retention(
+        &self,
+        site: SiteId,
+    ) -> Result<footfall::store::SiteRetention, StoreError> {
+        self.inner.site_retention(site).await
+    }
+
+    async fn set_site_retention(&self, site: SiteId, days: Option<u32>) -> Result<(), StoreError> {
+        self.inner.set_site_retention(site, days).await
+    }
 }
 
 both_backends!(

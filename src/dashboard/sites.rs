@@ -27,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/{domain}/share", web::post().to(create_share))
                 .route("/{domain}/share/{id}/revoke", web::post().to(revoke_share))
                 .route("/{domain}/delete", web::post().to(delete))
+                .route("/{domain}/retention", web::post().to(set_retention))
                 .route("/{domain}/live", web::get().to(live_page))
                 .route("/{domain}/live/stream", web::get().to(live_stream))
                 .route("/{domain}/export/{file}", web::get().to(export::logged_in)),
@@ -299,7 +300,17 @@ pub struct SettingsPage {
     /// A share link just created: shown once, only its hash is stored.
     pub new_share: String,
     pub error: String,
+    /// The site's own retention in days, as the form shows it (empty: the server's).
+    pub retention_days: String,
+    /// What applies, in words: "30 days (this site)", "90 days (server default)", "forever".
+    pub retention: String,
+    /// Raw rows before this day have been deleted (empty: none).
+    pub kept_from: String,
 }
+
+/// The server's `--retention-days`, for the settings page.
+#[derive(Debug, Clone, Copy)]
+pub struct RetentionDefault(pub Option<u32>);
 
 /// The origin visitors' browsers reach footfall at (see `Auth::public_origin`).
 fn public_origin(req: &HttpRequest) -> Result<String, DashboardError> {
@@ -335,6 +346,15 @@ async fn settings_page(
     } else {
         None
     };
+    let server_days = req
+        .app_data::<web::Data<RetentionDefault>>()
+        .and_then(|d| d.0);
+    let retention = store.site_retention(site.id).await?;
+    let applies = match (retention.days, server_days) {
+        (Some(days), _) => format!("{days} days (this site's setting)"),
+        (None, Some(days)) => format!("{days} days (the server's --retention-days)"),
+        (None, None) => "forever (no retention is set)".to_owned(),
+    };
     Ok(SettingsPage {
         layout: user.layout(),
         site: site.domain.to_string(),
@@ -355,6 +375,16 @@ async fn settings_page(
             format!("{origin}/share/{new_share}")
         },
         error,
+        retention_days: retention.days.map(|d| d.to_string()).unwrap_or_default(),
+        retention: applies,
+        kept_from: retention
+            .kept_from
+            .map(|t| {
+                t.with_timezone(&site.timezone.0)
+                    .format("%Y-%m-%d")
+                    .to_string()
+            })
+            .unwrap_or_default(),
     })
 }
 
@@ -409,6 +439,45 @@ async fn revoke_share(
     if !store.revoke_share_link(site.id, ShareLinkId(id)).await? {
         return Err(DashboardError::NotFound);
     }
+    let to = format!("/sites/{}/settings", site.domain);
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to))
+        .finish())
+}
+
+#[derive(serde::Deserialize)]
+pub struct RetentionForm {
+    days: String,
+}
+
+/// Longest retention a site may set, as `--retention-days` (100 years).
+const MAX_RETENTION_DAYS: u32 = 36_600;
+
+async fn set_retention(
+    req: HttpRequest,
+    store: web::Data<DynStore>,
+    path: web::Path<String>,
+    form: CsrfForm<RetentionForm>,
+) -> Result<HttpResponse, DashboardError> {
+    let site = site_by_domain(&store, &path).await?;
+    let text = form.data.days.trim();
+    let days = match text {
+        "" => None,
+        _ => match text.parse::<u32>() {
+            Ok(days) if (1..=MAX_RETENTION_DAYS).contains(&days) => Some(days),
+            _ => {
+                let error = format!(
+                    "Retention must be a whole number of days from 1 to {MAX_RETENTION_DAYS}, \
+                     or empty for the server's setting (got {text:?})."
+                );
+                let page =
+                    settings_page(&req, &store, &form.user, &site, false, String::new(), error)
+                        .await?;
+                return html(StatusCode::BAD_REQUEST, &page);
+            }
+        },
+    };
+    store.set_site_retention(site.id, days).await?;
     let to = format!("/sites/{}/settings", site.domain);
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to))

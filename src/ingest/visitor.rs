@@ -7,7 +7,7 @@
 //! parser asks a `SaltSource` for a day's key, so an import can hash past days without them.
 
 use crate::domain::{SiteId, VisitorId};
-use crate::store::{IngestStore, Salt, StoreError};
+use crate::store::{IngestStore, Job, Salt, StoreError};
 use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
 use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
@@ -56,8 +56,16 @@ impl Salts {
         for &day in &days {
             fresh.push(store.salt_for_day(day).await?);
         }
+        // Every collector loads the salts; one at a time deletes the old ones (at once: a
+        // salt must not outlive its day by longer than a rotation).
         if let Some(&first) = days.first() {
-            store.delete_salts_before(first).await?;
+            crate::store::run_once(
+                store,
+                Job::Salts,
+                Duration::ZERO,
+                store.delete_salts_before(first),
+            )
+            .await?;
         }
         *self.days.write().unwrap_or_else(|p| p.into_inner()) = fresh;
         Ok(())

@@ -5,26 +5,26 @@
 use super::StoreError;
 use super::engine::Engine;
 use super::engine::build::{BuildReport, BuildSession};
+use super::once::{Held, Job};
 use super::sql::exec::{Driver, Exec};
 use super::sql::{Dialect, Kind, Row, Sql};
 use crate::domain::Batch;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::pool::PoolConnection;
 use sqlx::{Connection as _, Database};
 use std::sync::Arc;
 
 /// The segment builder's one connection (which holds the builder's lock, where there is one).
-pub(crate) struct Session<DB: Database>(pub PoolConnection<DB>);
+pub(crate) struct Session<'a, DB: Database>(pub &'a mut DB::Connection);
 
 #[async_trait]
-impl<DB: Driver> BuildSession for Session<DB> {
+impl<DB: Driver> BuildSession for Session<'_, DB> {
     fn dialect(&self) -> Dialect {
         DB::DIALECT
     }
 
     async fn fetch(&mut self, sql: &Sql, kinds: &[Kind]) -> Result<Vec<Row>, StoreError> {
-        DB::fetch_on(&mut self.0, sql, kinds).await
+        DB::fetch_on(self.0, sql, kinds).await
     }
 
     async fn atomically(&mut self, statements: &[Sql]) -> Result<(), StoreError> {
@@ -83,6 +83,21 @@ pub(crate) trait Backend: Send + Sync + 'static {
     async fn write_batch(&self, batch: Arc<Batch>) -> Result<(), StoreError>;
     /// The query engine, unless the store was opened without one (to answer from raw rows).
     fn engine(&self) -> Option<&Engine>;
-    /// Runs the segment builder (`engine::build`) under the backend's lock.
+    /// Runs the segment builder (`engine::build`) under its job's lock (`Job::Segments`); a
+    /// run that finds another process building leaves it to them.
     async fn build_segments(&self, now: DateTime<Utc>) -> Result<BuildReport, StoreError>;
+    /// Takes `job` if no other process holds it (`store::once`).
+    async fn lock(&self, job: Job) -> Result<Option<Held>, StoreError>;
+    /// Gives a job back.
+    async fn unlock(&self, held: Held);
+    /// Makes the event partitions due by `now` (`Job::Partitions`); returns how many were made.
+    /// SQLite has none.
+    async fn keep_partitions(&self, _now: DateTime<Utc>) -> Result<u32, StoreError> {
+        Ok(0)
+    }
+    /// Drops the event partitions holding only events before `before` (retention); returns how
+    /// many went. SQLite has none: retention deletes rows there.
+    async fn drop_partitions_before(&self, _before: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(0)
+    }
 }

@@ -8,6 +8,7 @@ pub(crate) mod backend;
 pub mod deadline;
 pub(crate) mod engine;
 pub(crate) mod live;
+pub mod once;
 mod postgres;
 pub(crate) mod sql;
 mod sqlite;
@@ -24,8 +25,11 @@ use crate::domain::{Batch, SessionId, Site, SiteDomain, SiteId, TimeZone, Visito
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::sync::Arc;
+use std::time::Duration;
 
+pub use once::{Held, Job};
 pub use postgres::PostgresStore;
+pub use sql::retention::RetentionReport;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +167,15 @@ pub struct OpenSession {
     pub ended_at: DateTime<Utc>,
 }
 
+/// A site's retention setting, and where its raw rows now start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SiteRetention {
+    /// Days of raw events and visits kept (`None`: the server's `--retention-days`).
+    pub days: Option<u32>,
+    /// Raw rows before this have been deleted (`None`: none have).
+    pub kept_from: Option<DateTime<Utc>>,
+}
+
 /// A stored event as read back (live view, tests).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct StoredEvent {
@@ -262,6 +275,41 @@ pub trait IngestStore: Send + Sync {
     /// A number for a writer that is starting, different from every other writer's (modulo
     /// 1,024, `domain::visits::SessionIds`), so that the session ids it makes are its own.
     async fn writer_tag(&self) -> Result<u64, StoreError>;
+    /// Takes `job` (`store::once`) if it is due — it last finished `every` ago or longer, in
+    /// any process — and no other process holds it.
+    async fn take_job(&self, job: Job, every: Duration) -> Result<Option<Held>, StoreError>;
+    /// Gives a job back; `finished`: it ran to the end, which counts as its last run.
+    async fn end_job(&self, held: Held, finished: bool) -> Result<(), StoreError>;
+    /// Deletes raw events and visits past each site's retention (its own, else `default_days`)
+    /// as of `now` (`sql::retention`); `None` when the segment builder is running (in any
+    /// process), with which retention takes turns. Run it as `Job::Retention`.
+    async fn apply_retention(
+        &self,
+        default_days: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<RetentionReport>, StoreError>;
+    /// Makes the event partitions due by `now` (Postgres; SQLite has none). Run it as
+    /// `Job::Partitions`.
+    async fn keep_partitions(&self, now: DateTime<Utc>) -> Result<u32, StoreError>;
+    /// A site's own retention and how far it went.
+    async fn site_retention(&self, site: SiteId) -> Result<SiteRetention, StoreError>;
+    async fn set_site_retention(&self, site: SiteId, days: Option<u32>) -> Result<(), StoreError>;
+}
+
+/// Runs `work` as `job` if it is due and free (`IngestStore::take_job`); `None` when another
+/// process has it or it ran less than `every` ago.
+pub async fn run_once<T>(
+    store: &dyn IngestStore,
+    job: Job,
+    every: Duration,
+    work: impl std::future::Future<Output = Result<T, StoreError>>,
+) -> Result<Option<T>, StoreError> {
+    let Some(held) = store.take_job(job, every).await? else {
+        return Ok(None);
+    };
+    let result = work.await;
+    store.end_job(held, result.is_ok()).await?;
+    result.map(Some)
 }
 
 pub type DynStore = Arc<dyn Store>;

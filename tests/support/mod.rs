@@ -124,6 +124,10 @@ pub struct Options {
     /// `--database-read-url`: a read replica of the test's database for the questions
     /// (`tests/support/replica.rs`); `None`: they read on the primary.
     pub read_url: Option<String>,
+    /// `--retention-days`; `None`: keep forever.
+    pub retention_days: Option<u32>,
+    /// How often the once-only jobs look whether they are due; the server's default when `None`.
+    pub jobs_tick: Option<Duration>,
 }
 
 impl Default for Options {
@@ -142,6 +146,8 @@ impl Default for Options {
             body_timeout: None,
             query_engine: true,
             read_url: None,
+            retention_days: None,
+            jobs_tick: None,
         }
     }
 }
@@ -193,6 +199,10 @@ impl TestApp {
         }
         if let Some(timeout) = options.body_timeout {
             config.body_timeout = timeout;
+        }
+        config.retention_days = options.retention_days;
+        if let Some(tick) = options.jobs_tick {
+            config.jobs_tick = tick;
         }
         let app = Application::build_with_store(config, store.clone())
             .await
@@ -446,3 +456,29 @@ pub mod driver;
 pub mod known;
 pub mod traffic;
 pub mod visits;
+
+/// The first column of the first row of `sql` on `db`, as an integer, on a connection of its own.
+pub async fn query_int(db: &TestDb, sql: &str) -> i64 {
+    use sqlx::Connection;
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
+    match db.backend {
+        Backend::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect(&db.url)
+                .await
+                .unwrap_or_else(|e| panic!("{}: {e}", db.url));
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&mut c)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+        }
+        Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(&db.url)
+                .await
+                .unwrap_or_else(|e| panic!("{}: {e}", db.url));
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&mut c)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+        }
+    }
+}

@@ -6,10 +6,14 @@
 //! through a watermark on event ids: every run looks at the events stored since the last one and
 //! rebuilds the closed days they touch — the event's day and its visit's start day.
 //!
-//! Concurrency: on Postgres a run holds an advisory lock (several collectors share a database),
-//! and the watermark only moves past ids once every transaction that might still commit a lower
-//! id has ended. SQLite assumes one process (runs within it are serialised); its ids are assigned
-//! in commit order by its single writer.
+//! Concurrency: a run holds its job (`Job::Segments`, `store::once`: an advisory lock on
+//! Postgres, a lease on SQLite), so one runs at a time however many processes share the
+//! database; on Postgres the watermark only moves past ids once every transaction that might
+//! still commit a lower id has ended. SQLite's ids are assigned in commit order by its single
+//! writer.
+//!
+//! Retention (`sql::retention`) deletes the raw rows of days whose segments are built, and takes
+//! the same job while it does; days before a site's `kept_day` are never rebuilt.
 
 use super::codec;
 use super::load;
@@ -149,7 +153,13 @@ pub(crate) async fn build(
             None => None,
         };
         let quarters = touched.remove(&site).unwrap_or_default();
-        report.days += build_site(s, db, site, tz, built, &quarters, now).await?;
+        let target = Target {
+            site,
+            tz,
+            built,
+            kept_day: row.opt_int(4)?,
+        };
+        report.days += build_site(s, db, target, &quarters, now).await?;
     }
     s.atomically(&[progress.save]).await?;
     Ok(report)
@@ -201,15 +211,29 @@ async fn day_statements(
     ))
 }
 
+/// A site as the builder finds it.
+struct Target {
+    site: i64,
+    tz: TimeZone,
+    /// The time zone its segments were built in and the day they are built through.
+    built: Option<(String, i64)>,
+    /// The first day whose raw rows retention kept (`None`: all).
+    kept_day: Option<i64>,
+}
+
 async fn build_site(
     s: &mut dyn BuildSession,
     db: &dyn Exec,
-    site: i64,
-    tz: TimeZone,
-    built: Option<(String, i64)>,
+    target: Target,
     quarters: &[[i64; 3]],
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
+    let Target {
+        site,
+        tz,
+        built,
+        kept_day,
+    } = target;
     let d = s.dialect();
     let name = tz.name();
     let close_after = CLOSE_AFTER.as_secs() as i64;
@@ -230,9 +254,11 @@ async fn build_site(
     let mut days = 0;
     let built = match built {
         Some(built) => {
+            // Days before `kept_day` lost their raw rows to retention: a late event there must
+            // not rebuild a day from that one event (retention deletes it soon).
             for day in dirty_days(tz.0, quarters)
                 .into_iter()
-                .filter(|d| *d <= built)
+                .filter(|d| *d <= built && kept_day.is_none_or(|k| *d >= k))
             {
                 s.atomically(&day_statements(db, site, tz.0, day).await?)
                     .await?;

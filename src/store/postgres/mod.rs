@@ -2,9 +2,11 @@
 //! several collectors sharing one database.
 
 mod batch;
+mod partitions;
 
 use super::StoreError;
 use super::backend::{Backend, Session};
+use super::once::{Held, HeldBy, Job};
 use super::sql::exec::{Exec, Native, Pools};
 use super::sql::{Bind, Cell, Dialect, Kind};
 use crate::domain::Batch;
@@ -16,9 +18,6 @@ use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions, PgQueryResult, PgRow};
 use sqlx::{Postgres, QueryBuilder, Row as _};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Advisory lock key of the segment builder ("footfall" in ASCII, then 1).
-const BUILD_LOCK: i64 = 0x666f_6f74_6661_0001;
 
 /// Three pools: ten connections for questions (`stats`, under each request's deadline), five for
 /// everything else (writes, which Postgres runs side by side, and logins, sessions, sites), and
@@ -228,27 +227,53 @@ impl Backend for PostgresStore {
     }
 
     async fn build_segments(&self, now: DateTime<Utc>) -> Result<BuildReport, StoreError> {
-        // A session-level lock: it lives with this connection, so a collector that dies mid-run
-        // releases it with its connection.
-        let mut conn = self.db.writer.acquire().await?;
+        let Some(mut held) = self.lock(Job::Segments).await? else {
+            return Ok(BuildReport::default());
+        };
+        let HeldBy::Postgres(conn) = &mut held.by else {
+            return Err(StoreError::Corrupt("a Postgres job held by a lease".into()));
+        };
+        // Its writes on the lock's connection, so that a builder whose connection is gone (and
+        // with it the lock) cannot go on writing beside the next one; its reads on the primary
+        // too: a replica may not have the events its watermark covers.
+        let result = engine::build::build(&mut Session::<Postgres>(conn), &self.fresh, now).await;
+        self.unlock(held).await;
+        result
+    }
+
+    async fn lock(&self, job: Job) -> Result<Option<Held>, StoreError> {
+        // A session-level lock on a connection out of the pool: it lives as long as the
+        // connection, so a collector that dies mid-run releases it with its connection, and a
+        // long job does not keep one of the writer's connections.
+        let mut conn = self.db.writer.acquire().await?.detach();
         let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(BUILD_LOCK)
-            .fetch_one(&mut *conn)
+            .bind(job.lock_key())
+            .fetch_one(&mut conn)
             .await?;
         if !locked {
-            return Ok(BuildReport::default());
+            let _ = sqlx::Connection::close(conn).await;
+            return Ok(None);
         }
-        let mut session = Session(conn);
-        // Its reads on the primary too: a replica may not have the events its watermark covers.
-        let result = engine::build::build(&mut session, &self.fresh, now).await;
-        let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
-            .bind(BUILD_LOCK)
-            .execute(&mut *session.0)
-            .await;
-        if unlocked.is_err() {
-            // Never hand a connection that may still hold the lock back to the pool.
-            session.0.close_on_drop();
+        Ok(Some(Held {
+            job,
+            by: HeldBy::Postgres(conn),
+        }))
+    }
+
+    async fn keep_partitions(&self, now: DateTime<Utc>) -> Result<u32, StoreError> {
+        partitions::keep(&self.db.writer, now).await
+    }
+
+    async fn drop_partitions_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        partitions::drop_before(&self.db.writer, before).await
+    }
+
+    async fn unlock(&self, held: Held) {
+        // Closing the connection releases the lock, whatever state the job left it in.
+        if let HeldBy::Postgres(conn) = held.by
+            && let Err(e) = sqlx::Connection::close(conn).await
+        {
+            tracing::debug!(job = held.job.name(), error = %e, "closing a job's connection failed");
         }
-        result
     }
 }

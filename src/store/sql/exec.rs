@@ -121,6 +121,17 @@ pub(crate) struct Pools<DB: Database> {
     pub replica: bool,
 }
 
+impl<DB: Database> Clone for Pools<DB> {
+    fn clone(&self) -> Self {
+        Self {
+            reader: self.reader.clone(),
+            writer: self.writer.clone(),
+            questions: self.questions,
+            replica: self.replica,
+        }
+    }
+}
+
 impl<DB: Driver> Pools<DB> {
     /// A question's read: one of the request's connections, stopped at its deadline.
     async fn ask(&self, sql: &Sql, kinds: &[Kind]) -> Result<Vec<Row>, StoreError> {

@@ -1,18 +1,22 @@
 //! `IngestStore`, once for every backend: sites, salts, the visits a restarting writer resumes,
 //! and events and sessions read back.
 
+use super::retention::{self, RetentionReport};
 use super::stored::{
     EVENT_COLUMNS, EVENT_KINDS, SESSION_COLUMNS, SESSION_KINDS, stored_event, stored_session,
 };
 use super::{Bind, Dialect, Kind, Sql};
 use crate::domain::{Batch, SessionId, Site, SiteDomain, SiteId, TimeZone, VisitorId};
 use crate::store::backend::Backend;
+use crate::store::once::{self, Held, Job};
 use crate::store::{
-    IngestStore, MAX_RESUMED_VISIT, OpenSession, Salt, StoreError, StoredEvent, StoredSession,
+    IngestStore, MAX_RESUMED_VISIT, OpenSession, Salt, SiteRetention, StoreError, StoredEvent,
+    StoredSession,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::sync::Arc;
+use std::time::Duration;
 
 fn corrupt(e: crate::domain::Invalid) -> StoreError {
     StoreError::Corrupt(e.0)
@@ -231,6 +235,110 @@ impl<B: Backend> IngestStore for B {
     }
 
     /// On the primary: the tag is taken by a write.
+    async fn take_job(&self, job: Job, every: Duration) -> Result<Option<Held>, StoreError> {
+        // Asked first without the lock (a read, where taking the lock costs a connection), then
+        // again under it: another process may have finished it in between.
+        if !once::due(self.exec(), job, every).await? {
+            return Ok(None);
+        }
+        let Some(held) = Backend::lock(self, job).await? else {
+            return Ok(None);
+        };
+        match once::due(self.exec(), job, every).await {
+            Ok(true) => Ok(Some(held)),
+            Ok(false) => {
+                self.unlock(held).await;
+                Ok(None)
+            }
+            Err(e) => {
+                self.unlock(held).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn end_job(&self, held: Held, finished: bool) -> Result<(), StoreError> {
+        let recorded = match finished {
+            true => once::finished(self.exec(), held.job()).await,
+            false => Ok(()),
+        };
+        self.unlock(held).await;
+        recorded
+    }
+
+    async fn apply_retention(
+        &self,
+        default_days: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<RetentionReport>, StoreError> {
+        // Retention and the builder take turns: it must not build a day retention is deleting.
+        let Some(building) = Backend::lock(self, Job::Segments).await? else {
+            return Ok(None);
+        };
+        let result = async {
+            let cutoffs = retention::cutoffs(self.exec(), default_days, now).await?;
+            let mut report = RetentionReport {
+                waiting: cutoffs.iter().filter(|c| c.waiting).count() as u64,
+                ..RetentionReport::default()
+            };
+            if let Some(before) = retention::common(&cutoffs) {
+                for cutoff in &cutoffs {
+                    // Before the partitions go, so that no day loses its rows unrecorded.
+                    if let Some(at) = cutoff.before {
+                        retention::keep_from(self.exec(), cutoff.site, at).await?;
+                    }
+                }
+                report.partitions = self.drop_partitions_before(before).await?;
+            }
+            for cutoff in &cutoffs {
+                let Some(at) = cutoff.before else { continue };
+                let (events, visits) = retention::delete(self.exec(), cutoff.site, at).await?;
+                report.sites += 1;
+                report.events += events;
+                report.visits += visits;
+            }
+            Ok(report)
+        }
+        .await;
+        self.unlock(building).await;
+        result.map(Some)
+    }
+
+    async fn keep_partitions(&self, now: DateTime<Utc>) -> Result<u32, StoreError> {
+        Backend::keep_partitions(self, now).await
+    }
+
+    async fn site_retention(&self, site: SiteId) -> Result<SiteRetention, StoreError> {
+        let mut sql = Sql::new(self.exec().dialect());
+        sql.push("SELECT CAST(days AS BIGINT), kept_from FROM site_retention WHERE site_id = ")
+            .int(site.0);
+        let rows = self
+            .exec()
+            .fetch(&sql, &[Kind::OptInt, Kind::OptTime])
+            .await?;
+        let Some(row) = rows.first() else {
+            return Ok(SiteRetention::default());
+        };
+        Ok(SiteRetention {
+            days: row.opt_int(0)?.and_then(|d| u32::try_from(d).ok()),
+            kept_from: row.opt_time(1)?,
+        })
+    }
+
+    async fn set_site_retention(&self, site: SiteId, days: Option<u32>) -> Result<(), StoreError> {
+        let mut sql = Sql::new(self.exec().dialect());
+        sql.push("INSERT INTO site_retention (site_id, days) VALUES (")
+            .int(site.0)
+            .push(", ");
+        match days {
+            Some(days) => sql.int(i64::from(days)),
+            None => sql.push("NULL"),
+        };
+        sql.push(") ON CONFLICT (site_id) DO UPDATE SET days = excluded.days");
+        self.exec().execute(&sql).await?;
+        Ok(())
+    }
+
     async fn writer_tag(&self) -> Result<u64, StoreError> {
         let mut sql = Sql::new(self.exec().dialect());
         sql.push("INSERT INTO writers (started_at) VALUES (")

@@ -11,6 +11,7 @@ pub(crate) mod ingest;
 pub(crate) mod live;
 pub(crate) mod plan;
 pub(crate) mod queries;
+pub(crate) mod retention;
 pub(crate) mod run;
 pub(crate) mod segments;
 pub(crate) mod stored;

@@ -199,18 +199,21 @@ pub(crate) fn save_progress(d: Dialect, scanned: i64, pending: Option<(i64, i64)
     sql
 }
 
-/// Per site: id, time zone, the time zone its segments were built in (NULL: never) and the day
-/// they are built through.
+/// Per site: id, time zone, the time zone its segments were built in (NULL: never), the day
+/// they are built through, and the first day whose raw rows retention kept (NULL: all).
 pub(crate) fn sites(d: Dialect) -> Sql {
     let mut sql = Sql::new(d);
     sql.push(
-        "SELECT s.id, s.timezone, g.timezone, CAST(COALESCE(g.built_through, 0) AS BIGINT) \
-         FROM sites s LEFT JOIN segment_sites g ON g.site_id = s.id ORDER BY s.id",
+        "SELECT s.id, s.timezone, g.timezone, CAST(COALESCE(g.built_through, 0) AS BIGINT), \
+         CAST(r.kept_day AS BIGINT) FROM sites s \
+         LEFT JOIN segment_sites g ON g.site_id = s.id \
+         LEFT JOIN site_retention r ON r.site_id = s.id ORDER BY s.id",
     );
     sql
 }
 
-pub(crate) const SITE_KINDS: [Kind; 4] = [Kind::Int, Kind::Text, Kind::Text, Kind::Int];
+pub(crate) const SITE_KINDS: [Kind; 5] =
+    [Kind::Int, Kind::Text, Kind::Text, Kind::Int, Kind::OptInt];
 
 /// The quarter hours touched by events with ids in `after..=upto`: site, the event's quarter,
 /// its visit's start quarter and the quarter its visit was first seen in (session ids begin
@@ -248,26 +251,34 @@ pub(crate) fn next_event(d: Dialect, site: i64, from: i64) -> Sql {
     sql
 }
 
-/// Forgets a site's segments (its time zone changed).
+/// Forgets a site's segments (its time zone changed, or their encoding), so that they are
+/// built again from the raw rows — but for the days whose raw rows retention deleted, which
+/// cannot be built again and keep the segments they have.
 pub(crate) fn reset(d: Dialect, site: i64) -> Vec<Sql> {
-    ["segments", "segment_sites"]
-        .into_iter()
-        .map(|table| {
-            let mut sql = Sql::new(d);
-            sql.push("DELETE FROM ")
-                .push(table)
-                .push(" WHERE site_id = ")
-                .int(site);
-            sql
-        })
-        .collect()
+    let mut segments = Sql::new(d);
+    segments
+        .push("DELETE FROM segments WHERE site_id = ")
+        .int(site)
+        .push(" AND NOT EXISTS (SELECT 1 FROM site_retention r WHERE r.site_id = ")
+        .int(site)
+        .push(" AND segments.day < r.kept_day)");
+    let mut built = Sql::new(d);
+    built
+        .push("DELETE FROM segment_sites WHERE site_id = ")
+        .int(site);
+    vec![segments, built]
 }
 
-/// Sites with segments of another encoding version than `version` (they are rebuilt).
+/// Sites with segments of another encoding version than `version` that can be built again
+/// (days whose raw rows retention kept).
 pub(crate) fn outdated(d: Dialect, version: i64) -> Sql {
     let mut sql = Sql::new(d);
-    sql.push("SELECT DISTINCT site_id FROM segments WHERE version <> ")
-        .int(version);
+    sql.push(
+        "SELECT DISTINCT g.site_id FROM segments g \
+         LEFT JOIN site_retention r ON r.site_id = g.site_id WHERE g.version <> ",
+    )
+    .int(version)
+    .push(" AND (r.kept_day IS NULL OR g.day >= r.kept_day)");
     sql
 }
 

@@ -4,6 +4,7 @@ mod batch;
 
 use super::StoreError;
 use super::backend::{Backend, Pooled};
+use super::once::{self, Held, HeldBy, Job, Renewal};
 use super::sql::exec::{Exec, Native, Pools};
 use super::sql::{Bind, Cell, Dialect, Kind};
 use crate::domain::Batch;
@@ -186,9 +187,6 @@ impl Native for Sqlite {
     }
 }
 
-/// SQLite assumes a single process; within it, builder runs take turns.
-static BUILDING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 #[async_trait]
 impl Backend for SqliteStore {
     fn name(&self) -> &'static str {
@@ -221,7 +219,56 @@ impl Backend for SqliteStore {
     }
 
     async fn build_segments(&self, now: DateTime<Utc>) -> Result<BuildReport, StoreError> {
-        let _turn = BUILDING.lock().await;
-        engine::build::build(&mut Pooled(&self.stats), &self.stats, now).await
+        let Some(held) = self.lock(Job::Segments).await? else {
+            return Ok(BuildReport::default());
+        };
+        let result = engine::build::build(&mut Pooled(&self.stats), &self.stats, now).await;
+        self.unlock(held).await;
+        result
+    }
+
+    /// A lease in `jobs`, renewed by a task of its own while held: SQLite has no session locks
+    /// that outlive a statement, and a file may be shared by processes (two `serve`s, or an
+    /// `import` beside one).
+    async fn lock(&self, job: Job) -> Result<Option<Held>, StoreError> {
+        let holder = rand::random::<i64>() & i64::MAX;
+        if !once::take_lease(&self.db, job, holder).await? {
+            return Ok(None);
+        }
+        let db = self.db.clone();
+        let renew = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(once::LEASE / 3);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                match once::renew_lease(&db, job, holder).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(job = job.name(), "a job's lease was taken over");
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::warn!(job = job.name(), error = %e, "renewing a job's lease failed")
+                    }
+                }
+            }
+        });
+        Ok(Some(Held {
+            job,
+            by: HeldBy::Sqlite {
+                holder,
+                renew: Renewal(renew),
+            },
+        }))
+    }
+
+    async fn unlock(&self, held: Held) {
+        if let HeldBy::Sqlite { holder, renew } = held.by {
+            drop(renew);
+            if let Err(e) = once::end_lease(&self.db, held.job, holder).await {
+                // It runs out on its own.
+                tracing::warn!(job = held.job.name(), error = %e, "giving a job's lease back failed");
+            }
+        }
     }
 }
