@@ -21,3 +21,7 @@ CREATE TABLE site_retention (
     kept_from  TIMESTAMPTZ,
     kept_day   INTEGER
 );
+-- When a writer last used a visitor's open_visits row (wall-clock time). Rows are purged when
+-- unused for a day, not by their visit's end: a batch of history (an import running beside
+-- serve) uses rows of visits that ended long ago, and must find them from one batch to the next.
+ALTER TABLE open_visits ADD COLUMN touched_at TIMESTAMPTZ NOT NULL DEFAULT now();

@@ -207,7 +207,8 @@ async fn sessionize(
         }
     }
     sqlx::query(
-        "UPDATE open_visits o SET session_id = t.id, started_at = t.f, ended_at = t.l \
+        "UPDATE open_visits o SET session_id = t.id, started_at = t.f, ended_at = t.l, \
+         touched_at = now() \
          FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::TIMESTAMPTZ[], \
                      $5::TIMESTAMPTZ[]) AS t(s, v, id, f, l) \
          WHERE o.site_id = t.s AND o.visitor_id = t.v",

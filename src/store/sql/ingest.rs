@@ -146,10 +146,12 @@ impl<B: Backend> IngestStore for B {
         sql.push("DELETE FROM salts WHERE day < ")
             .bind(Bind::Date(day));
         let deleted = self.exec().execute(&sql).await?;
-        // The visitors of those days can never come back: their visits are closed for good.
+        // The visitors of those days can never come back: their visits are closed for good. A
+        // row goes once no writer has used it for a day (a writer of history, an import, uses
+        // rows of visits that ended long ago).
         if self.exec().dialect() == Dialect::Postgres {
             let mut sql = Sql::new(Dialect::Postgres);
-            sql.push("DELETE FROM open_visits WHERE ended_at < ")
+            sql.push("DELETE FROM open_visits WHERE touched_at < ")
                 .at(day.and_time(chrono::NaiveTime::MIN).and_utc() - chrono::TimeDelta::days(1));
             self.exec().execute(&sql).await?;
         }
