@@ -6,7 +6,7 @@ mod browser;
 mod support;
 
 use browser::{Browser, Page};
-use support::{Backend, CHROME_UA, Options, TestApp, pageview};
+use support::{Backend, CHROME_UA, IPHONE_UA, Options, TestApp, pageview};
 
 both_backends!(
     anonymous_visitors_get_no_dashboard_data,
@@ -19,6 +19,8 @@ both_backends!(
     head_requests_are_answered_as_get_without_a_body,
     forwarded_host_headers_are_believed_only_from_trusted_proxies,
     the_public_url_is_used_for_snippets_share_links_and_the_origin_check,
+    the_not_found_table_lists_missing_paths_with_hits_and_their_source,
+    saved_segments_apply_their_filters_from_a_menu_and_the_url,
 );
 
 const FORGED: [(&str, &str); 3] = [
@@ -538,5 +540,240 @@ async fn the_live_stream_sends_stored_events_as_server_sent_events(backend: Back
         .unwrap_or_default();
     assert!(String::from_utf8_lossy(&next).contains("/live-two"));
     drop(response);
+    stop(app).await;
+}
+
+async fn the_not_found_table_lists_missing_paths_with_hits_and_their_source(backend: Backend) {
+    let Some((app, mut browser)) = logged_in(backend).await else {
+        return;
+    };
+    // What the documented one-liner in a 404 template sends:
+    // footfall('404', {props: {path: location.pathname}})
+    let missing = |path: &str, referrer: &str| {
+        let r = if referrer.is_empty() {
+            String::new()
+        } else {
+            format!(r#","r":"{referrer}""#)
+        };
+        format!(
+            r#"{{"n":"404","u":"https://example.com{path}","d":"example.com"{r},"p":{{"path":"{path}"}}}}"#
+        )
+    };
+    let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+    let google = "https://www.google.com/search?q=old";
+    for (body, ua) in [
+        (missing("/old-page", google), CHROME_UA),
+        (missing("/old-page", ""), CHROME_UA),
+        (missing("/old-page", google), IPHONE_UA),
+        (missing("/gone", ""), firefox),
+        (pageview("/"), firefox),
+    ] {
+        assert_eq!(app.post_event(&body, ua).await.status(), 202);
+    }
+    app.wait_for_events("example.com", 5).await;
+
+    let page = browser.get("/sites/example.com").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let start = page
+        .body
+        .find(r#"aria-label="Missing pages""#)
+        .unwrap_or_else(|| panic!("no Not found table in:\n{}", page.body));
+    let table = &page.body[start..];
+    let table = &table[..table.find("</table>").unwrap_or(table.len())];
+    let cells = |path: &str| {
+        let at = table
+            .find(&format!(">{path}</a>"))
+            .unwrap_or_else(|| panic!("{path} missing from:\n{table}"));
+        let row = &table[at..];
+        row[..row.find("</tr>").unwrap_or(row.len())].to_owned()
+    };
+    let old = cells("/old-page");
+    assert!(old.contains("from Google"), "{old}");
+    assert!(old.contains(r#"<td class="num">3</td>"#), "3 hits: {old}");
+    assert!(
+        old.contains(r#"<td class="num">2</td>"#),
+        "2 visitors: {old}"
+    );
+    let gone = cells("/gone");
+    assert!(gone.contains("direct"), "{gone}");
+    assert!(
+        table.find("/old-page") < table.find("/gone"),
+        "most hit first"
+    );
+    // A row filters the dashboard to that path's 404s.
+    assert!(table.contains("prop%3Apath%3Ais%3A%2Fold-page"), "{table}");
+    assert!(table.contains("%3Ais%3A404"), "{table}");
+    // Without 404 events in the view, there is no table.
+    let other = browser.get("/sites/example.com?f=page%3Ais%3A%2F").await;
+    assert_eq!(other.status, 200);
+    assert!(!other.body.contains("Missing pages"));
+    stop(app).await;
+}
+
+/// `html` with every `href="…"` attribute left out.
+fn without_hrefs(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(at) = rest.find(" href=\"") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 7..];
+        rest = &after[after.find('"').map_or(after.len(), |e| e + 1)..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The part of a page between `marker` and the next `end`.
+fn section<'a>(body: &'a str, marker: &str, end: &str) -> &'a str {
+    let start = body
+        .find(marker)
+        .unwrap_or_else(|| panic!("no {marker} in:\n{body}"));
+    let rest = &body[start..];
+    &rest[..rest.find(end).map_or(rest.len(), |e| e + end.len())]
+}
+
+async fn saved_segments_apply_their_filters_from_a_menu_and_the_url(backend: Backend) {
+    let Some((app, mut browser)) = logged_in(backend).await else {
+        return;
+    };
+    let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+    for (path, ua) in [
+        ("/pricing", CHROME_UA),
+        ("/pricing", IPHONE_UA),
+        ("/", CHROME_UA),
+        ("/docs", firefox),
+    ] {
+        assert_eq!(app.post_event(&pageview(path), ua).await.status(), 202);
+    }
+    app.wait_for_events("example.com", 4).await;
+    let filters = "f=page%3Ais%3A%2Fpricing&f=device%3Ais%3Amobile";
+    let filtered = browser
+        .get(&format!("/sites/example.com?period=30d&{filters}"))
+        .await;
+    assert_eq!(filtered.status, 200, "{}", filtered.body);
+    assert!(filtered.body.contains("Save segment"), "no save form");
+    let token = filtered.csrf_token();
+    let view = format!("period=30d&{filters}");
+
+    let saved = browser
+        .post(
+            "/sites/example.com/segments",
+            &[
+                ("csrf_token", &token),
+                ("name", "Mobile pricing"),
+                ("view", &view),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let location = saved.location().unwrap_or_default().to_owned();
+    assert!(
+        location.starts_with("/sites/example.com?period=30d&segment="),
+        "{location}"
+    );
+    let id = location.rsplit('=').next().unwrap_or_default().to_owned();
+
+    // The segment's view has the figures of its filters.
+    let applied = browser.get(&location).await;
+    assert_eq!(applied.status, 200, "{}", applied.body);
+    assert!(
+        applied.body.contains("Segment Mobile pricing"),
+        "no segment chip"
+    );
+    let top = |body: &str| section(body, r#"class="top-stats""#, "</section>").to_owned();
+    assert_eq!(top(&applied.body), top(&filtered.body));
+    // The page table's rows and figures; its links differ (they carry the segment or the filters).
+    let pages = |body: &str| without_hrefs(section(body, r#"aria-label="Page""#, "</table>"));
+    assert_eq!(pages(&applied.body), pages(&filtered.body));
+    assert!(pages(&applied.body).contains("/pricing"));
+    assert!(!pages(&applied.body).contains("/docs"));
+    // A row clicked in the segment's view keeps the segment.
+    assert!(
+        applied.body.contains(&format!("segment={id}&#38;f=")),
+        "rows keep the segment"
+    );
+
+    // The menu lists it, on any view of the site; exports take it as the dashboard does.
+    let home = browser.get("/sites/example.com").await;
+    let menu = section(&home.body, r#"aria-label="Saved segments""#, "</section>");
+    assert!(menu.contains("Mobile pricing"), "{menu}");
+    assert!(menu.contains(&format!("segment={id}")), "{menu}");
+    let by_segment = browser
+        .get(&format!(
+            "/sites/example.com/export/page.csv?period=30d&segment={id}"
+        ))
+        .await;
+    let by_filters = browser
+        .get(&format!(
+            "/sites/example.com/export/page.csv?period=30d&{filters}"
+        ))
+        .await;
+    assert_eq!(by_segment.status, 200, "{}", by_segment.body);
+    assert_eq!(by_segment.body, by_filters.body);
+
+    // Mistakes get a page that says what to do.
+    for (fields, says) in [
+        (
+            vec![("name", "Mobile pricing"), ("view", view.as_str())],
+            "already",
+        ),
+        (
+            vec![("name", "  "), ("view", view.as_str())],
+            "needs a name",
+        ),
+        (
+            vec![("name", "All"), ("view", "period=30d")],
+            "add a filter",
+        ),
+        (vec![("name", "Bad"), ("view", "f=nope:is:x")], "nope"),
+    ] {
+        let mut fields = fields;
+        fields.push(("csrf_token", &token));
+        let refused = browser.post("/sites/example.com/segments", &fields).await;
+        assert_eq!(refused.status, 400, "{says}: {}", refused.body);
+        assert!(refused.body.contains(says), "{says}: {}", refused.body);
+    }
+    let no_csrf = browser
+        .post(
+            "/sites/example.com/segments",
+            &[("name", "Sneaky"), ("view", view.as_str())],
+        )
+        .await;
+    assert_eq!(no_csrf.status, 403);
+    for query in ["segment=999999", "segment=abc", "segment=-1"] {
+        let page = browser.get(&format!("/sites/example.com?{query}")).await;
+        assert_eq!(page.status, 400, "{query}");
+        assert!(page.body.contains("segment"), "{query}: {}", page.body);
+    }
+    // Another site's segment does not apply here.
+    let other = support::add_site(&app.store, "other.org", "UTC").await;
+    let theirs = app
+        .store
+        .add_saved_segment(other.id, "Theirs", &["page:is:/".to_owned()])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let page = browser
+        .get(&format!("/sites/example.com?segment={}", theirs.id))
+        .await;
+    assert_eq!(page.status, 400);
+
+    // Deleted, it is gone from the menu and its links say so.
+    let deleted = browser
+        .post(
+            &format!("/sites/example.com/segments/{id}/delete"),
+            &[("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(deleted.status, 303);
+    let home = browser.get("/sites/example.com").await;
+    assert!(!home.body.contains("Mobile pricing"));
+    assert_eq!(browser.get(&location).await.status, 400);
+    let again = browser
+        .post(
+            &format!("/sites/example.com/segments/{id}/delete"),
+            &[("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(again.status, 404);
     stop(app).await;
 }

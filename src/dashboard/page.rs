@@ -19,6 +19,10 @@ use futures_util::future::try_join_all;
 const ROWS: i64 = 10;
 /// Prop keys shown for custom events.
 const PROP_KEYS: i64 = 3;
+/// The custom event a site's "not found" template sends, and its prop with the missing path:
+/// `footfall('404', {props: {path: location.pathname}})`.
+pub const NOT_FOUND_EVENT: &str = "404";
+pub const NOT_FOUND_PROP: &str = "path";
 
 /// The tables, grouped as on the page.
 const GROUPS: &[(&str, &[Dimension])] = &[
@@ -62,6 +66,14 @@ pub struct Chip {
     pub remove_href: String,
 }
 
+/// A saved segment in the menu.
+pub struct SegmentLink {
+    pub name: String,
+    pub href: String,
+    pub active: bool,
+    pub delete_action: String,
+}
+
 pub struct TopStat {
     pub label: &'static str,
     pub value: String,
@@ -78,11 +90,15 @@ pub struct Row {
     pub visitors: String,
     pub pageviews: String,
     pub bar: u32,
+    /// A word on the row after its label ("from Google"); empty for none.
+    pub note: String,
 }
 
 pub struct Table {
     pub title: String,
     pub metric: &'static str,
+    /// The second column's heading.
+    pub second: &'static str,
     pub rows: Vec<Row>,
     /// This table's rows, all of them, as CSV for the same view.
     pub export_href: String,
@@ -115,6 +131,11 @@ pub struct DashboardPage {
     pub filter_params: Vec<String>,
     /// The raw events of this view as CSV.
     pub events_export_href: String,
+    /// The site's saved segments (none on a shared page).
+    pub segments: Vec<SegmentLink>,
+    /// The view's filters (the segment's included) as a query string, for the form that saves
+    /// them as a segment; empty when there is nothing to save (no filters, a shared page).
+    pub save_view: String,
 }
 
 pub async fn render(
@@ -126,6 +147,12 @@ pub async fn render(
     shared: bool,
 ) -> Result<DashboardPage, DashboardError> {
     let view = params::parse(pairs).map_err(DashboardError::BadRequest)?;
+    let view = params::resolve(store, site, view)
+        .await
+        .map_err(|e| match e {
+            params::Resolve::Bad(why) => DashboardError::BadRequest(why),
+            params::Resolve::Store(e) => DashboardError::Store(e),
+        })?;
     let query = view.query(site);
     let (from, to) = (query.from, query.to);
     let (prev_from, prev_to) = period::previous(from, to);
@@ -150,12 +177,18 @@ pub async fn render(
     let prop_dims: Vec<Dimension> = keys.into_iter().map(Dimension::Prop).collect();
     let prop_tables =
         try_join_all(prop_dims.iter().map(|d| s.breakdown(&query, d, ROWS, 0))).await?;
+    let not_found = not_found(store, &view, &query).await?;
 
     let link = |v: &View| format!("{base}?{}", v.query_string());
     let query_string = view.query_string();
     let table = |dim: &Dimension, rows: Vec<BreakdownRow>, metric: &'static str| Table {
         title: dim.label(),
         metric,
+        second: if metric == "Events" {
+            "Visitors"
+        } else {
+            "Pageviews"
+        },
         rows: rows_for(dim, rows, &view, &link),
         export_href: export::href(&base, &dim.to_string(), &query_string),
     };
@@ -186,6 +219,25 @@ pub async fn render(
         title: "Custom events",
         tables: event_tables,
     });
+    if !not_found.is_empty() {
+        let (missing, sources): (Vec<BreakdownRow>, Vec<String>) = not_found.into_iter().unzip();
+        let dim = Dimension::Prop(NOT_FOUND_PROP.to_owned());
+        let in_view = view.with_filter(not_found_filter());
+        let mut rows = rows_for(&dim, missing, &in_view, &link);
+        for (row, source) in rows.iter_mut().zip(sources) {
+            row.note = source;
+        }
+        groups.push(Group {
+            title: "Not found",
+            tables: vec![Table {
+                title: "Missing pages".to_owned(),
+                metric: "Hits",
+                second: "Visitors",
+                rows,
+                export_href: export::href(&base, &dim.to_string(), &in_view.query_string()),
+            }],
+        });
+    }
 
     let periods = Period::NAMED
         .iter()
@@ -198,15 +250,44 @@ pub async fn render(
             })
         })
         .collect();
-    let chips = view
-        .filters
+    let mut chips: Vec<Chip> = view
+        .segment
         .iter()
-        .enumerate()
-        .map(|(i, f)| Chip {
-            label: chip_label(f),
-            remove_href: link(&view.without_filter(i)),
+        .map(|segment| Chip {
+            label: format!("Segment {}", segment.name),
+            remove_href: link(&view.without_segment()),
         })
         .collect();
+    chips.extend(view.filters.iter().enumerate().map(|(i, f)| Chip {
+        label: chip_label(f),
+        remove_href: link(&view.without_filter(i)),
+    }));
+    let segments = if shared {
+        Vec::new()
+    } else {
+        store
+            .saved_segments(site.id)
+            .await?
+            .into_iter()
+            .map(|saved| SegmentLink {
+                href: link(&view.of_segment(saved.id)),
+                active: view.segment.as_ref().is_some_and(|s| s.id == saved.id),
+                delete_action: format!("{base}/segments/{}/delete", saved.id),
+                name: saved.name,
+            })
+            .collect()
+    };
+    let all = view.all_filters();
+    let save_view = if shared || all.is_empty() {
+        String::new()
+    } else {
+        params::View {
+            period: view.period,
+            filters: all,
+            segment: None,
+        }
+        .query_string()
+    };
     let period_label = match view.period {
         Period::Custom { from, to } => format!("{from} – {to}"),
         p => Period::NAMED
@@ -233,7 +314,61 @@ pub async fn render(
         events_export_href: export::href(&base, "events", &query_string),
         query_string,
         filter_params: view.filters.iter().map(params::format_filter).collect(),
+        segments,
+        save_view,
     })
+}
+
+fn not_found_filter() -> Filter {
+    Filter {
+        dimension: Dimension::EventName,
+        op: FilterOp::Is,
+        value: NOT_FOUND_EVENT.to_owned(),
+    }
+}
+
+/// The "Not found" table: the paths of the view's `404` events, most hit first, each with the
+/// source that sent most of its hits ("from Google", "direct"). Empty when the view has none.
+async fn not_found(
+    store: &DynStore,
+    view: &View,
+    query: &StatsQuery,
+) -> Result<Vec<(BreakdownRow, String)>, DashboardError> {
+    let s = store.as_ref();
+    let other_event = view
+        .filters
+        .iter()
+        .any(|f| f.dimension == Dimension::EventName && f.value != NOT_FOUND_EVENT);
+    if other_event {
+        return Ok(Vec::new());
+    }
+    let path = Dimension::Prop(NOT_FOUND_PROP.to_owned());
+    let mut missing = query.clone();
+    missing.filters = view.with_filter(not_found_filter()).filters;
+    let rows = s.breakdown(&missing, &path, ROWS, 0).await?;
+    let sources = try_join_all(rows.iter().map(|row| {
+        let mut one = missing.clone();
+        one.filters.retain(|f| f.dimension != path);
+        one.filters.push(Filter {
+            dimension: path.clone(),
+            op: FilterOp::Is,
+            value: row.value.clone().unwrap_or_default(),
+        });
+        async move { s.breakdown(&one, &Dimension::Source, 1, 0).await }
+    }))
+    .await?;
+    Ok(rows
+        .into_iter()
+        .zip(sources)
+        .map(|(row, top)| {
+            let note = match top.first().map(|t| t.value.as_deref()) {
+                Some(Some(source)) => format!("from {source}"),
+                Some(None) => "direct".to_owned(),
+                None => String::new(),
+            };
+            (row, note)
+        })
+        .collect())
 }
 
 fn chip_label(f: &Filter) -> String {
@@ -270,6 +405,7 @@ fn rows_for(
                 visitors: format::compact(if event_table { r.events } else { r.visitors }),
                 pageviews: format::compact(if event_table { r.visitors } else { r.pageviews }),
                 bar: u32::try_from(size(&r) * 100 / max).unwrap_or(100),
+                note: String::new(),
             }
         })
         .collect()

@@ -14,6 +14,18 @@ use chrono::{NaiveDate, Utc};
 #[derive(Debug, Clone, PartialEq)]
 pub struct View {
     pub period: Period,
+    /// The URL's own filters (`f=`).
+    pub filters: Vec<Filter>,
+    /// The saved segment applied (`segment=ID`); its name and filters are filled in by
+    /// `resolve`, and its filters hold with the URL's own.
+    pub segment: Option<Applied>,
+}
+
+/// A saved segment in a view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    pub id: i64,
+    pub name: String,
     pub filters: Vec<Filter>,
 }
 
@@ -28,9 +40,73 @@ impl View {
             timezone: site.timezone,
             from,
             to,
-            filters: self.filters.clone(),
+            filters: self.all_filters(),
         }
     }
+
+    /// The segment's filters, then the URL's own (each once).
+    pub fn all_filters(&self) -> Vec<Filter> {
+        let mut all = self
+            .segment
+            .as_ref()
+            .map(|s| s.filters.clone())
+            .unwrap_or_default();
+        for f in &self.filters {
+            if !all.contains(f) {
+                all.push(f.clone());
+            }
+        }
+        all
+    }
+}
+
+/// Fills in the saved segment a view names (`segment=ID`) from `site`'s segments; `Err` says
+/// what is wrong with it.
+pub async fn resolve(
+    store: &crate::store::DynStore,
+    site: &Site,
+    mut view: View,
+) -> Result<View, Resolve> {
+    let Some(wanted) = &view.segment else {
+        return Ok(view);
+    };
+    let saved = store
+        .saved_segments(site.id)
+        .await?
+        .into_iter()
+        .find(|s| s.id == wanted.id)
+        .ok_or_else(|| {
+            Resolve::Bad(format!(
+                "segment {} is not one of {}'s saved segments",
+                wanted.id, site.domain
+            ))
+        })?;
+    let filters = saved
+        .filters
+        .iter()
+        .map(|f| parse_filter(f))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Resolve::Bad(format!("saved segment {:?}: {e}", saved.name)))?;
+    view.segment = Some(Applied {
+        id: saved.id,
+        name: saved.name,
+        filters,
+    });
+    if view.all_filters().len() > MAX_FILTERS {
+        return Err(Resolve::Bad(format!(
+            "at most {MAX_FILTERS} filters, the segment's included"
+        )));
+    }
+    Ok(view)
+}
+
+/// Why a view's segment cannot be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum Resolve {
+    #[error("{0}")]
+    Bad(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// Reads a view from query pairs; `Err` names the bad parameter.
@@ -65,7 +141,22 @@ pub fn parse(pairs: &[(String, String)]) -> Result<View, String> {
     if filters.len() > MAX_FILTERS {
         return Err(format!("at most {MAX_FILTERS} filters"));
     }
-    Ok(View { period, filters })
+    let segment =
+        match get("segment").filter(|v| !v.is_empty()) {
+            None => None,
+            Some(id) => Some(Applied {
+                id: id.parse().ok().filter(|id| *id > 0).ok_or_else(|| {
+                    format!("segment must be a saved segment's number, not {id:?}")
+                })?,
+                name: String::new(),
+                filters: Vec::new(),
+            }),
+        };
+    Ok(View {
+        period,
+        filters,
+        segment,
+    })
 }
 
 impl View {
@@ -76,6 +167,9 @@ impl View {
         if let Period::Custom { from, to } = self.period {
             ser.append_pair("from", &from.to_string());
             ser.append_pair("to", &to.to_string());
+        }
+        if let Some(segment) = &self.segment {
+            ser.append_pair("segment", &segment.id.to_string());
         }
         for f in &self.filters {
             ser.append_pair("f", &format_filter(f));
@@ -102,7 +196,28 @@ impl View {
     pub fn with_period(&self, period: Period) -> View {
         View {
             period,
-            filters: self.filters.clone(),
+            ..self.clone()
+        }
+    }
+
+    /// This view without its saved segment.
+    pub fn without_segment(&self) -> View {
+        View {
+            segment: None,
+            ..self.clone()
+        }
+    }
+
+    /// The view of saved segment `id` alone, over this view's period.
+    pub fn of_segment(&self, id: i64) -> View {
+        View {
+            period: self.period,
+            filters: Vec::new(),
+            segment: Some(Applied {
+                id,
+                name: String::new(),
+                filters: Vec::new(),
+            }),
         }
     }
 }

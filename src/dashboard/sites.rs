@@ -28,6 +28,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/{domain}/share/{id}/revoke", web::post().to(revoke_share))
                 .route("/{domain}/delete", web::post().to(delete))
                 .route("/{domain}/retention", web::post().to(set_retention))
+                .route("/{domain}/segments", web::post().to(save_segment))
+                .route(
+                    "/{domain}/segments/{id}/delete",
+                    web::post().to(delete_segment),
+                )
                 .route("/{domain}/live", web::get().to(live_page))
                 .route("/{domain}/live/stream", web::get().to(live_stream))
                 .route("/{domain}/export/{file}", web::get().to(export::logged_in)),
@@ -417,6 +422,13 @@ async fn settings(
 #[derive(serde::Deserialize)]
 pub struct Empty {}
 
+/// After a settings form: back to the settings page (303, so a reload does not post again).
+fn back_to_settings(site: &Site) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/sites/{}/settings", site.domain)))
+        .finish()
+}
+
 async fn create_share(
     req: HttpRequest,
     store: web::Data<DynStore>,
@@ -439,10 +451,7 @@ async fn revoke_share(
     if !store.revoke_share_link(site.id, ShareLinkId(id)).await? {
         return Err(DashboardError::NotFound);
     }
-    let to = format!("/sites/{}/settings", site.domain);
-    Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, to))
-        .finish())
+    Ok(back_to_settings(&site))
 }
 
 #[derive(serde::Deserialize)]
@@ -478,9 +487,83 @@ async fn set_retention(
         },
     };
     store.set_site_retention(site.id, days).await?;
-    let to = format!("/sites/{}/settings", site.domain);
+    Ok(back_to_settings(&site))
+}
+
+#[derive(serde::Deserialize)]
+pub struct SegmentForm {
+    name: String,
+    /// The view whose filters are saved, as its query string.
+    view: String,
+}
+
+/// Longest name of a saved segment, in characters.
+const MAX_SEGMENT_NAME: usize = 60;
+
+/// Saves the filters of a view as a segment and shows the dashboard with it applied.
+async fn save_segment(
+    store: web::Data<DynStore>,
+    path: web::Path<String>,
+    form: CsrfForm<SegmentForm>,
+) -> Result<HttpResponse, DashboardError> {
+    let site = site_by_domain(&store, &path).await?;
+    let name = form.data.name.trim();
+    if name.is_empty()
+        || name.chars().count() > MAX_SEGMENT_NAME
+        || name.chars().any(crate::domain::decode::is_hidden_char)
+    {
+        return Err(DashboardError::BadRequest(format!(
+            "A segment needs a name of 1 to {MAX_SEGMENT_NAME} characters, without control or \
+             invisible characters."
+        )));
+    }
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(form.data.view.as_bytes())
+        .into_owned()
+        .collect();
+    let view = super::params::parse(&pairs).map_err(DashboardError::BadRequest)?;
+    if view.filters.is_empty() || view.segment.is_some() {
+        return Err(DashboardError::BadRequest(
+            "A segment is a list of filters: add a filter (click a row of any table), then save."
+                .into(),
+        ));
+    }
+    let filters: Vec<String> = view
+        .filters
+        .iter()
+        .map(super::params::format_filter)
+        .collect();
+    let saved = match store.add_saved_segment(site.id, name, &filters).await {
+        Err(StoreError::SegmentExists(name)) => {
+            return Err(DashboardError::BadRequest(format!(
+                "{} has a segment named {name:?} already: pick another name, or delete that one \
+                 first.",
+                site.domain
+            )));
+        }
+        saved => saved?,
+    };
+    let to = format!(
+        "/sites/{}?{}",
+        site.domain,
+        view.of_segment(saved.id).query_string()
+    );
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to))
+        .finish())
+}
+
+async fn delete_segment(
+    store: web::Data<DynStore>,
+    path: web::Path<(String, i64)>,
+    _form: CsrfForm<Empty>,
+) -> Result<HttpResponse, DashboardError> {
+    let (domain, id) = path.into_inner();
+    let site = site_by_domain(&store, &domain).await?;
+    if !store.delete_saved_segment(site.id, id).await? {
+        return Err(DashboardError::NotFound);
+    }
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/sites/{}", site.domain)))
         .finish())
 }
 

@@ -188,4 +188,26 @@ pub trait AuthStore: Send + Sync {
     async fn touch_api_key(&self, key: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError>;
     /// Deletes a key; false when there was no such key.
     async fn revoke_api_key(&self, key: ApiKeyId) -> Result<bool, StoreError>;
+
+    /// A site's saved segments, by name.
+    async fn saved_segments(&self, site: SiteId) -> Result<Vec<SavedSegment>, StoreError>;
+    /// Saves `filters` (as the URL writes them) under `name`; `SegmentExists` if the site has a
+    /// segment of that name.
+    async fn add_saved_segment(
+        &self,
+        site: SiteId,
+        name: &str,
+        filters: &[String],
+    ) -> Result<SavedSegment, StoreError>;
+    /// Deletes a site's segment; false when it has none with that id.
+    async fn delete_saved_segment(&self, site: SiteId, id: i64) -> Result<bool, StoreError>;
+}
+
+/// A named list of dashboard filters of one site (`?segment=ID`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedSegment {
+    pub id: i64,
+    pub name: String,
+    /// As the URL writes them: `DIM:OP:VALUE`, `prop:KEY:OP:VALUE`.
+    pub filters: Vec<String>,
 }

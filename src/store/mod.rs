@@ -15,7 +15,8 @@ mod sqlite;
 mod stats;
 
 pub use auth::{
-    ApiKey, ApiKeyId, ApiKeyScope, AuthStore, ShareLink, ShareLinkId, TokenHash, UserCredentials,
+    ApiKey, ApiKeyId, ApiKeyScope, AuthStore, SavedSegment, ShareLink, ShareLinkId, TokenHash,
+    UserCredentials,
 };
 pub use engine::{BuildReport, CLOSE_AFTER, EngineCounts, build_pending};
 pub use live::LiveCursor;
@@ -38,6 +39,8 @@ pub enum StoreError {
     SiteExists(String),
     #[error("user {0} already exists")]
     UserExists(String),
+    #[error("this site has a segment named {0:?} already")]
+    SegmentExists(String),
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
     /// `--database-read-url` names something other than the primary where a replica cannot be

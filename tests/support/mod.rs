@@ -309,27 +309,49 @@ pub async fn add_site(store: &DynStore, domain: &str, tz: &str) -> Site {
         .unwrap_or_else(|e| panic!("adding {domain}: {e}"))
 }
 
+/// Runs `$body` with `$c` bound to a connection of the test's own to `db`, on either backend
+/// (the body is written once and compiled for each).
+macro_rules! with_connection {
+    ($db:expr, |$c:ident| $body:expr) => {{
+        use sqlx::Connection;
+        match $db.backend {
+            Backend::Sqlite => {
+                let mut $c = sqlx::SqliteConnection::connect(&$db.url)
+                    .await
+                    .unwrap_or_else(|e| panic!("{}: {e}", $db.url));
+                $body
+            }
+            Backend::Postgres => {
+                let mut $c = sqlx::PgConnection::connect(&$db.url)
+                    .await
+                    .unwrap_or_else(|e| panic!("{}: {e}", $db.url));
+                $body
+            }
+        }
+    }};
+}
+
 /// Runs `statements` on `db` directly, on a connection of its own (to set up what an older
 /// footfall or another program left there).
 pub async fn run_sql(db: &TestDb, statements: &[&str]) {
-    use sqlx::Connection;
-    macro_rules! run_on {
-        ($connection:ty) => {{
-            let mut c = <$connection>::connect(&db.url)
+    with_connection!(db, |c| {
+        for sql in statements {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(&mut c)
                 .await
-                .unwrap_or_else(|e| panic!("{}: {e}", db.url));
-            for sql in statements {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-                    .execute(&mut c)
-                    .await
-                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
-            }
-        }};
-    }
-    match db.backend {
-        Backend::Sqlite => run_on!(sqlx::SqliteConnection),
-        Backend::Postgres => run_on!(sqlx::PgConnection),
-    }
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+    })
+}
+
+/// The first column of the first row of `sql` on `db`, as an integer, on a connection of its own.
+pub async fn query_int(db: &TestDb, sql: &str) -> i64 {
+    with_connection!(db, |c| {
+        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_owned()))
+            .fetch_one(&mut c)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    })
 }
 
 /// Runs the `footfall` binary on `db` as a user would.
@@ -456,29 +478,3 @@ pub mod driver;
 pub mod known;
 pub mod traffic;
 pub mod visits;
-
-/// The first column of the first row of `sql` on `db`, as an integer, on a connection of its own.
-pub async fn query_int(db: &TestDb, sql: &str) -> i64 {
-    use sqlx::Connection;
-    let sql = sqlx::AssertSqlSafe(sql.to_owned());
-    match db.backend {
-        Backend::Sqlite => {
-            let mut c = sqlx::SqliteConnection::connect(&db.url)
-                .await
-                .unwrap_or_else(|e| panic!("{}: {e}", db.url));
-            sqlx::query_scalar::<_, i64>(sql)
-                .fetch_one(&mut c)
-                .await
-                .unwrap_or_else(|e| panic!("{e}"))
-        }
-        Backend::Postgres => {
-            let mut c = sqlx::PgConnection::connect(&db.url)
-                .await
-                .unwrap_or_else(|e| panic!("{}: {e}", db.url));
-            sqlx::query_scalar::<_, i64>(sql)
-                .fetch_one(&mut c)
-                .await
-                .unwrap_or_else(|e| panic!("{e}"))
-        }
-    }
-}

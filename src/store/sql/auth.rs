@@ -6,8 +6,8 @@ use crate::domain::{Email, SiteId, User, UserId};
 use crate::store::auth::assemble_api_keys;
 use crate::store::backend::Backend;
 use crate::store::{
-    ApiKey, ApiKeyId, ApiKeyScope, AuthStore, ShareLink, ShareLinkId, StoreError, TokenHash,
-    UserCredentials,
+    ApiKey, ApiKeyId, ApiKeyScope, AuthStore, SavedSegment, ShareLink, ShareLinkId, StoreError,
+    TokenHash, UserCredentials,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -397,6 +397,78 @@ impl<B: Backend> AuthStore for B {
     async fn revoke_api_key(&self, key: ApiKeyId) -> Result<bool, StoreError> {
         let mut sql = Sql::new(self.exec().dialect());
         sql.push("DELETE FROM api_keys WHERE id = ").int(key.0);
+        Ok(self.exec().execute(&sql).await? > 0)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn saved_segments(&self, site: SiteId) -> Result<Vec<SavedSegment>, StoreError> {
+        let mut sql = Sql::new(self.exec().dialect());
+        sql.push("SELECT id, name, filters FROM saved_segments WHERE site_id = ")
+            .int(site.0)
+            .push(" ORDER BY name, id");
+        let rows = self
+            .exec()
+            .fetch(&sql, &[Kind::Int, Kind::Text, Kind::Text])
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let filters = serde_json::from_str(&row.string(2)?)
+                    .map_err(|e| StoreError::Corrupt(format!("a saved segment's filters: {e}")))?;
+                Ok(SavedSegment {
+                    id: row.int(0)?,
+                    name: row.string(1)?,
+                    filters,
+                })
+            })
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn add_saved_segment(
+        &self,
+        site: SiteId,
+        name: &str,
+        filters: &[String],
+    ) -> Result<SavedSegment, StoreError> {
+        let json = serde_json::to_string(filters)
+            .map_err(|e| StoreError::Corrupt(format!("filters as JSON: {e}")))?;
+        let mut sql = Sql::new(self.exec().dialect());
+        sql.push("INSERT INTO saved_segments (site_id, name, filters, created_at) VALUES (")
+            .list([
+                Bind::Int(site.0),
+                Bind::Text(name.to_owned()),
+                Bind::Text(json),
+            ])
+            .push(", ")
+            .now()
+            .push(") RETURNING id");
+        let mut tx = self.exec().begin().await?;
+        let rows = match tx.fetch(&sql, &[Kind::Int]).await {
+            Err(e) if e.is_unique_violation() => {
+                return Err(StoreError::SegmentExists(name.to_owned()));
+            }
+            rows => rows?,
+        };
+        tx.commit().await?;
+        let id = rows
+            .first()
+            .map(|row| row.int(0))
+            .transpose()?
+            .ok_or_else(|| StoreError::Corrupt("a new segment has no id".into()))?;
+        Ok(SavedSegment {
+            id,
+            name: name.to_owned(),
+            filters: filters.to_vec(),
+        })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn delete_saved_segment(&self, site: SiteId, id: i64) -> Result<bool, StoreError> {
+        let mut sql = Sql::new(self.exec().dialect());
+        sql.push("DELETE FROM saved_segments WHERE id = ")
+            .int(id)
+            .push(" AND site_id = ")
+            .int(site.0);
         Ok(self.exec().execute(&sql).await? > 0)
     }
 }

@@ -1,0 +1,11 @@
+-- Saved segments: a named list of dashboard filters for a site, applied with ?segment=ID on the
+-- dashboard and its exports. `filters` is a JSON array of filters as the URL writes them
+-- (`DIM:OP:VALUE`, `prop:KEY:OP:VALUE`).
+CREATE TABLE saved_segments (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    site_id     BIGINT      NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+    name        TEXT        NOT NULL,
+    filters     TEXT        NOT NULL,
+    created_at  TIMESTAMPTZ NOT NULL,
+    UNIQUE (site_id, name)
+);
