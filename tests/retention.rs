@@ -165,6 +165,14 @@ async fn old_raw_rows_go_and_the_figures_of_their_days_stay(backend: Backend) {
         1,
     )
     .await;
+    // (Not the newest event of all, which retention keeps: see the next test.)
+    let d = add_site(&store, "d.example", "UTC").await;
+    write(
+        &store,
+        visits::visit(&d, 1, &profile(), &[(Utc::now(), "pageview", "/", &[])]),
+        1,
+    )
+    .await;
     build_pending(store.as_ref())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -176,11 +184,12 @@ async fn old_raw_rows_go_and_the_figures_of_their_days_stay(backend: Backend) {
     let report = retain(&store, None).await;
     assert_eq!((report.events, report.visits), (1, 1), "{report:?}");
 
-    // The server's setting applies to b, in b's days: 30 kept, days 30..=40 go.
+    // The server's setting applies to b (and d, which has nothing old), in b's days: 30 kept,
+    // days 30..=40 go.
     let report = retain(&store, Some(30)).await;
     assert_eq!(
         (report.sites, report.events, report.visits),
-        (2, 22, 11),
+        (3, 22, 11),
         "{report:?}"
     );
     assert_eq!(raw_events(&db, &b).await, 58);
@@ -214,6 +223,36 @@ async fn old_raw_rows_go_and_the_figures_of_their_days_stay(backend: Backend) {
         (1, 40),
         "{report:?}"
     );
+    db.cleanup().await;
+}
+
+async fn the_newest_event_stays_so_that_its_id_is_never_given_again(backend: Backend) {
+    let Some((store, db)) = open_store(backend).await else {
+        return;
+    };
+    let today = Utc::now().date_naive();
+    // A database idle for longer than its retention: every event is past it.
+    let site = add_site(&store, "idle.example", "UTC").await;
+    write(&store, history(&site, 20, today), 50).await;
+    build_pending(store.as_ref())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let newest = query_int(&db, "SELECT MAX(id) FROM events").await;
+    store
+        .set_site_retention(site.id, Some(1))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let report = retain(&store, None).await;
+    assert_eq!(report.events, 39, "{report:?}");
+    assert_eq!(query_int(&db, "SELECT MAX(id) FROM events").await, newest);
+    let now = Utc::now();
+    write(
+        &store,
+        visits::visit(&site, 1, &profile(), &[(now, "pageview", "/", &[])]),
+        1,
+    )
+    .await;
+    assert!(query_int(&db, "SELECT MAX(id) FROM events").await > newest);
     db.cleanup().await;
 }
 
@@ -410,6 +449,7 @@ async fn a_site_sets_its_retention_in_its_settings(backend: Backend) {
 
 both_backends!(
     old_raw_rows_go_and_the_figures_of_their_days_stay,
+    the_newest_event_stays_so_that_its_id_is_never_given_again,
     three_collectors_run_retention_once_and_take_over_from_a_dead_holder,
     a_site_sets_its_retention_in_its_settings,
 );

@@ -442,19 +442,10 @@ impl<B: Backend> AuthStore for B {
             .push(", ")
             .now()
             .push(") RETURNING id");
-        let mut tx = self.exec().begin().await?;
-        let rows = match tx.fetch(&sql, &[Kind::Int]).await {
-            Err(e) if e.is_unique_violation() => {
-                return Err(StoreError::SegmentExists(name.to_owned()));
-            }
-            rows => rows?,
-        };
-        tx.commit().await?;
-        let id = rows
-            .first()
-            .map(|row| row.int(0))
-            .transpose()?
-            .ok_or_else(|| StoreError::Corrupt("a new segment has no id".into()))?;
+        let id = super::insert_id(self.exec(), &sql, || {
+            StoreError::SegmentExists(name.to_owned())
+        })
+        .await?;
         Ok(SavedSegment {
             id,
             name: name.to_owned(),

@@ -47,17 +47,12 @@ impl<B: Backend> IngestStore for B {
             .push(", ")
             .now()
             .push(") RETURNING id");
-        let mut tx = self.exec().begin().await?;
-        let rows = match tx.fetch(&sql, &[Kind::Int]).await {
-            Err(e) if e.is_unique_violation() => {
-                return Err(StoreError::SiteExists(domain.to_string()));
-            }
-            rows => rows?,
-        };
-        tx.commit().await?;
-        let id = rows.first().map(|row| row.int(0)).transpose()?;
+        let id = super::insert_id(self.exec(), &sql, || {
+            StoreError::SiteExists(domain.to_string())
+        })
+        .await?;
         Ok(Site {
-            id: SiteId(id.ok_or_else(|| StoreError::Corrupt("a new site has no id".into()))?),
+            id: SiteId(id),
             domain: domain.clone(),
             timezone,
         })

@@ -19,6 +19,26 @@ pub(crate) mod upgrade;
 
 use super::StoreError;
 use chrono::{DateTime, NaiveDate, Utc};
+use exec::Exec;
+
+/// Runs an `INSERT … RETURNING id` in a transaction of its own and returns the id; a duplicate
+/// key is `taken()` (a site or a name that exists already).
+pub(crate) async fn insert_id(
+    db: &dyn Exec,
+    sql: &Sql,
+    taken: impl FnOnce() -> StoreError,
+) -> Result<i64, StoreError> {
+    let mut tx = db.begin().await?;
+    let rows = match tx.fetch(sql, &[Kind::Int]).await {
+        Err(e) if e.is_unique_violation() => return Err(taken()),
+        rows => rows?,
+    };
+    tx.commit().await?;
+    rows.first()
+        .map(|row| row.int(0))
+        .transpose()?
+        .ok_or_else(|| StoreError::Corrupt("an inserted row has no id".into()))
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Dialect {
