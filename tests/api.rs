@@ -226,6 +226,10 @@ async fn filters_narrow_the_answers_exactly_as_in_the_query_layer(backend: Backe
             vec![filter(D::Prop("plan".into()), FilterOp::Is, "pro")],
         ),
         (
+            vec!["page:matches:/blog/**"],
+            vec![filter(D::Page, FilterOp::Matches, "/blog/**")],
+        ),
+        (
             vec!["page:contains:%"],
             vec![filter(D::Page, FilterOp::Contains, "%")],
         ),

@@ -1,5 +1,5 @@
 //! Filters on the hand-worked data set of `support::known`, on both backends: session-level and
-//! event-level, `is` and `contains`, empty values, combinations, and hostile values.
+//! event-level, `is`, `contains` and `matches`, empty values, combinations, and hostile values.
 
 mod support;
 
@@ -15,7 +15,92 @@ both_backends!(
     an_empty_is_means_not_set_and_an_empty_contains_means_set,
     filters_combine_with_and_on_the_same_event,
     hostile_filter_values_are_bound_and_match_nothing,
+    matches_takes_one_star_within_a_segment_and_two_across,
 );
+
+fn matches(dimension: D, pattern: &str) -> footfall::stats::Filter {
+    footfall::stats::Filter {
+        dimension,
+        op: footfall::stats::FilterOp::Matches,
+        value: pattern.to_owned(),
+    }
+}
+
+async fn matches_takes_one_star_within_a_segment_and_two_across(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let post = aggregate(&f, A, B, vec![is(D::Page, "/blog/post_1")]).await;
+    assert_eq!(post.0, 1, "{post:?}");
+    assert_eq!(
+        aggregate(&f, A, B, vec![matches(D::Page, "/blog/**")]).await,
+        post
+    );
+    assert_eq!(
+        aggregate(&f, A, B, vec![matches(D::Page, "/blog/*")]).await,
+        post
+    );
+    assert_eq!(
+        aggregate(&f, A, B, vec![matches(D::Page, "/b*/*_1")]).await,
+        post
+    );
+    // One star stays in its segment: of the two pages with "_", only /100%_real (visit 6).
+    assert_eq!(
+        aggregate(&f, A, B, vec![matches(D::Page, "/*_*")]).await,
+        (1, 1, 1, 1, 2.0, 0.0, 180.0)
+    );
+    // Two cross them: every page.
+    assert_eq!(
+        aggregate(&f, A, B, vec![matches(D::Page, "/**")]).await,
+        aggregate(&f, A, B, vec![contains(D::Page, "/")]).await
+    );
+    // The whole value, case-sensitively, literally but for the stars.
+    for nothing in ["/PRICING", "/pricin", "pricing", "/pricing/*", "/100%_rea."] {
+        assert_eq!(
+            aggregate(&f, A, B, vec![matches(D::Page, nothing)]).await,
+            (0, 0, 0, 0, 0.0, 0.0, 0.0),
+            "{nothing}"
+        );
+    }
+    assert_eq!(
+        aggregate(&f, A, B, vec![matches(D::Page, "/pricing")]).await,
+        aggregate(&f, A, B, vec![is(D::Page, "/pricing")]).await
+    );
+    // Any dimension; an empty pattern is "not set", as `is`.
+    assert_eq!(
+        aggregate(&f, A, B, vec![matches(D::Source, "Goo*")]).await,
+        aggregate(&f, A, B, vec![is(D::Source, "Google")]).await
+    );
+    assert_eq!(
+        aggregate(&f, A, B, vec![matches(D::Source, "")]).await,
+        aggregate(&f, A, B, vec![is(D::Source, "")]).await
+    );
+    assert_eq!(
+        breakdown(
+            &f.store,
+            &query(&f.site, A, B, vec![matches(D::Page, "/*")]),
+            D::Page
+        )
+        .await,
+        breakdown(&f.store, &query(&f.site, A, B, vec![]), D::Page)
+            .await
+            .into_iter()
+            .filter(|l| l.0.as_deref() != Some("/blog/post_1"))
+            .collect::<Vec<_>>()
+    );
+    // The raw SQL (Postgres `~`, SQLite `REGEXP`) answers as the query engine does.
+    let raw = footfall::store::connect_with(&f.db.url, false)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for pattern in ["/blog/**", "/*_*", "/**", "/b*/*_1", "/PRICING"] {
+        let q = query(&f.site, A, B, vec![matches(D::Page, pattern)]);
+        assert_eq!(
+            raw.aggregate(&q).await.ok(),
+            f.store.aggregate(&q).await.ok(),
+            "{pattern}"
+        );
+    }
+}
 
 async fn a_session_level_filter_counts_whole_visits_on_the_day_they_started(backend: Backend) {
     let Some(f) = fixture(backend).await else {

@@ -176,6 +176,19 @@ fn random_filter(rng: &mut StdRng) -> Filter {
             let part: String = chars[a..b.max(a)].iter().collect();
             (FilterOp::Contains, part.to_ascii_uppercase())
         }
+        // A pattern from a known value: its last segment (or its tail) made a star, or two.
+        6 => {
+            let head: String = match known.rfind('/') {
+                Some(slash) => known[..=slash].to_owned(),
+                None => known.chars().take(known.chars().count() / 2).collect(),
+            };
+            let star = if rng.random_range(0..2) == 0 {
+                "*"
+            } else {
+                "**"
+            };
+            (FilterOp::Matches, format!("{head}{star}"))
+        }
         _ => (FilterOp::Is, known.to_owned()),
     };
     Filter {

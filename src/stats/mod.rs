@@ -54,6 +54,7 @@
 //! - A value no stored text can hold (a NUL character) matches nothing.
 
 pub mod calendar;
+pub mod glob;
 pub mod params;
 pub mod period;
 
@@ -206,6 +207,9 @@ pub enum FilterOp {
     Is,
     /// Contains the value, case-insensitively (ASCII).
     Contains,
+    /// A set value that matches the pattern as a whole: `*` any characters but `/`, `**` any
+    /// characters (`stats::glob`). An empty pattern: not set, as `is`.
+    Matches,
 }
 
 impl FilterOp {
@@ -213,6 +217,7 @@ impl FilterOp {
         match self {
             Self::Is => "is",
             Self::Contains => "contains",
+            Self::Matches => "matches",
         }
     }
 
@@ -220,6 +225,7 @@ impl FilterOp {
         match name {
             "is" | "eq" | "==" => Some(Self::Is),
             "contains" | "~" => Some(Self::Contains),
+            "matches" => Some(Self::Matches),
             _ => None,
         }
     }

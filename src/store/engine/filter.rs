@@ -1,15 +1,16 @@
 //! Filters compiled for segments: each filter becomes a test on a column's dictionary (evaluated
 //! once per distinct value, not per row), and a segment's matches are bit sets of the visits and
 //! events that pass. The tests mean exactly what the SQL conditions mean (`store::sql::filters`):
-//! `is ""` is "not set", `contains` is an ASCII case-insensitive substring of a set value, and a
-//! value holding NUL matches nothing.
+//! `is ""` is "not set", `contains` is an ASCII case-insensitive substring of a set value,
+//! `matches` a set value matching a pattern (`stats::glob`), and a value holding NUL matches
+//! nothing.
 
 use super::column::{Bits, Column};
 use super::rows::session_dim;
 use super::segment::Segment;
 use crate::stats::{Dimension, Filter, FilterOp};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 enum Test {
     Never,
     Unset,
@@ -17,7 +18,25 @@ enum Test {
     Equals(String),
     /// ASCII-lowercased text.
     Contains(String),
+    /// A set value matching the pattern's expression (`stats::glob`).
+    Matches(regex::Regex),
 }
+
+/// Tests are compared by what they accept: expressions by their text.
+impl PartialEq for Test {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Never, Self::Never) | (Self::Unset, Self::Unset) | (Self::Set, Self::Set) => {
+                true
+            }
+            (Self::Equals(a), Self::Equals(b)) | (Self::Contains(a), Self::Contains(b)) => a == b,
+            (Self::Matches(a), Self::Matches(b)) => a.as_str() == b.as_str(),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Test {}
 
 impl Test {
     fn of(filter: &Filter) -> Self {
@@ -29,6 +48,15 @@ impl Test {
             (FilterOp::Is, false) => Self::Equals(filter.value.clone()),
             (FilterOp::Contains, true) => Self::Set,
             (FilterOp::Contains, false) => Self::Contains(filter.value.to_ascii_lowercase()),
+            (FilterOp::Matches, true) => Self::Unset,
+            // The expression escapes every literal, so it always compiles; if it did not, it
+            // would match nothing rather than everything.
+            (FilterOp::Matches, false) => {
+                match regex::Regex::new(&crate::stats::glob::to_regex(&filter.value)) {
+                    Ok(re) => Self::Matches(re),
+                    Err(_) => Self::Never,
+                }
+            }
         }
     }
 
@@ -39,6 +67,7 @@ impl Test {
             Self::Set => !value.is_empty(),
             Self::Equals(v) => value == v,
             Self::Contains(t) => !value.is_empty() && contains_ascii_ci(value, t),
+            Self::Matches(re) => !value.is_empty() && re.is_match(value),
         }
     }
 
@@ -322,5 +351,12 @@ mod tests {
         assert!(t(FilterOp::Contains, "50%_").accepts("x50%_y"));
         assert!(!t(FilterOp::Contains, "50%").accepts("500"));
         assert!(!t(FilterOp::Is, "a\0").accepts("a\0"));
+        let blog = t(FilterOp::Matches, "/blog/*");
+        assert!(blog.accepts("/blog/a") && !blog.accepts("/blog/a/b") && !blog.accepts("/Blog/a"));
+        assert!(t(FilterOp::Matches, "").accepts("") && !t(FilterOp::Matches, "").accepts("x"));
+        assert!(
+            !t(FilterOp::Matches, "**").accepts(""),
+            "a pattern needs a set value"
+        );
     }
 }

@@ -4,6 +4,9 @@
 //! - `Is` with a value: equal to it. `Is` with an empty value: not set (NULL or empty).
 //! - `Contains`: a set value containing the text, ASCII case-insensitively; `%`, `_` and `\` in
 //!   the text are matched literally. `Contains ""` therefore means "is set".
+//! - `Matches`: a set value matching the pattern (`stats::glob`) as a regular expression: `~` on
+//!   Postgres, `REGEXP` on SQLite (sqlx's, Rust's `regex`, as the query engine's). `Matches ""`
+//!   means "not set", as `Is ""`.
 //! - Filters of one level combine with AND on the same row: two event-level filters must hold on
 //!   the same event.
 
@@ -141,7 +144,7 @@ fn push_condition(sql: &mut Sql, filter: &Filter) {
     }
     let col = Col::of(&filter.dimension);
     match (filter.op, filter.value.is_empty()) {
-        (FilterOp::Is, true) => {
+        (FilterOp::Is | FilterOp::Matches, true) => {
             sql.push("COALESCE(");
             col.push(sql);
             sql.push(", '') = ''");
@@ -171,6 +174,18 @@ fn push_condition(sql: &mut Sql, filter: &Filter) {
                 .push(" LIKE ")
                 .text(&contains_pattern(&filter.value))
                 .push(" ESCAPE '\\'");
+        }
+        (FilterOp::Matches, false) => {
+            sql.push("(COALESCE(");
+            col.push(sql);
+            sql.push(", '') <> '' AND ");
+            col.push(sql);
+            sql.push(match sql.dialect() {
+                Dialect::Sqlite => " REGEXP ",
+                Dialect::Postgres => " ~ ",
+            })
+            .text(&crate::stats::glob::to_regex(&filter.value))
+            .push(")");
         }
     }
 }

@@ -53,7 +53,9 @@ impl SqliteStore {
             // and commits skip an fsync each.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // `REGEXP`, for the `matches` filter (`store::sql::filters`).
+            .with_regexp();
         // Page caches are per connection: 16 MB for the batch writer, 2 MB for the other
         // writes and for each reader (the dashboard reads the query engine's memory, and what
         // still reads the file reads each page about once), which bounds SQLite's own memory at
