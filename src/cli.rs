@@ -44,6 +44,44 @@ pub enum Command {
     /// Manage API keys for the stats API.
     #[command(subcommand)]
     Apikey(crate::api::cli::ApiKeyCommand),
+    /// Manage a site's goals (conversions are counted over stored events, history included).
+    #[command(subcommand)]
+    Goal(GoalCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GoalCommand {
+    /// Add a pageview goal (--path) or a custom event goal (--event, optionally --prop).
+    Add {
+        /// The site's domain.
+        #[arg(long)]
+        site: String,
+        /// The goal's name, as the dashboard shows it.
+        #[arg(long)]
+        name: String,
+        /// A pageview goal: the path, or a pattern with * (one path segment) and ** (any):
+        /// /thanks, /blog/**.
+        #[arg(long, conflicts_with_all = ["event", "prop"], required_unless_present = "event")]
+        path: Option<String>,
+        /// A custom event goal: the event's name.
+        #[arg(long)]
+        event: Option<String>,
+        /// With --event: a prop the event must have, KEY=VALUE.
+        #[arg(long, requires = "event")]
+        prop: Option<String>,
+    },
+    /// List a site's goals: name, then what converts.
+    List {
+        #[arg(long)]
+        site: String,
+    },
+    /// Remove a site's goal by name.
+    Remove {
+        #[arg(long)]
+        site: String,
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -149,6 +187,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(cmd) => crate::auth::cli::run(&cli.database_url, cmd).await,
         Command::Import(args) => crate::import::cli::run(&cli.database_url, args).await,
         Command::Apikey(cmd) => crate::api::cli::run(&cli.database_url, cmd).await,
+        Command::Goal(cmd) => goal(&cli.database_url, cmd).await,
         Command::Seed(args) => {
             let store = open(&cli.database_url).await?;
             let report = seed::run(
@@ -212,6 +251,72 @@ async fn site(url: &str, cmd: SiteCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn goal(url: &str, command: GoalCommand) -> anyhow::Result<()> {
+    use crate::stats::goal::Goal;
+    let store = open(url).await?;
+    let site_of = |domain: &str| {
+        let store = store.clone();
+        let domain = domain.to_owned();
+        async move {
+            let domain = SiteDomain::parse(&domain)?;
+            store
+                .list_sites()
+                .await?
+                .into_iter()
+                .find(|s| s.domain == domain)
+                .with_context(|| format!("no site {domain}: see `footfall site list`"))
+        }
+    };
+    match command {
+        GoalCommand::Add {
+            site,
+            name,
+            path,
+            event,
+            prop,
+        } => {
+            let site = site_of(&site).await?;
+            let goal = match (path, event) {
+                (Some(path), _) => Goal::page(&name, &path)?,
+                (None, Some(event)) => Goal::event(&name, &event, prop.as_deref())?,
+                (None, None) => anyhow::bail!("give the goal a --path or an --event"),
+            };
+            store.add_goal(site.id, &goal).await?;
+            println!(
+                "added goal \"{}\" to {}: {}",
+                goal.name,
+                site.domain,
+                goal.describe()
+            );
+        }
+        GoalCommand::List { site } => {
+            let site = site_of(&site).await?;
+            let goals = store.goals(site.id).await?;
+            if goals.is_empty() {
+                println!(
+                    "no goals yet: add one with `footfall goal add --site {} --name NAME --path /thanks`",
+                    site.domain
+                );
+            }
+            for goal in goals {
+                println!("{}\t{}", goal.name, goal.describe());
+            }
+        }
+        GoalCommand::Remove { site, name } => {
+            let site = site_of(&site).await?;
+            if !store.remove_goal(site.id, name.trim()).await? {
+                anyhow::bail!(
+                    "{} has no goal named {name:?}: see `footfall goal list --site {}`",
+                    site.domain,
+                    site.domain
+                );
+            }
+            println!("removed goal \"{}\" from {}", name.trim(), site.domain);
+        }
+    }
+    Ok(())
 }
 
 async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<()> {

@@ -55,6 +55,7 @@
 
 pub mod calendar;
 pub mod glob;
+pub mod goal;
 pub mod params;
 pub mod period;
 

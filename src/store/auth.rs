@@ -4,6 +4,7 @@
 
 use super::StoreError;
 use crate::domain::{Email, SiteId, User, UserId};
+use crate::stats::goal::Goal;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -201,6 +202,13 @@ pub trait AuthStore: Send + Sync {
     ) -> Result<SavedSegment, StoreError>;
     /// Deletes a site's segment; false when it has none with that id.
     async fn delete_saved_segment(&self, site: SiteId, id: i64) -> Result<bool, StoreError>;
+
+    /// A site's goals, by name.
+    async fn goals(&self, site: SiteId) -> Result<Vec<Goal>, StoreError>;
+    /// Adds a goal; `GoalExists` if the site has one of that name.
+    async fn add_goal(&self, site: SiteId, goal: &Goal) -> Result<(), StoreError>;
+    /// Removes a site's goal by name; false when it has none of that name.
+    async fn remove_goal(&self, site: SiteId, name: &str) -> Result<bool, StoreError>;
 }
 
 /// A named list of dashboard filters of one site (`?segment=ID`).

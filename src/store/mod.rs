@@ -41,6 +41,8 @@ pub enum StoreError {
     UserExists(String),
     #[error("this site has a segment named {0:?} already")]
     SegmentExists(String),
+    #[error("this site has a goal named {0:?} already")]
+    GoalExists(String),
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
     /// `--database-read-url` names something other than the primary where a replica cannot be

@@ -3,6 +3,7 @@
 use super::exec::Exec;
 use super::{Bind, Dialect, Kind, Row, Sql};
 use crate::domain::{Email, SiteId, User, UserId};
+use crate::stats::goal::{Goal, GoalTarget};
 use crate::store::auth::assemble_api_keys;
 use crate::store::backend::Backend;
 use crate::store::{
@@ -460,6 +461,78 @@ impl<B: Backend> AuthStore for B {
             .int(id)
             .push(" AND site_id = ")
             .int(site.0);
+        Ok(self.exec().execute(&sql).await? > 0)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn goals(&self, site: SiteId) -> Result<Vec<Goal>, StoreError> {
+        let mut sql = Sql::new(self.exec().dialect());
+        sql.push("SELECT name, path, event, prop_key, prop_value FROM goals WHERE site_id = ")
+            .int(site.0)
+            .push(" ORDER BY name, id");
+        let rows = self.exec().fetch(&sql, &[Kind::Text; 5]).await?;
+        rows.iter()
+            .map(|row| {
+                let name = row.string(0)?;
+                let goal = match (row.text(1)?, row.text(2)?) {
+                    (Some(path), _) => Goal::page(&name, &path),
+                    (None, Some(event)) => {
+                        let prop = match (row.text(3)?, row.text(4)?) {
+                            (Some(k), Some(v)) => Some(format!("{k}={v}")),
+                            _ => None,
+                        };
+                        Goal::event(&name, &event, prop.as_deref())
+                    }
+                    (None, None) => {
+                        return Err(StoreError::Corrupt(format!("goal {name:?} has no target")));
+                    }
+                };
+                goal.map_err(|e| StoreError::Corrupt(format!("goal {name:?}: {e}")))
+            })
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn add_goal(&self, site: SiteId, goal: &Goal) -> Result<(), StoreError> {
+        let (path, event, key, value) = match &goal.target {
+            GoalTarget::Page(pattern) => (Some(pattern.as_str()), None, None, None),
+            GoalTarget::Event { name, prop } => (
+                None,
+                Some(name.as_str()),
+                prop.as_ref().map(|(k, _)| k.as_str()),
+                prop.as_ref().map(|(_, v)| v.as_str()),
+            ),
+        };
+        let mut sql = Sql::new(self.exec().dialect());
+        sql.push(
+            "INSERT INTO goals (site_id, name, path, event, prop_key, prop_value, created_at) \
+             VALUES (",
+        )
+        .int(site.0)
+        .push(", ")
+        .text(&goal.name);
+        for column in [path, event, key, value] {
+            sql.push(", ");
+            match column {
+                Some(v) => sql.text(v),
+                None => sql.push("NULL"),
+            };
+        }
+        sql.push(", ").now().push(") RETURNING id");
+        super::insert_id(self.exec(), &sql, || {
+            StoreError::GoalExists(goal.name.clone())
+        })
+        .await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn remove_goal(&self, site: SiteId, name: &str) -> Result<bool, StoreError> {
+        let mut sql = Sql::new(self.exec().dialect());
+        sql.push("DELETE FROM goals WHERE site_id = ")
+            .int(site.0)
+            .push(" AND name = ")
+            .text(name);
         Ok(self.exec().execute(&sql).await? > 0)
     }
 }
