@@ -2,17 +2,88 @@
 //! clear errors for bad definitions, and counted at query time over stored events — so a goal
 //! added after the fact has its history — on the hand-worked data set of `support::known`.
 
+#[path = "support/browser.rs"]
+mod browser;
 mod support;
 
 use footfall::stats::goal::Goal;
 use support::known::{A, B, fixture};
 use support::visits::query;
-use support::{Backend, footfall, open_store, text};
+use support::{
+    Backend, CHROME_UA, IPHONE_UA, Options, TestApp, footfall, open_store, pageview, text,
+};
 
 both_backends!(
     goals_are_added_listed_and_removed_from_the_command_line,
     a_goals_conversions_are_its_matching_events_history_included,
+    the_dashboard_shows_each_goals_conversions_under_the_views_filters,
 );
+
+async fn the_dashboard_shows_each_goals_conversions_under_the_views_filters(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, Options::default()).await else {
+        return;
+    };
+    let signup =
+        r#"{"n":"Signup","u":"https://example.com/pricing","d":"example.com","p":{"plan":"pro"}}"#;
+    for (body, ua) in [
+        (pageview("/pricing"), CHROME_UA),
+        (signup.to_owned(), CHROME_UA),
+        (pageview("/"), IPHONE_UA),
+        (pageview("/blog/a"), IPHONE_UA),
+        (pageview("/blog/b"), IPHONE_UA),
+    ] {
+        assert_eq!(app.post_event(&body, ua).await.status(), 202);
+    }
+    app.wait_for_events("example.com", 5).await;
+    let site = app.site("example.com").await;
+    for goal in [
+        Goal::page("Pricing", "/pricing"),
+        Goal::page("Blog", "/blog/**"),
+        Goal::event("Pro signup", "Signup", Some("plan=pro")),
+    ] {
+        let goal = goal.unwrap_or_else(|e| panic!("{e}"));
+        app.store
+            .add_goal(site.id, &goal)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let mut browser = browser::log_in_owner(&app).await;
+    let row = |body: &str, goal: &str| {
+        let start = body
+            .find(r#"aria-label="Goals""#)
+            .unwrap_or_else(|| panic!("no Goals table in:\n{body}"));
+        let table = &body[start..];
+        let at = table
+            .find(&format!(">{goal}</a>"))
+            .unwrap_or_else(|| panic!("no {goal} in the Goals table"));
+        let row = &table[at..];
+        let cells: Vec<String> = row[..row.find("</tr>").unwrap_or(row.len())]
+            .split(r#"<td class="num">"#)
+            .skip(1)
+            .map(|c| c[..c.find("</td>").unwrap_or(c.len())].to_owned())
+            .collect();
+        cells
+    };
+    // Two visitors in the view: Chrome (pricing, signup) and the iPhone (home, two blog posts).
+    let page = browser.get("/sites/example.com").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(row(&page.body, "Pricing"), ["1", "1", "50.0%"]);
+    assert_eq!(row(&page.body, "Blog"), ["1", "2", "50.0%"]);
+    assert_eq!(row(&page.body, "Pro signup"), ["1", "1", "50.0%"]);
+    // Under a filter, of the view's visitors: the iPhone alone.
+    let mobile = browser
+        .get("/sites/example.com?f=device%3Ais%3Amobile")
+        .await;
+    assert_eq!(row(&mobile.body, "Pricing"), ["0", "0", "0.0%"]);
+    assert_eq!(row(&mobile.body, "Blog"), ["1", "2", "100.0%"]);
+    // A goal's row filters the view to its conversions.
+    assert!(
+        page.body.contains("f=page%3Amatches%3A%2Fblog%2F**"),
+        "no link for Blog"
+    );
+    let (_, _, db) = app.stop().await;
+    db.cleanup().await;
+}
 
 async fn goals_are_added_listed_and_removed_from_the_command_line(backend: Backend) {
     let Some((store, db)) = open_store(backend).await else {

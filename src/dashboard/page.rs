@@ -66,6 +66,20 @@ pub struct Chip {
     pub remove_href: String,
 }
 
+/// A goal's line in the Goals table.
+pub struct GoalRow {
+    pub name: String,
+    /// What converts, in words (`pageview /blog/**`).
+    pub target: String,
+    /// The view with the goal's filters added.
+    pub href: String,
+    pub uniques: String,
+    pub total: String,
+    /// Converted visitors ÷ all visitors of the view, e.g. "12.5%".
+    pub rate: String,
+    pub bar: u32,
+}
+
 /// A saved segment in the menu.
 pub struct SegmentLink {
     pub name: String,
@@ -131,6 +145,8 @@ pub struct DashboardPage {
     pub filter_params: Vec<String>,
     /// The raw events of this view as CSV.
     pub events_export_href: String,
+    /// The site's goals and their conversions in this view.
+    pub goals: Vec<GoalRow>,
     /// The site's saved segments (none on a shared page).
     pub segments: Vec<SegmentLink>,
     /// The view's filters (the segment's included) as a query string, for the form that saves
@@ -190,6 +206,7 @@ pub async fn render(
     };
 
     let link = |v: &View| format!("{base}?{}", v.query_string());
+    let goals = goal_rows(store, site, &view, &query, current.visitors, &link).await?;
     let query_string = view.query_string();
     let table = |dim: &Dimension, rows: Vec<BreakdownRow>, metric: &'static str| Table {
         title: dim.label(),
@@ -324,9 +341,55 @@ pub async fn render(
         events_export_href: export::href(&base, "events", &query_string),
         query_string,
         filter_params: view.filters.iter().map(params::format_filter).collect(),
+        goals,
         segments,
         save_view,
     })
+}
+
+/// Each goal's unique conversions (visitors with a converting event), total conversions (such
+/// events) and conversion rate (converted visitors ÷ all visitors of the view), under the view's
+/// period and filters; the goal's filters are added to the view's (all must hold).
+async fn goal_rows(
+    store: &DynStore,
+    site: &Site,
+    view: &View,
+    query: &StatsQuery,
+    visitors: i64,
+    link: &dyn Fn(&View) -> String,
+) -> Result<Vec<GoalRow>, DashboardError> {
+    let goals = store.goals(site.id).await?;
+    let s = store.as_ref();
+    let answers = try_join_all(goals.iter().map(|goal| {
+        let mut q = query.clone();
+        q.filters.extend(goal.filters());
+        async move { s.aggregate(&q).await }
+    }))
+    .await?;
+    let max = answers.iter().map(|a| a.visitors).max().unwrap_or(0).max(1);
+    Ok(goals
+        .iter()
+        .zip(answers)
+        .map(|(goal, a)| {
+            let mut converted = view.clone();
+            for f in goal.filters() {
+                converted = converted.with_filter(f);
+            }
+            GoalRow {
+                name: goal.name.clone(),
+                target: goal.describe(),
+                href: link(&converted),
+                uniques: format::compact(a.visitors),
+                total: format::compact(a.events),
+                rate: if visitors > 0 {
+                    format!("{:.1}%", a.visitors as f64 * 100.0 / visitors as f64)
+                } else {
+                    "–".to_owned()
+                },
+                bar: u32::try_from(a.visitors * 100 / max).unwrap_or(100),
+            }
+        })
+        .collect())
 }
 
 fn not_found_filter() -> Filter {
