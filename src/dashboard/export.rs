@@ -192,12 +192,11 @@ async fn respond(
 ) -> Result<HttpResponse, ExportError> {
     let what = What::parse(file)?;
     let view = params::parse(pairs).map_err(ExportError::BadRequest)?;
-    let view = params::resolve(&store, site, view)
-        .await
-        .map_err(|e| match e {
-            params::Resolve::Bad(why) => ExportError::BadRequest(why),
-            params::Resolve::Store(e) => ExportError::Store(e),
-        })?;
+    let saved = match view.segment {
+        Some(_) => store.saved_segments(site.id).await?,
+        None => Vec::new(),
+    };
+    let view = params::resolve(site, &saved, view).map_err(ExportError::BadRequest)?;
     let query = view.query(site);
     let (from, to) = (query.from, query.to);
     let filename = format!("{}-{}-{from}-{to}.csv", site.domain, what.slug());

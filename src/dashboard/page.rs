@@ -163,12 +163,13 @@ pub async fn render(
     shared: bool,
 ) -> Result<DashboardPage, DashboardError> {
     let view = params::parse(pairs).map_err(DashboardError::BadRequest)?;
-    let view = params::resolve(store, site, view)
-        .await
-        .map_err(|e| match e {
-            params::Resolve::Bad(why) => DashboardError::BadRequest(why),
-            params::Resolve::Store(e) => DashboardError::Store(e),
-        })?;
+    // Read once: for the segment the view names, and for the menu (not on shared pages).
+    let saved = if !shared || view.segment.is_some() {
+        store.saved_segments(site.id).await?
+    } else {
+        Vec::new()
+    };
+    let view = params::resolve(site, &saved, view).map_err(DashboardError::BadRequest)?;
     let query = view.query(site);
     let (from, to) = (query.from, query.to);
     let (prev_from, prev_to) = period::previous(from, to);
@@ -292,9 +293,7 @@ pub async fn render(
     let segments = if shared {
         Vec::new()
     } else {
-        store
-            .saved_segments(site.id)
-            .await?
+        saved
             .into_iter()
             .map(|saved| SegmentLink {
                 href: link(&view.of_segment(saved.id)),

@@ -9,6 +9,7 @@ use crate::domain::Site;
 use crate::stats::params::{check_range, parse_date};
 use crate::stats::period::Period;
 use crate::stats::{Filter, StatsQuery};
+use crate::store::SavedSegment;
 use chrono::{NaiveDate, Utc};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -60,53 +61,35 @@ impl View {
     }
 }
 
-/// Fills in the saved segment a view names (`segment=ID`) from `site`'s segments; `Err` says
-/// what is wrong with it.
-pub async fn resolve(
-    store: &crate::store::DynStore,
-    site: &Site,
-    mut view: View,
-) -> Result<View, Resolve> {
+/// Fills in the saved segment a view names (`segment=ID`) from `saved`, its site's segments;
+/// `Err` says what is wrong with it.
+pub fn resolve(site: &Site, saved: &[SavedSegment], mut view: View) -> Result<View, String> {
     let Some(wanted) = &view.segment else {
         return Ok(view);
     };
-    let saved = store
-        .saved_segments(site.id)
-        .await?
-        .into_iter()
-        .find(|s| s.id == wanted.id)
-        .ok_or_else(|| {
-            Resolve::Bad(format!(
-                "segment {} is not one of {}'s saved segments",
-                wanted.id, site.domain
-            ))
-        })?;
+    let saved = saved.iter().find(|s| s.id == wanted.id).ok_or_else(|| {
+        format!(
+            "segment {} is not one of {}'s saved segments",
+            wanted.id, site.domain
+        )
+    })?;
     let filters = saved
         .filters
         .iter()
         .map(|f| parse_filter(f))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Resolve::Bad(format!("saved segment {:?}: {e}", saved.name)))?;
+        .map_err(|e| format!("saved segment {:?}: {e}", saved.name))?;
     view.segment = Some(Applied {
         id: saved.id,
-        name: saved.name,
+        name: saved.name.clone(),
         filters,
     });
     if view.all_filters().len() > MAX_FILTERS {
-        return Err(Resolve::Bad(format!(
+        return Err(format!(
             "at most {MAX_FILTERS} filters, the segment's included"
-        )));
+        ));
     }
     Ok(view)
-}
-
-/// Why a view's segment cannot be applied.
-#[derive(Debug, thiserror::Error)]
-pub enum Resolve {
-    #[error("{0}")]
-    Bad(String),
-    #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
 }
 
 /// Reads a view from query pairs; `Err` names the bad parameter.

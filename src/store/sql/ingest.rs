@@ -231,7 +231,6 @@ impl<B: Backend> IngestStore for B {
         rows.iter().map(stored_session).collect()
     }
 
-    /// On the primary: the tag is taken by a write.
     async fn take_job(&self, job: Job, every: Duration) -> Result<Option<Held>, StoreError> {
         // Asked first without the lock (a read, where taking the lock costs a connection), then
         // again under it: another process may have finished it in between.
@@ -278,13 +277,13 @@ impl<B: Backend> IngestStore for B {
                 waiting: cutoffs.iter().filter(|c| c.waiting).count() as u64,
                 ..RetentionReport::default()
             };
-            if let Some(before) = retention::common(&cutoffs) {
-                for cutoff in &cutoffs {
-                    // Before the partitions go, so that no day loses its rows unrecorded.
-                    if let Some(at) = cutoff.before {
-                        retention::keep_from(self.exec(), cutoff.site, at).await?;
-                    }
+            // Recorded before any row goes, so that no day loses its rows unrecorded.
+            for cutoff in &cutoffs {
+                if let Some(at) = cutoff.before {
+                    retention::keep_from(self.exec(), cutoff.site, at).await?;
                 }
+            }
+            if let Some(before) = retention::common(&cutoffs) {
                 report.partitions = self.drop_partitions_before(before).await?;
             }
             for cutoff in &cutoffs {
@@ -336,6 +335,7 @@ impl<B: Backend> IngestStore for B {
         Ok(())
     }
 
+    /// On the primary: the tag is taken by a write.
     async fn writer_tag(&self) -> Result<u64, StoreError> {
         let mut sql = Sql::new(self.exec().dialect());
         sql.push("INSERT INTO writers (started_at) VALUES (")

@@ -136,15 +136,14 @@ pub(crate) async fn keep_from(
     Ok(())
 }
 
-/// Deletes one site's raw rows before `before` (local day `day`): moves `kept_from` on, then
-/// deletes events and finished visits in batches. Returns (events, visits) deleted.
+/// Deletes one site's raw rows before `before`, events and finished visits, in batches (the
+/// caller has moved `kept_from` on). Returns (events, visits) deleted.
 pub(crate) async fn delete(
     db: &dyn Exec,
     site: i64,
-    cutoff: (DateTime<Utc>, i64),
+    (before, _): (DateTime<Utc>, i64),
 ) -> Result<(u64, u64), StoreError> {
-    keep_from(db, site, cutoff).await?;
-    let (d, before) = (db.dialect(), cutoff.0);
+    let d = db.dialect();
     // Never the newest event of all: SQLite hands out max(id) + 1, so deleting it would give
     // its id again, below the segment builder's watermark and the live view's cursor.
     let mut events = Sql::new(d);
