@@ -76,11 +76,8 @@ async fn the_dashboard_shows_each_goals_conversions_under_the_views_filters(back
         .await;
     assert_eq!(row(&mobile.body, "Pricing"), ["0", "0", "0.0%"]);
     assert_eq!(row(&mobile.body, "Blog"), ["1", "2", "100.0%"]);
-    // A goal's row filters the view to its conversions.
-    assert!(
-        page.body.contains("f=page%3Amatches%3A%2Fblog%2F**"),
-        "no link for Blog"
-    );
+    // A goal's row filters the view to the visits that converted.
+    assert!(page.body.contains("f=goal%3Ais%3ABlog"), "no link for Blog");
     let (_, _, db) = app.stop().await;
     db.cleanup().await;
 }

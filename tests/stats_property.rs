@@ -1,8 +1,8 @@
 //! Property test of the query engine: random data sets (several time zones, among them ones with
 //! half-hour and 45-minute offsets; visits crossing local midnight; late events written after the
 //! days they belong to were built; custom props with awkward keys), random periods and random
-//! combinations of filters (`is` and `contains`, visit- and event-level, props, values that exist,
-//! values that do not, "not set", NUL). Every question is asked of a store that answers from the
+//! combinations of filters (`is`, `contains` and `matches`, visit- and event-level, goals, props,
+//! values that exist, values that do not, "not set", NUL). Every question is asked of a store that answers from the
 //! engine and of one that answers from raw rows with plain SQL, over the same events; the answers
 //! must be identical, and the engine must have answered most of them.
 //!
@@ -134,6 +134,21 @@ fn local_midnight(tz: chrono_tz::Tz, date: NaiveDate) -> DateTime<Utc> {
 /// A random filter: a value from the data, one absent from it, "not set", a substring in
 /// another case, or a NUL.
 fn random_filter(rng: &mut StdRng) -> Filter {
+    // A goal filter: the visits with an event matching a goal (resolved, as the dashboard and the
+    // API hand it to the store), pageview or custom event, that exists or not.
+    if rng.random_range(0..6) == 0 {
+        let goals = [
+            footfall::stats::goal::Goal::page("Pricing", "/pricing"),
+            footfall::stats::goal::Goal::page("Blog", "/blog/**"),
+            footfall::stats::goal::Goal::page("Nowhere", "/nowhere/*"),
+            footfall::stats::goal::Goal::event("Signup", "Signup", None),
+            footfall::stats::goal::Goal::event("Pro", "Signup", Some("plan=pro")),
+            footfall::stats::goal::Goal::event("Download", "Download", None),
+        ];
+        if let Some(Ok(goal)) = goals.choose(rng) {
+            return footfall::stats::goal::converted(goal);
+        }
+    }
     let dims = [
         D::Page,
         D::EntryPage,

@@ -23,12 +23,15 @@ impl Endpoint {
     /// Every query parameter the endpoint accepts (the OpenAPI test checks they are documented).
     pub fn parameters(self) -> &'static [&'static str] {
         match self {
-            Self::Aggregate => &["site", "period", "from", "to", "metrics", "filters"],
+            Self::Aggregate => &[
+                "site", "period", "from", "to", "metrics", "filters", "segment",
+            ],
             Self::Timeseries => &[
-                "site", "period", "from", "to", "metrics", "filters", "interval",
+                "site", "period", "from", "to", "metrics", "filters", "segment", "interval",
             ],
             Self::Breakdown => &[
-                "site", "period", "from", "to", "metrics", "filters", "property", "limit", "page",
+                "site", "period", "from", "to", "metrics", "filters", "segment", "property",
+                "limit", "page",
             ],
         }
     }

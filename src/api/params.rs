@@ -44,6 +44,8 @@ pub struct Request {
     pub interval: Option<Interval>,
     /// Breakdown only (required there).
     pub property: Option<Dimension>,
+    /// A saved segment's id (`segment=ID`), whose filters hold with `filters`.
+    pub segment: Option<i64>,
     pub limit: u32,
     pub page: u32,
 }
@@ -153,11 +155,13 @@ pub fn parse(endpoint: Endpoint, pairs: &[(String, String)]) -> Result<Request, 
             ));
         }
         (_, None) => None,
+        // One row per goal of the site (`goal::resolve` is not needed: rows are the goals).
+        (_, Some("goal")) => Some(Dimension::Goal(Vec::new())),
         (_, Some(name)) => Some(Dimension::parse(name).ok_or_else(|| {
             BadParameter::new(
                 "property",
                 format!(
-                    "unknown property {name:?}: use one of {} or prop:NAME",
+                    "unknown property {name:?}: use one of {}, goal or prop:NAME",
                     Dimension::FIXED
                         .iter()
                         .map(Dimension::name)
@@ -167,9 +171,19 @@ pub fn parse(endpoint: Endpoint, pairs: &[(String, String)]) -> Result<Request, 
             )
         })?),
     };
+    let segment = match get("segment") {
+        None => None,
+        Some(id) => Some(id.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+            BadParameter::new(
+                "segment",
+                format!("segment must be a saved segment's number, not {id:?}"),
+            )
+        })?),
+    };
     let limit = number(get("limit"), "limit", DEFAULT_LIMIT, MAX_LIMIT)?;
     let page = number(get("page"), "page", 1, u32::MAX)?;
     Ok(Request {
+        segment,
         site,
         period,
         filters,

@@ -7,8 +7,11 @@ use super::error::ApiError;
 use super::params::{self, BadParameter, Endpoint, Metric, Request};
 use crate::domain::Site;
 use crate::http_error::method_not_allowed;
-use crate::stats::params::format_filter;
-use crate::stats::{Aggregate, BreakdownRow, Interval, Metrics, Point, StatsQuery, VisitSums};
+use crate::stats::goal::{self, Goal};
+use crate::stats::params::{MAX_FILTERS, format_filter, saved_filters};
+use crate::stats::{
+    Aggregate, BreakdownRow, Filter, Interval, Metrics, Point, StatsQuery, VisitSums,
+};
 use crate::store::DynStore;
 use actix_web::http::header;
 use actix_web::middleware::DefaultHeaders;
@@ -45,6 +48,8 @@ struct Question {
     site: Site,
     query: StatsQuery,
     interval: Interval,
+    /// The site's goals.
+    goals: Vec<Goal>,
 }
 
 async fn question(
@@ -64,19 +69,68 @@ async fn question(
     // "Today" as the dashboard works it out: the site's local date.
     let today = Utc::now().with_timezone(&site.timezone.0).date_naive();
     let (from, to, interval) = request.range(today)?;
+    let goals = store.goals(site.id).await?;
+    let filters = filters(store, &site, &request, &goals).await?;
     let query = StatsQuery {
         site: site.id,
         timezone: site.timezone,
         from,
         to,
-        filters: request.filters.clone(),
+        filters,
     };
     Ok(Question {
         request,
         site,
         query,
         interval,
+        goals,
     })
+}
+
+/// The question's filters: the saved segment's (`segment=ID`), then the request's own, with goal
+/// filters filled in from the site's goals, as the dashboard reads them (`dashboard::params`).
+async fn filters(
+    store: &DynStore,
+    site: &Site,
+    request: &Request,
+    goals: &[Goal],
+) -> Result<Vec<Filter>, ApiError> {
+    let bad = |message: String| BadParameter {
+        parameter: "filters".into(),
+        message,
+    };
+    let mut filters = Vec::new();
+    if let Some(id) = request.segment {
+        let saved = store.saved_segments(site.id).await?;
+        let segment = saved
+            .iter()
+            .find(|s| s.id == id)
+            .ok_or_else(|| BadParameter {
+                parameter: "segment".into(),
+                message: format!(
+                    "segment {id} is not one of {}'s saved segments",
+                    site.domain
+                ),
+            })?;
+        filters =
+            saved_filters(&segment.name, &segment.filters).map_err(|message| BadParameter {
+                parameter: "segment".into(),
+                message,
+            })?;
+    }
+    for f in &request.filters {
+        if !filters.contains(f) {
+            filters.push(f.clone());
+        }
+    }
+    if filters.len() > MAX_FILTERS {
+        return Err(bad(format!(
+            "at most {MAX_FILTERS} filters, the segment's included"
+        ))
+        .into());
+    }
+    goal::resolve(&mut filters, goals, site.domain.as_str()).map_err(bad)?;
+    Ok(filters)
 }
 
 /// What every answer starts with: the question as understood.
@@ -89,6 +143,9 @@ fn envelope(q: &Question) -> Map<String, Value> {
     body.insert("to".into(), json!(q.query.to.to_string()));
     let filters: Vec<String> = q.request.filters.iter().map(format_filter).collect();
     body.insert("filters".into(), json!(filters));
+    if let Some(id) = q.request.segment {
+        body.insert("segment".into(), json!(id));
+    }
     body
 }
 
@@ -185,6 +242,9 @@ async fn breakdown(req: HttpRequest, store: web::Data<DynStore>) -> Result<HttpR
         parameter: "property".into(),
         message: "property is required".into(),
     })?;
+    if property.goal_filters().is_some() {
+        return goal_breakdown(&q, &store).await;
+    }
     let rows = store
         .breakdown_with(
             &q.query,
@@ -215,4 +275,53 @@ async fn breakdown(req: HttpRequest, store: web::Data<DynStore>) -> Result<HttpR
     body.insert("limit".into(), json!(q.request.limit));
     body.insert("results".into(), Value::Array(results));
     Ok(HttpResponse::Ok().json(body))
+}
+
+/// `property=goal`: one row per goal of the site, in name order (paged as every breakdown), with
+/// the asked metrics of its converting events — `visitors` the unique conversions, `events` the
+/// total ones — and `conversion_rate`, converted visitors over the visitors of the question
+/// (percent, 0–100).
+async fn goal_breakdown(q: &Question, store: &DynStore) -> Result<HttpResponse, ApiError> {
+    let goals: Vec<Goal> = q
+        .goals
+        .iter()
+        .skip(usize::try_from(q.request.offset()).unwrap_or(usize::MAX))
+        .take(q.request.limit as usize)
+        .cloned()
+        .collect();
+    let (all, conversions) = tokio::try_join!(
+        store.aggregate(&q.query),
+        store.goal_conversions(&q.query, &goals)
+    )?;
+    let results: Vec<Value> = goals
+        .iter()
+        .zip(&conversions)
+        .map(|(goal, a)| {
+            let mut row = Map::new();
+            row.insert("goal".into(), json!(goal.name));
+            for m in &q.request.metrics {
+                row.insert(m.name().into(), aggregate_value(a, *m));
+            }
+            row.insert(
+                "conversion_rate".into(),
+                json!(conversion_rate(a.visitors, all.visitors)),
+            );
+            Value::Object(row)
+        })
+        .collect();
+    let mut body = envelope(q);
+    body.insert("property".into(), json!("goal"));
+    body.insert("page".into(), json!(q.request.page));
+    body.insert("limit".into(), json!(q.request.limit));
+    body.insert("results".into(), Value::Array(results));
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// `converted` over `visitors`, percent rounded to one decimal (0 without visitors).
+pub(crate) fn conversion_rate(converted: i64, visitors: i64) -> f64 {
+    if visitors > 0 {
+        (converted as f64 * 1000.0 / visitors as f64).round() / 10.0
+    } else {
+        0.0
+    }
 }

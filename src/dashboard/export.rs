@@ -196,7 +196,8 @@ async fn respond(
         Some(_) => store.saved_segments(site.id).await?,
         None => Vec::new(),
     };
-    let view = params::resolve(site, &saved, view).map_err(ExportError::BadRequest)?;
+    let goals = store.goals(site.id).await?;
+    let view = params::resolve(site, &saved, &goals, view).map_err(ExportError::BadRequest)?;
     let query = view.query(site);
     let (from, to) = (query.from, query.to);
     let filename = format!("{}-{}-{from}-{to}.csv", site.domain, what.slug());

@@ -7,6 +7,7 @@ use super::export;
 use super::format;
 use super::params::{self, View};
 use crate::domain::Site;
+use crate::stats::goal::{self, Goal};
 use crate::stats::period::{self, Period};
 use crate::stats::{Aggregate, BreakdownRow, Dimension, Filter, FilterOp, Interval, StatsQuery};
 use crate::store::DynStore;
@@ -169,7 +170,8 @@ pub async fn render(
     } else {
         Vec::new()
     };
-    let view = params::resolve(site, &saved, view).map_err(DashboardError::BadRequest)?;
+    let goals = store.goals(site.id).await?;
+    let view = params::resolve(site, &saved, &goals, view).map_err(DashboardError::BadRequest)?;
     let query = view.query(site);
     let (from, to) = (query.from, query.to);
     let (prev_from, prev_to) = period::previous(from, to);
@@ -207,7 +209,7 @@ pub async fn render(
     };
 
     let link = |v: &View| format!("{base}?{}", v.query_string());
-    let goals = goal_rows(store, site, &view, &query, current.visitors, &link).await?;
+    let goals = goal_rows(store, &goals, &view, &query, current.visitors, &link).await?;
     let query_string = view.query_string();
     let table = |dim: &Dimension, rows: Vec<BreakdownRow>, metric: &'static str| Table {
         title: dim.label(),
@@ -351,29 +353,19 @@ pub async fn render(
 /// period and filters; the goal's filters are added to the view's (all must hold).
 async fn goal_rows(
     store: &DynStore,
-    site: &Site,
+    goals: &[Goal],
     view: &View,
     query: &StatsQuery,
     visitors: i64,
     link: &dyn Fn(&View) -> String,
 ) -> Result<Vec<GoalRow>, DashboardError> {
-    let goals = store.goals(site.id).await?;
-    let s = store.as_ref();
-    let answers = try_join_all(goals.iter().map(|goal| {
-        let mut q = query.clone();
-        q.filters.extend(goal.filters());
-        async move { s.aggregate(&q).await }
-    }))
-    .await?;
+    let answers = store.goal_conversions(query, goals).await?;
     let max = answers.iter().map(|a| a.visitors).max().unwrap_or(0).max(1);
     Ok(goals
         .iter()
         .zip(answers)
         .map(|(goal, a)| {
-            let mut converted = view.clone();
-            for f in goal.filters() {
-                converted = converted.with_filter(f);
-            }
+            let converted = view.with_filter(goal::converted(goal));
             GoalRow {
                 name: goal.name.clone(),
                 target: goal.describe(),

@@ -6,6 +6,7 @@
 pub use crate::stats::params::{MAX_FILTERS, format_filter, parse_filter};
 
 use crate::domain::Site;
+use crate::stats::goal::{self, Goal};
 use crate::stats::params::{check_range, parse_date};
 use crate::stats::period::Period;
 use crate::stats::{Filter, StatsQuery};
@@ -61,9 +62,25 @@ impl View {
     }
 }
 
-/// Fills in the saved segment a view names (`segment=ID`) from `saved`, its site's segments;
-/// `Err` says what is wrong with it.
-pub fn resolve(site: &Site, saved: &[SavedSegment], mut view: View) -> Result<View, String> {
+/// Fills in the saved segment a view names (`segment=ID`) from `saved`, its site's segments, and
+/// its goal filters (`goal:is:NAME`, its own or the segment's) from `goals`, the site's; `Err`
+/// says what is wrong with them.
+pub fn resolve(
+    site: &Site,
+    saved: &[SavedSegment],
+    goals: &[Goal],
+    view: View,
+) -> Result<View, String> {
+    let mut view = with_segment(site, saved, view)?;
+    let domain = site.domain.as_str();
+    goal::resolve(&mut view.filters, goals, domain)?;
+    if let Some(segment) = &mut view.segment {
+        goal::resolve(&mut segment.filters, goals, domain)?;
+    }
+    Ok(view)
+}
+
+fn with_segment(site: &Site, saved: &[SavedSegment], mut view: View) -> Result<View, String> {
     let Some(wanted) = &view.segment else {
         return Ok(view);
     };
@@ -73,12 +90,7 @@ pub fn resolve(site: &Site, saved: &[SavedSegment], mut view: View) -> Result<Vi
             wanted.id, site.domain
         )
     })?;
-    let filters = saved
-        .filters
-        .iter()
-        .map(|f| parse_filter(f))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("saved segment {:?}: {e}", saved.name))?;
+    let filters = crate::stats::params::saved_filters(&saved.name, &saved.filters)?;
     view.segment = Some(Applied {
         id: saved.id,
         name: saved.name.clone(),

@@ -137,6 +137,44 @@ impl Goal {
     }
 }
 
+/// Fills in the goal filters (`goal:is:NAME`) among `filters` with the conversion filters of
+/// `goals`, the site's; `Err` names a goal the site does not have.
+pub fn resolve(filters: &mut [Filter], goals: &[Goal], site: &str) -> Result<(), String> {
+    for filter in filters {
+        if let Dimension::Goal(conversions) = &mut filter.dimension {
+            let goal = goals
+                .iter()
+                .find(|g| g.name == filter.value)
+                .ok_or_else(|| {
+                    format!(
+                        "{site} has no goal named {:?} (its goals: {})",
+                        filter.value,
+                        if goals.is_empty() {
+                            "none yet".to_owned()
+                        } else {
+                            goals
+                                .iter()
+                                .map(|g| g.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        }
+                    )
+                })?;
+            *conversions = goal.filters();
+        }
+    }
+    Ok(())
+}
+
+/// The filter of the visits that converted on `goal` (`goal:is:NAME`, resolved).
+pub fn converted(goal: &Goal) -> Filter {
+    Filter {
+        dimension: Dimension::Goal(goal.filters()),
+        op: FilterOp::Is,
+        value: goal.name.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -51,6 +51,9 @@
 //! - A session-level filter keeps the visits with that entry attribute and, on the event grain,
 //!   the events of those visits. An event-level filter keeps the matching events and the visits
 //!   that had one; several event-level filters must hold on the same event.
+//! - A goal filter (`goal is Signup`) is session-level: it keeps the visits that converted — had
+//!   an event in the range matching the goal — whole, with all their events (so the pages table
+//!   under it lists the pages converting visits saw, not only the goal's own page).
 //! - A value no stored text can hold (a NUL character) matches nothing.
 
 pub mod calendar;
@@ -87,6 +90,11 @@ pub enum Dimension {
     EventName,
     /// A custom property, by key (`prop:plan`).
     Prop(String),
+    /// A goal, as a filter only (`goal:is:Signup`): the visits that converted, i.e. had an event
+    /// in the range matching all of these (event-level) filters, the goal's (`goal::Goal::filters`).
+    /// Read from a URL it is empty until `goal::resolve` fills it in from the site's goals; empty,
+    /// it matches no visit.
+    Goal(Vec<Filter>),
 }
 
 impl Dimension {
@@ -128,6 +136,14 @@ impl Dimension {
         !matches!(self, Self::Page | Self::EventName | Self::Prop(_))
     }
 
+    /// The goal filter's conversion filters, for `Goal`.
+    pub fn goal_filters(&self) -> Option<&[Filter]> {
+        match self {
+            Self::Goal(filters) => Some(filters),
+            _ => None,
+        }
+    }
+
     /// A filter value in the form values of this dimension are stored in: addresses (pages,
     /// referrers) and prop values decoded as an address bar shows them
     /// (`domain::decode::for_display`), so that `/über` and `/%C3%BCber` filter on the same page.
@@ -163,6 +179,7 @@ impl Dimension {
             Self::Device => "device",
             Self::EventName => "event_name",
             Self::Prop(_) => "prop",
+            Self::Goal(_) => "goal",
         }
     }
 
@@ -189,6 +206,7 @@ impl Dimension {
             Self::Device => "Device".into(),
             Self::EventName => "Event".into(),
             Self::Prop(key) => format!("Property {key}"),
+            Self::Goal(_) => "Goal".into(),
         }
     }
 }

@@ -65,17 +65,25 @@ pub fn check_range(from: NaiveDate, to: NaiveDate) -> Result<(), String> {
 pub fn parse_filter(raw: &str) -> Result<Filter, String> {
     let bad = || format!("filter {raw:?} must look like page:is:/pricing or prop:plan:is:pro");
     let (dim, rest) = raw.split_once(':').ok_or_else(bad)?;
-    let (dimension, rest) = if dim == "prop" {
-        let (key, rest) = rest.split_once(':').ok_or_else(bad)?;
-        (Dimension::parse(&format!("prop:{key}")), rest)
-    } else {
-        (Dimension::parse(dim), rest)
+    let (dimension, rest) = match dim {
+        "prop" => {
+            let (key, rest) = rest.split_once(':').ok_or_else(bad)?;
+            (Dimension::parse(&format!("prop:{key}")), rest)
+        }
+        // Filled in from the site's goals by `goal::resolve`.
+        "goal" => (Some(Dimension::Goal(Vec::new())), rest),
+        _ => (Dimension::parse(dim), rest),
     };
     let dimension =
         dimension.ok_or_else(|| format!("filter {raw:?}: unknown dimension {dim:?}"))?;
     let (op, value) = rest.split_once(':').ok_or_else(bad)?;
     let op = FilterOp::parse(op)
-        .ok_or_else(|| format!("filter {raw:?}: operator must be is or contains"))?;
+        .ok_or_else(|| format!("filter {raw:?}: operator must be is, contains or matches"))?;
+    if matches!(dimension, Dimension::Goal(_)) && (op != FilterOp::Is || value.is_empty()) {
+        return Err(format!(
+            "filter {raw:?}: a goal filter names one goal, as goal:is:Signup"
+        ));
+    }
     if value.chars().count() > MAX_VALUE_CHARS {
         return Err(format!(
             "filter value longer than {MAX_VALUE_CHARS} characters"
@@ -86,6 +94,15 @@ pub fn parse_filter(raw: &str) -> Result<Filter, String> {
         dimension,
         op,
     })
+}
+
+/// The filters of saved segment `name`, stored as the URL writes them; `Err` names the segment.
+pub fn saved_filters(name: &str, filters: &[String]) -> Result<Vec<Filter>, String> {
+    filters
+        .iter()
+        .map(|f| parse_filter(f))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("saved segment {name:?}: {e}"))
 }
 
 /// The text form of a filter, the inverse of `parse_filter`.

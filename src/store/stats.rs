@@ -3,6 +3,7 @@
 
 use super::{LiveCursor, StoreError, StoredEvent};
 use crate::domain::SiteId;
+use crate::stats::goal::Goal;
 use crate::stats::{Aggregate, BreakdownRow, Dimension, Interval, Metrics, Point, StatsQuery};
 use crate::store::engine::{BuildReport, EngineCounts};
 use async_trait::async_trait;
@@ -48,6 +49,21 @@ pub trait StatsStore: Send + Sync {
         offset: i64,
         metrics: Metrics,
     ) -> Result<Vec<BreakdownRow>, StoreError>;
+    /// Each goal's conversions under `query`, in `goals` order: the aggregate of the events that
+    /// convert (its visitors are the unique conversions, its events the total ones). The
+    /// conversion rate is those visitors over the visitors of `query` itself.
+    async fn goal_conversions(
+        &self,
+        query: &StatsQuery,
+        goals: &[Goal],
+    ) -> Result<Vec<Aggregate>, StoreError> {
+        futures_util::future::try_join_all(goals.iter().map(|goal| {
+            let mut q = query.clone();
+            q.filters.extend(goal.filters());
+            async move { self.aggregate(&q).await }
+        }))
+        .await
+    }
     /// Keys of custom props seen on matching events, most used first.
     async fn prop_keys(&self, query: &StatsQuery, limit: i64) -> Result<Vec<String>, StoreError>;
     /// Distinct visitors with an event after `since` (realtime).

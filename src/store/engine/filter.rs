@@ -96,17 +96,44 @@ struct Pred {
     test: Test,
 }
 
+/// A goal filter: the visits with an event passing `event` (all of them). A visit that spans days
+/// may have converted on another day of the range than the one looked at: `spans` holds the ids
+/// of those that converted on any day of it (`Compiled::with_converted`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Converted {
+    event: Vec<Pred>,
+    /// `None` until worked out for a range; then sorted.
+    spans: Option<std::sync::Arc<Vec<i64>>>,
+}
+
 /// A question's filters, split by level.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Compiled {
     visit: Vec<Pred>,
     event: Vec<Pred>,
+    goals: Vec<Converted>,
 }
 
 impl Compiled {
     pub fn new(filters: &[Filter]) -> Self {
         let mut out = Self::default();
         for f in filters {
+            if let Dimension::Goal(conversions) = &f.dimension {
+                let inner = Self::new(conversions);
+                out.goals.push(Converted {
+                    // A goal with no conversion filters converts no visit.
+                    event: if conversions.is_empty() {
+                        vec![Pred {
+                            target: Target::Name,
+                            test: Test::Never,
+                        }]
+                    } else {
+                        inner.event
+                    },
+                    spans: None,
+                });
+                continue;
+            }
             let test = Test::of(f);
             let target = match &f.dimension {
                 Dimension::Page => Target::Path,
@@ -128,7 +155,36 @@ impl Compiled {
     }
 
     pub fn has_visit_filters(&self) -> bool {
-        !self.visit.is_empty()
+        !self.visit.is_empty() || !self.goals.is_empty()
+    }
+
+    /// Whether some goal filter still needs `with_converted` for its range.
+    pub fn needs_spans(&self) -> bool {
+        self.goals.iter().any(|g| g.spans.is_none())
+    }
+
+    /// These filters for the range of `days`: each goal filter with the ids of the visits that
+    /// span days and converted on one of them, so that such a visit passes on all its days.
+    pub fn with_converted<'a>(&self, days: impl Iterator<Item = &'a Segment> + Clone) -> Self {
+        let mut out = self.clone();
+        for goal in &mut out.goals {
+            let mut ids = Vec::new();
+            for seg in days.clone() {
+                let v = &seg.visits;
+                let ev = event_bits(&goal.event, seg);
+                for s in v.spans.ones() {
+                    if v.events_of(s).any(|e| ev.get(e))
+                        && let Some(id) = v.span_id(s)
+                    {
+                        ids.push(id);
+                    }
+                }
+            }
+            ids.sort_unstable();
+            ids.dedup();
+            goal.spans = Some(std::sync::Arc::new(ids));
+        }
+        out
     }
 
     pub fn has_event_filters(&self) -> bool {
@@ -136,14 +192,14 @@ impl Compiled {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.visit.is_empty() && self.event.is_empty()
+        self.visit.is_empty() && self.event.is_empty() && self.goals.is_empty()
     }
 
     /// Evaluates the filters on one segment.
     pub fn matches(&self, seg: &Segment) -> Matches {
         let visits = &seg.visits;
         let events = &seg.events;
-        let sess = (!self.visit.is_empty()).then(|| {
+        let sess = self.has_visit_filters().then(|| {
             let masks: Vec<(usize, Vec<bool>)> = self
                 .visit
                 .iter()
@@ -161,13 +217,26 @@ impl Compiled {
                     bits.set(s);
                 }
             }
+            for goal in &self.goals {
+                let ev = event_bits(&goal.event, seg);
+                let spans = goal.spans.as_deref().map(Vec::as_slice).unwrap_or_default();
+                for s in bits.clone().ones() {
+                    let converted = visits.events_of(s).any(|e| ev.get(e))
+                        || visits
+                            .span_id(s)
+                            .is_some_and(|id| spans.binary_search(&id).is_ok());
+                    if !converted {
+                        bits.clear(s);
+                    }
+                }
+            }
             // A visit without its row matches no visit-level filter (the SQL joins the row).
             for s in visits.orphan.ones() {
                 bits.clear(s);
             }
             bits
         });
-        let ev = (!self.event.is_empty()).then(|| self.event_bits(seg));
+        let ev = (!self.event.is_empty()).then(|| event_bits(&self.event, seg));
         let has_ev = ev.as_ref().map(|ev| {
             let mut bits = Bits::new(visits.len);
             for s in 0..visits.len {
@@ -204,54 +273,55 @@ impl Compiled {
             per_visit: std::sync::OnceLock::new(),
         }
     }
+}
 
-    fn event_bits(&self, seg: &Segment) -> Bits {
-        let events = &seg.events;
-        let mut all = Bits::ones_all(events.len);
-        for pred in &self.event {
-            let pass = match &pred.target {
-                Target::Path | Target::Name => {
-                    let col = if pred.target == Target::Path {
-                        &events.path
-                    } else {
-                        &events.name
-                    };
-                    let mask = pred.test.mask(col);
-                    let mut bits = Bits::new(events.len);
-                    for e in 0..events.len {
-                        if mask[col.code(e) as usize] {
-                            bits.set(e);
-                        }
+/// The events of a segment passing all of `preds` (event-level ones).
+fn event_bits(preds: &[Pred], seg: &Segment) -> Bits {
+    let events = &seg.events;
+    let mut all = Bits::ones_all(events.len);
+    for pred in preds {
+        let pass = match &pred.target {
+            Target::Path | Target::Name => {
+                let col = if pred.target == Target::Path {
+                    &events.path
+                } else {
+                    &events.name
+                };
+                let mask = pred.test.mask(col);
+                let mut bits = Bits::new(events.len);
+                for e in 0..events.len {
+                    if mask[col.code(e) as usize] {
+                        bits.set(e);
                     }
-                    bits
                 }
-                Target::Prop(key) => {
-                    // Events without the prop count as "not set".
-                    let mut bits = if pred.test.accepts("") {
-                        Bits::ones_all(events.len)
-                    } else {
-                        Bits::new(events.len)
-                    };
-                    let mask = pred.test.mask(&events.prop_value);
-                    if let Some(k) = prop_key(seg, key) {
-                        for (i, &e) in events.prop_event.iter().enumerate() {
-                            if events.prop_key.code(i) == k {
-                                if mask[events.prop_value.code(i) as usize] {
-                                    bits.set(e as usize);
-                                } else {
-                                    bits.clear(e as usize);
-                                }
+                bits
+            }
+            Target::Prop(key) => {
+                // Events without the prop count as "not set".
+                let mut bits = if pred.test.accepts("") {
+                    Bits::ones_all(events.len)
+                } else {
+                    Bits::new(events.len)
+                };
+                let mask = pred.test.mask(&events.prop_value);
+                if let Some(k) = prop_key(seg, key) {
+                    for (i, &e) in events.prop_event.iter().enumerate() {
+                        if events.prop_key.code(i) == k {
+                            if mask[events.prop_value.code(i) as usize] {
+                                bits.set(e as usize);
+                            } else {
+                                bits.clear(e as usize);
                             }
                         }
                     }
-                    bits
                 }
-                Target::Visit(_) => continue,
-            };
-            all = all.and(&pass);
-        }
-        all
+                bits
+            }
+            Target::Visit(_) => continue,
+        };
+        all = all.and(&pass);
     }
+    all
 }
 
 /// The code of prop key `key` in a segment (no stored key holds NUL).

@@ -209,12 +209,21 @@ impl View {
     /// `f`'s answer over the view's days; `TimedOut` once the deadline has passed, checked
     /// between days (matching the filters and scanning both go day by day).
     fn run<T>(&self, f: impl FnOnce(&Question) -> T) -> Result<T, StoreError> {
+        let ranged;
+        let filters = if self.filters.needs_spans() {
+            ranged = self
+                .filters
+                .with_converted(self.days.iter().map(|(s, _)| &s.seg));
+            &ranged
+        } else {
+            &self.filters
+        };
         let mut matches: Vec<Arc<Matches>> = Vec::with_capacity(self.days.len());
         for (s, _) in &self.days {
             if self.deadline.passed() {
                 return Err(StoreError::TimedOut);
             }
-            matches.push(s.matches(&self.filters));
+            matches.push(s.matches(filters));
         }
         let unfiltered = self.filters.is_empty();
         let q = Question {
@@ -229,7 +238,7 @@ impl View {
                 })
                 .collect(),
             start: self.start,
-            filters: &self.filters,
+            filters,
             deadline: self.deadline,
         };
         let answer = f(&q);

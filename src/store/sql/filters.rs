@@ -10,6 +10,7 @@
 //! - Filters of one level combine with AND on the same row: two event-level filters must hold on
 //!   the same event.
 
+use super::plan::Raw;
 use super::{Dialect, Sql};
 use crate::stats::{Dimension, Filter, FilterOp};
 
@@ -22,6 +23,8 @@ pub(crate) enum Col {
     Session(&'static str),
     /// A key of `events e`'s props.
     Prop(String),
+    /// Whether visit `s` converted on a goal: a filter only, with no value of its own.
+    Converted,
 }
 
 /// The value of session column `c` of the visit row named `alias`, as dimensions read it. The
@@ -62,11 +65,12 @@ impl Col {
             D::Os => Self::Session("os"),
             D::OsVersion => Self::Session("os_version"),
             D::Device => Self::Session("device"),
+            D::Goal(_) => Self::Converted,
         }
     }
 
     pub fn is_session(&self) -> bool {
-        matches!(self, Self::Session(_))
+        matches!(self, Self::Session(_) | Self::Converted)
     }
 
     /// Pushes the value expression (NULL where not set).
@@ -80,6 +84,9 @@ impl Col {
             }
             // No stored key holds NUL (Postgres text cannot), so that prop is never set.
             Self::Prop(key) if key.contains('\0') => {
+                sql.push("CAST(NULL AS TEXT)");
+            }
+            Self::Converted => {
                 sql.push("CAST(NULL AS TEXT)");
             }
             // SQLite's `->>` would read a key starting with `$` as a JSON path, so look the key
@@ -127,12 +134,32 @@ pub(crate) fn contains_pattern(text: &str) -> String {
     pattern
 }
 
-/// Pushes ` AND <condition>` for each filter.
-pub(crate) fn push_conditions(sql: &mut Sql, filters: &[&Filter]) {
+/// Pushes ` AND <condition>` for each filter, of site `site` over the instants of `raw` (the
+/// range a goal's conversions are looked for in).
+pub(crate) fn push_conditions(sql: &mut Sql, site: i64, raw: &Raw, filters: &[&Filter]) {
     for filter in filters {
         sql.push(" AND ");
-        push_condition(sql, filter);
+        match &filter.dimension {
+            Dimension::Goal(conversions) => push_converted(sql, site, raw, conversions),
+            _ => push_condition(sql, filter),
+        }
     }
+}
+
+/// Visit `s` had an event in the range matching all of `conversions` (none: no visit did).
+fn push_converted(sql: &mut Sql, site: i64, raw: &Raw, conversions: &[Filter]) {
+    if conversions.is_empty() {
+        sql.push("1 = 0");
+        return;
+    }
+    // `events e` here is the subquery's own, whatever `e` the statement around it has.
+    sql.push("s.id IN (SELECT e.session_id FROM events e WHERE e.site_id = ")
+        .int(site);
+    sql.push(" AND e.created_at >= ").time(raw.start);
+    sql.push(" AND e.created_at < ").time(raw.end);
+    let inner: Vec<&Filter> = conversions.iter().collect();
+    push_conditions(sql, site, raw, &inner);
+    sql.push(")");
 }
 
 fn push_condition(sql: &mut Sql, filter: &Filter) {
@@ -218,7 +245,12 @@ mod tests {
             value: "' OR 1=1 --".into(),
         };
         let mut sql = Sql::new(Dialect::Postgres);
-        push_conditions(&mut sql, &[&filter]);
+        let raw = Raw {
+            start: 0,
+            end: 86_400,
+            segments: Vec::new(),
+        };
+        push_conditions(&mut sql, 1, &raw, &[&filter]);
         let text: String = sql
             .pieces
             .iter()

@@ -117,8 +117,11 @@ impl<B: Backend> StatsStore for B {
     ) -> Result<Vec<BreakdownRow>, StoreError> {
         deadline::bounded(async {
             let r = self.stats();
-            if matches!(dimension, Dimension::Prop(key) if key.contains('\0')) {
-                // No stored key holds NUL (Postgres text cannot).
+            if matches!(dimension, Dimension::Prop(key) if key.contains('\0'))
+                || matches!(dimension, Dimension::Goal(_))
+            {
+                // No stored key holds NUL (Postgres text cannot); goals are filters, not values
+                // of a row (their table asks each goal's aggregate).
                 return Ok(Vec::new());
             }
             if let Some(engine) = self.engine()

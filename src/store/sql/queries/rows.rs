@@ -72,7 +72,8 @@ pub(crate) fn push_event_rows(
             sql.push("pk.key AS value, ");
             false
         }
-        EventValue::None => false,
+        // Never asked (`breakdown_with` answers a goal "breakdown" with no rows).
+        EventValue::None | EventValue::Of(Col::Converted) => false,
     };
     sql.push("e.visitor_id AS visitor_id, e.session_id AS session_id, CASE WHEN e.name = 'pageview' THEN 1 ELSE 0 END AS pv, ")
         .push(&d.epoch("e.created_at"))
@@ -103,9 +104,9 @@ pub(crate) fn push_event_filters(
     filters: &Split,
     joined: bool,
 ) {
-    push_conditions(sql, &filters.event);
+    push_conditions(sql, site, raw, &filters.event);
     if joined {
-        push_conditions(sql, &filters.session);
+        push_conditions(sql, site, raw, &filters.session);
     } else if !filters.session.is_empty() {
         // A visit has events in the range exactly when it started before the range's end and
         // ended at or after its start.
@@ -113,7 +114,7 @@ pub(crate) fn push_event_filters(
             .int(site);
         sql.push(" AND s.ended_at >= ").time(raw.start);
         sql.push(" AND s.started_at < ").time(raw.end);
-        push_conditions(sql, &filters.session);
+        push_conditions(sql, site, raw, &filters.session);
         sql.push(")");
     }
 }
@@ -148,13 +149,13 @@ pub(crate) fn push_visit_rows(
     .int(site);
     sql.push(" AND s.started_at >= ").time(raw.start);
     sql.push(" AND s.started_at < ").time(raw.end);
-    push_conditions(sql, &filters.session);
+    push_conditions(sql, site, raw, &filters.session);
     if !filters.event.is_empty() {
         sql.push(" AND s.id IN (SELECT e.session_id FROM events e WHERE e.site_id = ")
             .int(site);
         sql.push(" AND e.created_at >= ").time(raw.start);
         sql.push(" AND e.created_at < ").time(raw.end);
-        push_conditions(sql, &filters.event);
+        push_conditions(sql, site, raw, &filters.event);
         sql.push(")");
     }
 }
