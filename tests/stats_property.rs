@@ -296,6 +296,31 @@ async fn answers(store: &DynStore, q: &StatsQuery, rng_dims: &[D]) -> Vec<String
             .await
             .unwrap_or_else(|e| fail("prop keys", e))
     ));
+    // Funnels: in order, a goal twice, across midnight (visits that span days) and with the
+    // question's filters choosing the visits.
+    let goal = |g: Result<footfall::stats::goal::Goal, footfall::domain::Invalid>| {
+        g.unwrap_or_else(|e| panic!("{e}"))
+    };
+    use footfall::stats::goal::Goal;
+    let (pricing, blog, signup) = (
+        goal(Goal::page("Pricing", "/pricing")),
+        goal(Goal::page("Blog", "/blog/**")),
+        goal(Goal::event("Signup", "Signup", None)),
+    );
+    for steps in [
+        vec![pricing.clone(), signup.clone()],
+        vec![blog.clone(), blog.clone(), pricing.clone()],
+        vec![signup.clone(), pricing.clone(), blog, pricing, signup],
+    ] {
+        out.push(format!(
+            "funnel {:?} {:?}",
+            steps.iter().map(|s| &s.name).collect::<Vec<_>>(),
+            store
+                .funnel(q, &steps)
+                .await
+                .unwrap_or_else(|e| fail("funnel", e))
+        ));
+    }
     out.into_iter().map(|a| format!("{label} {a}")).collect()
 }
 

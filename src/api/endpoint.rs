@@ -1,4 +1,4 @@
-//! What the stats API offers: its three endpoints with the parameters each accepts, and the
+//! What the stats API offers: its four endpoints with the parameters each accepts, and the
 //! metrics. The OpenAPI test compares the document with these lists.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -6,10 +6,16 @@ pub enum Endpoint {
     Aggregate,
     Timeseries,
     Breakdown,
+    Funnel,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 3] = [Self::Aggregate, Self::Timeseries, Self::Breakdown];
+    pub const ALL: [Endpoint; 4] = [
+        Self::Aggregate,
+        Self::Timeseries,
+        Self::Breakdown,
+        Self::Funnel,
+    ];
 
     /// The URL path's last segment.
     pub fn name(self) -> &'static str {
@@ -17,6 +23,7 @@ impl Endpoint {
             Self::Aggregate => "aggregate",
             Self::Timeseries => "timeseries",
             Self::Breakdown => "breakdown",
+            Self::Funnel => "funnel",
         }
     }
 
@@ -33,12 +40,24 @@ impl Endpoint {
                 "site", "period", "from", "to", "metrics", "filters", "segment", "property",
                 "limit", "page",
             ],
+            Self::Funnel => &[
+                "site", "period", "from", "to", "filters", "segment", "steps",
+            ],
         }
     }
 
-    /// The metrics the query layer answers for this endpoint: all of them, on every endpoint.
+    /// The metrics the query layer answers for this endpoint: all of them, on every endpoint
+    /// but the funnel's, whose figures are its steps' visitors.
     pub fn metrics(self) -> &'static [Metric] {
-        &Metric::ALL
+        match self {
+            Self::Funnel => &[],
+            _ => &Metric::ALL,
+        }
+    }
+
+    /// The parameters that may be given more than once (each value adds one).
+    pub fn repeatable(name: &str) -> bool {
+        matches!(name, "filters" | "steps")
     }
 
     /// The metrics answered when `metrics` is not given. Series and breakdowns default to the
@@ -49,6 +68,7 @@ impl Endpoint {
             Self::Aggregate => &Metric::ALL,
             Self::Timeseries => &[Metric::Visitors, Metric::Pageviews],
             Self::Breakdown => &[Metric::Visitors, Metric::Pageviews, Metric::Events],
+            Self::Funnel => &[],
         }
     }
 }

@@ -46,6 +46,8 @@ pub struct Request {
     pub property: Option<Dimension>,
     /// A saved segment's id (`segment=ID`), whose filters hold with `filters`.
     pub segment: Option<i64>,
+    /// Funnel only: the goal names of its steps, in order (`steps`, repeated).
+    pub steps: Vec<String>,
     pub limit: u32,
     pub page: u32,
 }
@@ -93,7 +95,7 @@ pub fn parse(endpoint: Endpoint, pairs: &[(String, String)]) -> Result<Request, 
                 ),
             ));
         }
-        if name != "filters" && pairs.iter().filter(|(n, _)| n == name).count() > 1 {
+        if !Endpoint::repeatable(name) && pairs.iter().filter(|(n, _)| n == name).count() > 1 {
             return Err(BadParameter::new(
                 name,
                 format!("{name} is given more than once"),
@@ -182,8 +184,14 @@ pub fn parse(endpoint: Endpoint, pairs: &[(String, String)]) -> Result<Request, 
     };
     let limit = number(get("limit"), "limit", DEFAULT_LIMIT, MAX_LIMIT)?;
     let page = number(get("page"), "page", 1, u32::MAX)?;
+    let steps = pairs
+        .iter()
+        .filter(|(n, _)| n == "steps")
+        .map(|(_, v)| v.clone())
+        .collect();
     Ok(Request {
         segment,
+        steps,
         site,
         period,
         filters,

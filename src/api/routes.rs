@@ -7,6 +7,7 @@ use super::error::ApiError;
 use super::params::{self, BadParameter, Endpoint, Metric, Request};
 use crate::domain::Site;
 use crate::http_error::method_not_allowed;
+use crate::stats::funnel;
 use crate::stats::goal::{self, Goal};
 use crate::stats::params::{MAX_FILTERS, format_filter, saved_filters};
 use crate::stats::{
@@ -26,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(get("/stats/aggregate", aggregate))
             .service(get("/stats/timeseries", timeseries))
             .service(get("/stats/breakdown", breakdown))
+            .service(get("/stats/funnel", funnel))
             .service(get("/openapi.json", super::openapi::serve)),
     );
 }
@@ -313,6 +315,38 @@ async fn goal_breakdown(q: &Question, store: &DynStore) -> Result<HttpResponse, 
     body.insert("property".into(), json!("goal"));
     body.insert("page".into(), json!(q.request.page));
     body.insert("limit".into(), json!(q.request.limit));
+    body.insert("results".into(), Value::Array(results));
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// The funnel of `steps` (goal names, in order, 2–8): per step its goal, visitors, the percent
+/// of the first step's visitors and the visitors lost since the previous step (`stats::funnel`).
+async fn funnel(req: HttpRequest, store: web::Data<DynStore>) -> Result<HttpResponse, ApiError> {
+    let q = question(&req, &store, Endpoint::Funnel).await?;
+    let steps =
+        funnel::steps(&q.request.steps, &q.goals, q.site.domain.as_str()).map_err(|message| {
+            BadParameter {
+                parameter: "steps".into(),
+                message,
+            }
+        })?;
+    let visitors = store.funnel(&q.query, &steps).await?;
+    let results: Vec<Value> = funnel::figures(&steps, &visitors)
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            json!({
+                "step": i + 1,
+                "goal": s.goal,
+                "visitors": s.visitors,
+                "share_of_first": s.of_first,
+                "dropped": s.dropped,
+                "drop_off_rate": s.drop_off,
+            })
+        })
+        .collect();
+    let mut body = envelope(&q);
+    body.insert("steps".into(), json!(q.request.steps));
     body.insert("results".into(), Value::Array(results));
     Ok(HttpResponse::Ok().json(body))
 }

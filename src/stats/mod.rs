@@ -57,6 +57,7 @@
 //! - A value no stored text can hold (a NUL character) matches nothing.
 
 pub mod calendar;
+pub mod funnel;
 pub mod glob;
 pub mod goal;
 pub mod params;

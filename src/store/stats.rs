@@ -64,6 +64,9 @@ pub trait StatsStore: Send + Sync {
         }))
         .await
     }
+    /// Visitors at each step of the funnel of `steps` (2–8 goals, `stats::funnel`) under
+    /// `query`, whose filters choose the visits (`funnel::visits_of_view`).
+    async fn funnel(&self, query: &StatsQuery, steps: &[Goal]) -> Result<Vec<i64>, StoreError>;
     /// Keys of custom props seen on matching events, most used first.
     async fn prop_keys(&self, query: &StatsQuery, limit: i64) -> Result<Vec<String>, StoreError>;
     /// Distinct visitors with an event after `since` (realtime).

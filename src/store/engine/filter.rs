@@ -119,17 +119,8 @@ impl Compiled {
         let mut out = Self::default();
         for f in filters {
             if let Dimension::Goal(conversions) = &f.dimension {
-                let inner = Self::new(conversions);
                 out.goals.push(Converted {
-                    // A goal with no conversion filters converts no visit.
-                    event: if conversions.is_empty() {
-                        vec![Pred {
-                            target: Target::Name,
-                            test: Test::Never,
-                        }]
-                    } else {
-                        inner.event
-                    },
+                    event: StepTest::new(conversions).0,
                     spans: None,
                 });
                 continue;
@@ -272,6 +263,29 @@ impl Compiled {
             has_ev,
             per_visit: std::sync::OnceLock::new(),
         }
+    }
+}
+
+/// The events that convert on a goal (its conversion filters, all event-level), compiled once
+/// for every segment of a question: a funnel's step, or what a goal filter looks for.
+#[derive(Debug, Clone)]
+pub(crate) struct StepTest(Vec<Pred>);
+
+impl StepTest {
+    pub fn new(conversions: &[Filter]) -> Self {
+        if conversions.is_empty() {
+            // A goal with no conversion filters converts nothing.
+            return Self(vec![Pred {
+                target: Target::Name,
+                test: Test::Never,
+            }]);
+        }
+        Self(Compiled::new(conversions).event)
+    }
+
+    /// The events of `seg` that pass.
+    pub fn bits(&self, seg: &Segment) -> Bits {
+        event_bits(&self.0, seg)
     }
 }
 

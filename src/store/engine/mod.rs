@@ -20,6 +20,7 @@ pub(crate) mod build;
 pub(crate) mod codec;
 pub(crate) mod column;
 pub(crate) mod filter;
+mod funnel;
 pub(crate) mod load;
 mod open;
 mod pool;
@@ -29,12 +30,13 @@ pub(crate) mod segment;
 
 use crate::domain::{SiteId, TimeZone};
 use crate::stats::calendar::{self, day_number, local_day};
+use crate::stats::goal::Goal;
 use crate::stats::{Aggregate, BreakdownRow, Dimension, Interval, Metrics, Point, StatsQuery};
 use crate::store::StoreError;
 use crate::store::deadline::{self, Deadline};
 use crate::store::sql::exec::Exec;
 use crate::store::sql::segments as statements;
-use filter::{Compiled, Matches};
+use filter::{Compiled, Matches, StepTest};
 use scan::{Day, Memo, Question};
 use segment::Segment;
 use std::collections::{BTreeMap, HashMap};
@@ -536,6 +538,26 @@ impl Engine {
         };
         let dimension = dimension.clone();
         blocking(move || view.run(|q| scan::breakdown(q, &dimension, limit, offset, metrics)))
+            .await?
+            .map(Some)
+    }
+
+    /// Visitors per step of the funnel of `steps` (`query`'s filters already as a funnel reads
+    /// them, `stats::funnel::visits_of_view`).
+    pub async fn funnel(
+        &self,
+        db: &dyn Exec,
+        q: &StatsQuery,
+        steps: &[Goal],
+    ) -> Result<Option<Vec<i64>>, StoreError> {
+        if q.from > q.to {
+            return Ok(Some(vec![0; steps.len()]));
+        }
+        let Some(view) = self.view(db, q, false).await? else {
+            return Ok(None);
+        };
+        let tests: Vec<StepTest> = steps.iter().map(|g| StepTest::new(&g.filters())).collect();
+        blocking(move || view.run(|q| funnel::funnel(q, &tests)))
             .await?
             .map(Some)
     }

@@ -9,6 +9,8 @@ use super::stored::{EVENT_KINDS, stored_event};
 use super::{Kind, Row, queries};
 use crate::domain::SiteId;
 use crate::stats::calendar;
+use crate::stats::funnel;
+use crate::stats::goal::Goal;
 use crate::stats::{
     Aggregate, BreakdownRow, Dimension, Interval, Metrics, Point, StatsQuery, VisitSums,
 };
@@ -153,6 +155,44 @@ impl<B: Backend> StatsStore for B {
                     })
                 })
                 .collect()
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn funnel(&self, query: &StatsQuery, steps: &[Goal]) -> Result<Vec<i64>, StoreError> {
+        deadline::bounded(async {
+            let mut query = query.clone();
+            query.filters = funnel::visits_of_view(&query.filters);
+            let r = self.stats();
+            if let Some(engine) = self.engine()
+                && let Some(answer) = engine.funnel(r, &query, steps).await?
+            {
+                return Ok(answer);
+            }
+            let filters = Split::new(&query.filters);
+            let plan = Plan::new(&query);
+            let mut tally = funnel::Tally::new(steps.len());
+            let Some(sql) = queries::funnel(r.dialect(), &plan, &filters, steps) else {
+                return Ok(tally.visitors());
+            };
+            let rows = r.fetch(&sql, &[Kind::Int; 4]).await?;
+            let mut walk = funnel::Walk::default();
+            let mut visit = None;
+            for row in &rows {
+                let session = row.int(0)?;
+                if visit != Some(session) {
+                    tally.add(&walk);
+                    walk = funnel::Walk::default();
+                    visit = Some(session);
+                }
+                let passed = row.int(3)?;
+                walk.event(steps.len(), row.int(2)?, row.int(1)?, |step| {
+                    passed & (1 << step) != 0
+                });
+            }
+            tally.add(&walk);
+            Ok(tally.visitors())
         })
         .await
     }
