@@ -110,6 +110,7 @@ async fn main() -> anyhow::Result<()> {
                 city: None,
                 viewport_width: Some(1440),
                 props: Props::default(),
+                revenue: None,
             }
         })
         .collect();

@@ -468,6 +468,7 @@ impl Generator {
                 city: Some(city.to_owned()),
                 viewport_width: Some(viewport),
                 props,
+                revenue: None,
             };
             self.seq += 1;
             self.heap.push(Reverse(Pending {

@@ -213,6 +213,8 @@ async fn the_events_export_holds_the_events_of_the_period_and_filters(backend: B
             ("city", "Berlin"),
             ("viewport_width", "1280"),
             ("props", ""),
+            ("revenue_micros", ""),
+            ("revenue_currency", ""),
         ]
     );
     assert_eq!(
@@ -524,6 +526,8 @@ async fn exports_need_a_login_or_a_share_link_and_name_bad_parameters(backend: B
         "region",
         "viewport_width",
         "props",
+        "revenue_micros",
+        "revenue_currency",
     ] {
         assert!(
             !public_header.iter().any(|c| c == private),

@@ -49,6 +49,7 @@ fn event(
         city: None,
         viewport_width: Some(1280),
         props: Props::default(),
+        revenue: None,
     }
 }
 

@@ -1,7 +1,7 @@
 //! The enriched event that travels from the parser through the queue to the writer, and the
 //! batch the writer hands to the store.
 
-use super::{EventName, PagePath, Props, SessionId, SiteId, VisitorId};
+use super::{EventName, PagePath, Props, Revenue, SessionId, SiteId, VisitorId};
 use chrono::{DateTime, Utc};
 
 /// UTM campaign parameters, taken from the page URL's query string.
@@ -37,6 +37,8 @@ pub struct Event {
     pub city: Option<String>,
     pub viewport_width: Option<i32>,
     pub props: Props,
+    /// What a custom event says it earned (`$` in the collection contract); never on a pageview.
+    pub revenue: Option<Revenue>,
 }
 
 /// What one session gained in one batch. For a session the store has not seen yet, the entry

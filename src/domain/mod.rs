@@ -4,6 +4,7 @@
 mod batch;
 pub mod decode;
 mod event;
+mod revenue;
 mod site;
 mod user;
 pub mod visits;
@@ -14,6 +15,7 @@ pub use event::{
     EventName, PagePath, Props, PropsError, SessionId, VisitorId, strip_hidden_chars,
     truncate_chars,
 };
+pub use revenue::Revenue;
 pub use site::{Site, SiteDomain, SiteId, TimeZone};
 pub use user::{Email, User, UserId};
 

@@ -118,6 +118,7 @@ mod tests {
             city: None,
             viewport_width: None,
             props: Props::default(),
+            revenue: None,
         }
     }
 

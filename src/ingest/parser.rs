@@ -9,7 +9,7 @@ use super::error::CollectError;
 use super::sites::SiteCache;
 use super::visitor::SaltSource;
 use crate::domain::{
-    Event, EventName, PagePath, Props, Utm, decode, strip_hidden_chars, truncate_chars,
+    Event, EventName, PagePath, Props, Revenue, Utm, decode, strip_hidden_chars, truncate_chars,
 };
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -38,6 +38,10 @@ pub struct Payload<'a> {
     w: Option<f64>,
     #[serde(default)]
     p: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Revenue, `{"amount": 12.5, "currency": "EUR"}`; `null` is the same as absent (what
+    /// `JSON.stringify` makes of an unset option).
+    #[serde(rename = "$", default)]
+    revenue: Option<serde_json::Value>,
 }
 
 /// What the listener knows about a request besides its body.
@@ -92,6 +96,16 @@ pub fn parse(
     };
 
     let name = EventName::parse(&payload.n).map_err(|e| CollectError::InvalidField(e.0))?;
+    let revenue = match &payload.revenue {
+        None => None,
+        // Revenue goals count custom events (a purchase); a page view earns nothing itself.
+        Some(_) if name.is_pageview() => {
+            return Err(CollectError::InvalidField(
+                "field $ (revenue) belongs to custom events, not to a pageview".into(),
+            ));
+        }
+        Some(value) => Some(Revenue::parse(value).map_err(|e| CollectError::InvalidField(e.0))?),
+    };
     if payload.u.chars().count() > MAX_URL_CHARS {
         return Err(CollectError::InvalidField(format!(
             "field u (page URL) is longer than {MAX_URL_CHARS} characters"
@@ -169,6 +183,7 @@ pub fn parse(
         city: geo.city,
         viewport_width,
         props,
+        revenue,
         name,
     })))
 }

@@ -11,12 +11,16 @@
 //! …
 //! ```
 //!
+//! Lines only ever gain fields, each optional and left out when unset, so a file written by an
+//! older version reads as it was meant, and the header's version stays 1: `revenue`
+//! (`[micros, "EUR"]`, custom events with `$` only) came in after the first release.
+//!
 //! The writer replays a file in parts of at most one batch; each part is recorded in the
 //! transaction that stores its events (`spool_replays`, keyed by file name and part), so a
 //! restart in the middle of a replay never stores a part twice. A file is deleted once every part
 //! is stored; a damaged one is renamed `….damaged` instead, for the operator to look at.
 
-use crate::domain::{Event, EventName, PagePath, Props, SiteId, Utm, VisitorId};
+use crate::domain::{Event, EventName, PagePath, Props, Revenue, SiteId, Utm, VisitorId};
 use crate::ingest::enrich::useragent;
 use chrono::{DateTime, Utc};
 use std::fs::{self, File};
@@ -50,6 +54,9 @@ struct Line {
     city: Option<String>,
     viewport_width: Option<i32>,
     props: Vec<(String, String)>,
+    /// Millionths and currency code; absent from files of versions before revenue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    revenue: Option<(i64, String)>,
 }
 
 impl From<&Event> for Line {
@@ -80,6 +87,10 @@ impl From<&Event> for Line {
             city: e.city.clone(),
             viewport_width: e.viewport_width,
             props: e.props.pairs().to_vec(),
+            revenue: e
+                .revenue
+                .as_ref()
+                .map(|r| (r.micros(), r.currency().to_owned())),
         }
     }
 }
@@ -89,6 +100,10 @@ impl Line {
     /// written by us, but the file is outside our control).
     fn into_event(self) -> Option<Event> {
         let [source, medium, campaign, content, term] = self.utm;
+        let revenue = match self.revenue {
+            Some((micros, currency)) => Some(Revenue::from_stored(micros, &currency).ok()?),
+            None => None,
+        };
         Some(Event {
             site_id: SiteId(self.site),
             created_at: self.at,
@@ -115,6 +130,7 @@ impl Line {
             city: self.city,
             viewport_width: self.viewport_width,
             props: Props::from_pairs(self.props),
+            revenue,
         })
     }
 }
@@ -273,6 +289,10 @@ mod tests {
             city: Some("Köln".into()),
             viewport_width: Some(412),
             props: Props::from_pairs(vec![("plan".into(), "pro \"x\"".into())]),
+            // Custom events carry revenue, pageviews cannot.
+            revenue: (i % 2 == 1).then(|| {
+                Revenue::from_stored(19_990_000 * i, "EUR").unwrap_or_else(|e| panic!("{e}"))
+            }),
         }
     }
 
@@ -287,6 +307,46 @@ mod tests {
         assert_eq!(back.events, events);
         finish(&path, true).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(pending(dir.path()).ok(), Some(vec![]));
+    }
+
+    #[test]
+    fn revenue_is_written_only_where_there_is_some() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = write(dir.path(), &[event(0), event(1)]).unwrap_or_else(|e| panic!("{e}"));
+        let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+        let lines: Vec<&str> = text.lines().collect();
+        // A pageview's line is as the version before revenue wrote it, so that version can
+        // still replay it.
+        assert!(!lines[1].contains("revenue"), "{}", lines[1]);
+        assert!(
+            lines[2].ends_with(r#","revenue":[19990000,"EUR"]}"#),
+            "{}",
+            lines[2]
+        );
+    }
+
+    #[test]
+    fn a_file_from_before_revenue_reads_back() {
+        // A line exactly as the previous version wrote it: no `revenue` field.
+        let json = r#"{"site":3,"at":"2027-01-15T08:00:01Z","visitor":7,"name":"Signup","hostname":"example.com","path":"/p/1#top","referrer":null,"source":null,"utm":[null,null,null,null,null],"browser":"Chrome","browser_version":"131","os":"Android","os_version":"14","device":"mobile","country":null,"region":null,"city":null,"viewport_width":412,"props":[]}"#;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join(format!("{PREFIX}old{SUFFIX}"));
+        fs::write(&path, format!("{HEADER} 1\n{} {json}\n", checksum(json)))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let back = read(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(back.is_whole(), "{back:?}");
+        assert_eq!(back.events[0].name.as_str(), "Signup");
+        assert_eq!(back.events[0].revenue, None);
+    }
+
+    #[test]
+    fn a_line_with_impossible_revenue_is_damaged() {
+        let mut line = Line::from(&event(1));
+        line.revenue = Some((-5, "EUR".into()));
+        assert!(line.into_event().is_none());
+        let mut line = Line::from(&event(1));
+        line.revenue = Some((5, "EURO".into()));
+        assert!(line.into_event().is_none());
     }
 
     #[test]

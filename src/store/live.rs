@@ -191,6 +191,8 @@ mod tests {
             city: None,
             viewport_width: None,
             props: None,
+            revenue_micros: None,
+            revenue_currency: None,
         }
     }
 

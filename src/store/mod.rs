@@ -209,6 +209,9 @@ pub struct StoredEvent {
     pub city: Option<String>,
     pub viewport_width: Option<i32>,
     pub props: Option<serde_json::Value>,
+    /// Millionths of the currency's unit (custom events with revenue only).
+    pub revenue_micros: Option<i64>,
+    pub revenue_currency: Option<String>,
 }
 
 /// A stored session as read back.

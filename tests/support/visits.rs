@@ -76,6 +76,7 @@ pub fn visit(site: &Site, visitor: i64, profile: &Profile, hits: &[Hit<'_>]) -> 
                         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                         .collect(),
                 ),
+                revenue: None,
             }
         })
         .collect()

@@ -81,7 +81,7 @@ try {
     } catch {}
   };
 
-  let send = (name, props) => {
+  let send = (name, props, revenue) => {
     try {
       if (ignored()) return;
       // Built now so it describes the page when the event happened, even if it
@@ -93,6 +93,7 @@ try {
         r: doc.referrer || null,
         w: win.innerWidth,
         p: props, // undefined is dropped by JSON.stringify
+        $: revenue, // {amount, currency}: checked by the server, not here
       });
       // A prerendered page may never be shown; count it only once it is.
       prerendering() ? held.push(body) : post(body);
@@ -149,10 +150,11 @@ try {
   on(doc, 'click', onClick);
   on(doc, 'auxclick', onClick);
 
-  // Public API: footfall(name, {props, callback}). The callback runs even when
-  // nothing is sent, so code waiting on it (e.g. to navigate) never hangs.
+  // Public API: footfall(name, {props, revenue, callback}). The callback runs
+  // even when nothing is sent, so code waiting on it (e.g. to navigate) never
+  // hangs.
   win.footfall = (name, options) => {
-    send(name, options?.props);
+    send(name, options?.props, options?.revenue);
     options?.callback?.();
   };
 

@@ -24,6 +24,21 @@ describe('custom events', () => {
     ]);
   });
 
+  test('footfall(name, {revenue}) sends it as $, as given', async () => {
+    const page = await load({ url: 'https://example.com/checkout' });
+    page.window.footfall('Purchase', { revenue: { amount: 12.5, currency: 'EUR' } });
+    const bodies = [...page.beacons, ...page.fetches].map((s) => s.init?.body ?? s.body);
+    assert.equal(bodies.length, 2);
+    assert.match(bodies[1], /^\{"n":"Purchase",.*,"\$":\{"amount":12\.5,"currency":"EUR"\}\}$/);
+    assert.deepEqual(custom(page)[0].$, { amount: 12.5, currency: 'EUR' });
+    // With props too, and neither on pageviews or events without revenue.
+    page.window.footfall('Order', { props: { plan: 'pro' }, revenue: { amount: 0, currency: 'usd' } });
+    page.window.footfall('Signup', { props: { plan: 'pro' } });
+    const [pageview, , order, signup] = page.events();
+    assert.deepEqual([order.p, order.$], [{ plan: 'pro' }, { amount: 0, currency: 'usd' }]);
+    assert.ok(!('$' in pageview) && !('$' in signup));
+  });
+
   test('without options: no p; callback is called', async () => {
     const page = await load();
     page.window.footfall('Ping');

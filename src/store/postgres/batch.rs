@@ -3,7 +3,7 @@
 //! id before it draws event ids.
 
 use crate::domain::visits::{self, OpenVisit};
-use crate::domain::{Batch, Event, SessionId, SessionUpdate, VisitorId};
+use crate::domain::{Batch, Event, Revenue, SessionId, SessionUpdate, VisitorId};
 use crate::store::{StoreError, insert_chunks};
 use chrono::{DateTime, Utc};
 use sqlx::query_builder::Separated;
@@ -47,7 +47,7 @@ pub(super) async fn write(pool: &PgPool, batch: &Batch) -> Result<(), StoreError
     for chunk in insert_chunks(batch.events.len()) {
         let mut q = QueryBuilder::<Postgres>::new(format!(
             "INSERT INTO events (site_id, created_at, visitor_id, session_id, name, path, \
-             viewport_width, props, {ENTRY_COLUMNS}) "
+             viewport_width, props, revenue_micros, revenue_currency, {ENTRY_COLUMNS}) "
         ));
         q.push_values(chunk, |mut b, i| {
             let e = &batch.events[i];
@@ -59,7 +59,9 @@ pub(super) async fn write(pool: &PgPool, batch: &Batch) -> Result<(), StoreError
                 .push_bind(e.path.as_str())
                 .push_bind(e.viewport_width)
                 .push_bind(e.props.to_json())
-                .push_unseparated("::jsonb");
+                .push_unseparated("::jsonb")
+                .push_bind(e.revenue.as_ref().map(Revenue::micros))
+                .push_bind(e.revenue.as_ref().map(Revenue::currency));
             push_entry(&mut b, e);
         });
         q.build().execute(&mut *tx).await?;

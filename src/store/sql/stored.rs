@@ -9,9 +9,9 @@ pub(crate) const EVENT_COLUMNS: &str = "e.id, e.site_id, e.created_at, e.visitor
      e.session_id, e.name, e.hostname, e.path, e.referrer, e.referrer_source, e.utm_source, \
      e.utm_medium, e.utm_campaign, e.utm_content, e.utm_term, e.browser, e.browser_version, e.os, \
      e.os_version, e.device, e.country, e.region, e.city, CAST(e.viewport_width AS BIGINT), \
-     CAST(e.props AS TEXT)";
+     CAST(e.props AS TEXT), e.revenue_micros, e.revenue_currency";
 
-pub(crate) const EVENT_KINDS: [Kind; 25] = [
+pub(crate) const EVENT_KINDS: [Kind; 27] = [
     Kind::Int,    // id
     Kind::Int,    // site_id
     Kind::Time,   // created_at
@@ -37,6 +37,8 @@ pub(crate) const EVENT_KINDS: [Kind; 25] = [
     Kind::Text,   // city
     Kind::OptInt, // viewport_width
     Kind::Text,   // props, JSON text
+    Kind::OptInt, // revenue_micros
+    Kind::Text,   // revenue_currency
 ];
 
 pub(crate) fn stored_event(row: &Row) -> Result<StoredEvent, StoreError> {
@@ -76,6 +78,8 @@ pub(crate) fn stored_event(row: &Row) -> Result<StoredEvent, StoreError> {
             .map(|p| serde_json::from_str(&p))
             .transpose()
             .map_err(|e| StoreError::Corrupt(format!("props: {e}")))?,
+        revenue_micros: row.opt_int(25)?,
+        revenue_currency: row.text(26)?,
     })
 }
 

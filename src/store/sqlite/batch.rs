@@ -9,7 +9,7 @@
 //! (libsqlite3-sys), so the file sees one SQLite version.
 
 use super::to_ts;
-use crate::domain::{Batch, Event};
+use crate::domain::{Batch, Event, Revenue};
 use crate::store::StoreError;
 use rusqlite::{Connection, OpenFlags, ToSql, TransactionBehavior, params, params_from_iter};
 use std::path::Path;
@@ -17,10 +17,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const INSERT_EVENT: &str = "INSERT INTO events (site_id, created_at, visitor_id, session_id, name, \
-     path, viewport_width, props, hostname, referrer, referrer_source, utm_source, utm_medium, \
-     utm_campaign, utm_content, utm_term, browser, browser_version, os, os_version, device, \
-     country, region, city) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+     path, viewport_width, props, revenue_micros, revenue_currency, hostname, referrer, \
+     referrer_source, utm_source, utm_medium, utm_campaign, utm_content, utm_term, browser, \
+     browser_version, os, os_version, device, country, region, city) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// A visit's entry attributes are written when it is first seen; later batches only move its
 /// end, exit page and counters. Used for visits new to the writer (and as the fallback below).
@@ -130,7 +130,8 @@ fn write(conn: &mut Connection, batch: &Batch) -> Result<(), StoreError> {
         let mut insert = tx.prepare_cached(INSERT_EVENT)?;
         for (e, session) in batch.events.iter().zip(&batch.session_ids) {
             let props = e.props.to_json();
-            let head: [&dyn ToSql; 8] = [
+            let revenue = e.revenue.as_ref();
+            let head: [&dyn ToSql; 10] = [
                 &e.site_id.0,
                 &to_ts(e.created_at),
                 &e.visitor_id.0,
@@ -139,6 +140,8 @@ fn write(conn: &mut Connection, batch: &Batch) -> Result<(), StoreError> {
                 &e.path.as_str(),
                 &e.viewport_width,
                 &props,
+                &revenue.map(Revenue::micros),
+                &revenue.map(Revenue::currency),
             ];
             insert.execute(params_from_iter(head.into_iter().chain(dimensions(e))))?;
         }

@@ -1,0 +1,13 @@
+-- Revenue of custom events (`$` in the collection contract, src/domain/revenue.rs), NULL on
+-- every other event. The amount is a whole number of millionths of the currency's unit (12.5 EUR
+-- is 12500000): SUM over BIGINT is exact (it returns NUMERIC, so it cannot overflow), and it is
+-- the same type and the same number as on SQLite, which has no exact decimal. Amounts are at most
+-- 10^12, 10^18 in millionths.
+--
+-- `events` is partitioned (0011): columns added to the parent are added to every partition, the
+-- legacy and default ones included, and months attached later are made `LIKE events`. Adding
+-- nullable columns without a default rewrites no rows.
+--
+-- No CHECK constraints: the parser checks the values, and a CHECK here would have to be copied
+-- onto every month the partition upkeep attaches (src/store/postgres/partitions.rs).
+ALTER TABLE events ADD COLUMN revenue_micros BIGINT, ADD COLUMN revenue_currency TEXT;
