@@ -1,10 +1,13 @@
 //! Funnels (`stats::funnel`): hand-worked on the data set of `support::known`, from raw rows (the
 //! store as `fixture` leaves it) and from the query engine (the stats API: `Api::spawn` builds the
 //! segments) with the same numbers — order within a visit, repeated steps, steps in other visits
-//! not counted, a visit that crosses midnight, periods and filters — and bad funnels refused.
+//! not counted, a visit that crosses midnight, periods and filters — on the funnel page too, and
+//! bad funnels refused.
 
 #[path = "support/api_client.rs"]
 mod api_client;
+#[path = "support/browser.rs"]
+mod browser;
 mod support;
 
 use api_client::Api;
@@ -19,6 +22,7 @@ use support::visits::query;
 both_backends!(
     funnels_count_visits_that_reached_the_steps_in_order,
     the_api_answers_funnels_from_the_engine_with_the_same_numbers,
+    the_funnel_page_draws_and_tabulates_the_steps_of_the_view,
 );
 
 fn goals() -> Vec<Goal> {
@@ -238,5 +242,113 @@ async fn the_api_answers_funnels_from_the_engine_with_the_same_numbers(backend: 
         .await;
     assert_eq!(reply.status, 400);
     assert_eq!(reply.body["parameter"], Value::from("metrics"));
+    api.stop().await;
+}
+
+/// The cells of the funnel table's rows, tags stripped.
+fn table_rows(body: &str) -> Vec<Vec<String>> {
+    let start = body
+        .find(r#"aria-label="Funnel""#)
+        .unwrap_or_else(|| panic!("no funnel table in:\n{body}"));
+    let table = &body[start
+        ..body[start..]
+            .find("</table>")
+            .map_or(body.len(), |e| start + e)];
+    table
+        .split("<tr>")
+        .skip(2)
+        .map(|row| {
+            row.split("<td")
+                .skip(1)
+                .map(|cell| {
+                    let text = &cell[cell.find('>').map_or(0, |i| i + 1)..];
+                    text[..text.find("</td>").unwrap_or(text.len())].to_owned()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+async fn the_funnel_page_draws_and_tabulates_the_steps_of_the_view(backend: Backend) {
+    let Some(api) = Api::spawn(backend).await else {
+        return;
+    };
+    let mut browser = browser::log_in_owner(&api.app).await;
+    let base = format!("/sites/example.com/funnel?period=custom&from={A}&to={B}");
+    // No goals yet: the page says what to do.
+    let page = browser.get(&base).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("A funnel needs goals"), "{}", page.body);
+    for g in goals() {
+        api.app
+            .store
+            .add_goal(api.site.id, &g)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    // The dashboard's Goals table leads here, with the view.
+    let dashboard = browser
+        .get(&format!("/sites/example.com?period=custom&from={A}&to={B}"))
+        .await;
+    assert!(
+        dashboard.body.contains(&format!(
+            r#"href="/sites/example.com/funnel?period=custom&#38;from={A}&#38;to={B}""#
+        )),
+        "{}",
+        dashboard.body
+    );
+    // Steps not chosen yet: the pickers, no funnel.
+    let page = browser.get(&base).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.body.matches(r#"<select name="step">"#).count(), 8);
+    assert!(!page.body.contains(r#"aria-label="Funnel""#));
+    // Four steps, as the API answers them; empty pickers are no step.
+    let four = format!("{base}&step=Home&step=Pricing&step=Signup&step=Thanks&step=&step=");
+    let page = browser.get(&four).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let cells = |n: &str, goal: &str, rest: &[&str]| {
+        let mut row = vec![n.to_owned(), goal.to_owned()];
+        row.extend(rest.iter().map(|s| (*s).to_owned()));
+        row
+    };
+    assert_eq!(
+        table_rows(&page.body),
+        [
+            cells("1", "Home", &["3", "100.0 %", "—", "—"]),
+            cells("2", "Pricing", &["2", "66.7 %", "1", "33.3 %"]),
+            cells("3", "Signup", &["1", "33.3 %", "1", "50.0 %"]),
+            cells("4", "Thanks", &["1", "33.3 %", "0", "0.0 %"]),
+        ]
+    );
+    // The chart: a bar per step, its height the share of the first step (208 units for 100 %).
+    assert_eq!(page.body.matches(r#"<rect class="bar""#).count(), 4);
+    assert!(page.body.contains(r#"height="208""#) && page.body.contains(r#"height="139""#));
+    assert!(page.body.contains(r#"<option value="Signup" selected>"#));
+    // The view's filters choose the visits: mobile has visitor 4 at step 1 only.
+    let mobile = browser
+        .get(&format!("{base}&f=device:is:mobile&step=Home&step=Pricing"))
+        .await;
+    assert_eq!(
+        table_rows(&mobile.body),
+        [
+            cells("1", "Home", &["1", "100.0 %", "—", "—"]),
+            cells("2", "Pricing", &["0", "0.0 %", "1", "100.0 %"]),
+        ]
+    );
+    assert!(mobile.body.contains("device:is:mobile"));
+    // Bad funnels: a 400 page that says what is wrong.
+    let nine = format!("{base}{}", "&step=Home".repeat(9));
+    for (url, says) in [
+        (
+            format!("{base}&step=Home&step=Nope"),
+            "no goal named &#34;Nope&#34;",
+        ),
+        (nine, "at most 8 steps"),
+        (format!("{base}&f=bogus"), "filter"),
+    ] {
+        let page = browser.get(&url).await;
+        assert_eq!(page.status, 400, "{url}: {}", page.body);
+        assert!(page.body.contains(says), "{url}: {}", page.body);
+    }
     api.stop().await;
 }

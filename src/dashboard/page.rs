@@ -269,17 +269,7 @@ pub async fn render(
         });
     }
 
-    let periods = Period::NAMED
-        .iter()
-        .filter_map(|(name, label)| {
-            let p = Period::parse(name, None, None).ok()?;
-            Some(PeriodLink {
-                label,
-                href: link(&view.with_period(p)),
-                active: p == view.period,
-            })
-        })
-        .collect();
+    let periods = period_links(&view, &link);
     let mut chips: Vec<Chip> = view
         .segment
         .iter()
@@ -316,14 +306,7 @@ pub async fn render(
         }
         .query_string()
     };
-    let period_label = match view.period {
-        Period::Custom { from, to } => format!("{from} – {to}"),
-        p => Period::NAMED
-            .iter()
-            .find(|(n, _)| *n == p.name())
-            .map(|(_, l)| (*l).to_owned())
-            .unwrap_or_default(),
-    };
+    let period_label = period_label(view.period);
     Ok(DashboardPage {
         layout,
         site: site.domain.to_string(),
@@ -346,6 +329,33 @@ pub async fn render(
         segments,
         save_view,
     })
+}
+
+/// The links to the named periods, of `view` with each (`link` makes a view's address).
+pub fn period_links(view: &View, link: &dyn Fn(&View) -> String) -> Vec<PeriodLink> {
+    Period::NAMED
+        .iter()
+        .filter_map(|(name, label)| {
+            let p = Period::parse(name, None, None).ok()?;
+            Some(PeriodLink {
+                label,
+                href: link(&view.with_period(p)),
+                active: p == view.period,
+            })
+        })
+        .collect()
+}
+
+/// A period in words: "Last 7 days", or a custom range's dates.
+pub fn period_label(period: Period) -> String {
+    match period {
+        Period::Custom { from, to } => format!("{from} – {to}"),
+        p => Period::NAMED
+            .iter()
+            .find(|(n, _)| *n == p.name())
+            .map(|(_, l)| (*l).to_owned())
+            .unwrap_or_default(),
+    }
 }
 
 /// Each goal's unique conversions (visitors with a converting event), total conversions (such

@@ -33,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     "/{domain}/segments/{id}/delete",
                     web::post().to(delete_segment),
                 )
+                .route("/{domain}/funnel", web::get().to(funnel_page))
                 .route("/{domain}/live", web::get().to(live_page))
                 .route("/{domain}/live/stream", web::get().to(live_stream))
                 .route("/{domain}/export/{file}", web::get().to(export::logged_in)),
@@ -228,6 +229,18 @@ async fn dashboard(
     let site = site_by_domain(&store, &path).await?;
     let base = format!("/sites/{}", site.domain);
     let page = page::render(&store, &site, &query, base, user.layout(), false).await?;
+    html(StatusCode::OK, &page)
+}
+
+async fn funnel_page(
+    user: CurrentUser,
+    store: web::Data<DynStore>,
+    path: web::Path<String>,
+    query: web::Query<Vec<(String, String)>>,
+) -> Result<HttpResponse, DashboardError> {
+    let site = site_by_domain(&store, &path).await?;
+    let base = format!("/sites/{}", site.domain);
+    let page = super::funnel::render(&store, &site, &query, base, user.layout()).await?;
     html(StatusCode::OK, &page)
 }
 
