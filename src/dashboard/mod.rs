@@ -2,14 +2,15 @@
 //! JavaScript; only the live view streams with Server-Sent Events.
 //!
 //! Routes: `/sites` (list, add), `/sites/{domain}` (dashboard), `/sites/{domain}/settings`
-//! (snippet, installation check, share links, delete), `/sites/{domain}/live` (+ `/stream`), and
-//! `/share/{token}` (the read-only dashboard behind a share link); under both, `export/…` for CSV
-//! downloads of the view; and `/account/api-keys` (keys for the stats API).
+//! (snippet, installation check, share links, retention, goals, delete), `/sites/{domain}/live`
+//! (+ `/stream`), and `/share/{token}` (the read-only dashboard behind a share link); under both,
+//! `export/…` for CSV downloads of the view; and `/account/api-keys` (keys for the stats API).
 
 pub mod api_keys;
 pub mod chart;
 pub mod export;
 pub mod format;
+pub mod goals;
 pub mod live;
 pub mod page;
 pub mod params;
