@@ -2,8 +2,8 @@
 //! JavaScript; only the live view streams with Server-Sent Events.
 //!
 //! Routes: `/sites` (list, add), `/sites/{domain}` (dashboard), `/sites/{domain}/settings`
-//! (snippet, installation check, share links, delete), `/sites/{domain}/funnel` (a funnel of the
-//! site's goals under the view), `/sites/{domain}/live` (+ `/stream`), and
+//! (snippet, installation check, share links, retention, goals, delete), `/sites/{domain}/funnel`
+//! (a funnel of the site's goals under the view), `/sites/{domain}/live` (+ `/stream`), and
 //! `/share/{token}` (the read-only dashboard behind a share link); under both, `export/…` for CSV
 //! downloads of the view; and `/account/api-keys` (keys for the stats API).
 
@@ -12,6 +12,7 @@ pub mod chart;
 pub mod export;
 pub mod format;
 pub mod funnel;
+pub mod goals;
 pub mod live;
 pub mod page;
 pub mod params;

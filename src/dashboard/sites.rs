@@ -1,7 +1,9 @@
 //! The sites list (with today's visitors and a sparkline), adding a site, a site's settings
-//! (tracking snippet, installation check, share links, deletion), and the routes of the
-//! dashboard, live view and shared view. Every page needs a login except `/share/{token}`.
+//! (tracking snippet, installation check, share links, retention, goals, deletion; the goal
+//! forms' handlers are in `goals`), and the routes of the dashboard, live view and shared view.
+//! Every page needs a login except `/share/{token}`.
 
+use super::goals::{self, GoalForm, GoalRow};
 use super::{DashboardError, export, live, page, site_by_domain};
 use crate::auth::{self, CsrfForm, CurrentUser};
 use crate::domain::{Site, SiteDomain, TimeZone};
@@ -28,6 +30,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/{domain}/share/{id}/revoke", web::post().to(revoke_share))
                 .route("/{domain}/delete", web::post().to(delete))
                 .route("/{domain}/retention", web::post().to(set_retention))
+                .route("/{domain}/goals", web::post().to(goals::add))
+                .route("/{domain}/goals/remove", web::post().to(goals::remove))
                 .route("/{domain}/segments", web::post().to(save_segment))
                 .route(
                     "/{domain}/segments/{id}/delete",
@@ -170,7 +174,10 @@ async fn sites_page(
 }
 
 /// Renders a page, logging (not showing) a template failure.
-fn html<T: Template>(status: StatusCode, page: &T) -> Result<HttpResponse, DashboardError> {
+pub(super) fn html<T: Template>(
+    status: StatusCode,
+    page: &T,
+) -> Result<HttpResponse, DashboardError> {
     layout::render(status, page).map_err(|e| {
         tracing::error!(error = %e, "template rendering failed");
         DashboardError::Render
@@ -324,6 +331,10 @@ pub struct SettingsPage {
     pub retention: String,
     /// Raw rows before this day have been deleted (empty: none).
     pub kept_from: String,
+    pub goals: Vec<GoalRow>,
+    /// The add-goal form: blank, or as sent when the goal was refused (`goal_error` says why).
+    pub goal_form: GoalForm,
+    pub goal_error: String,
 }
 
 /// The server's `--retention-days`, for the settings page.
@@ -339,7 +350,7 @@ fn public_origin(req: &HttpRequest) -> Result<String, DashboardError> {
     Ok(auth.public_origin(req))
 }
 
-async fn settings_page(
+pub(super) async fn settings_page(
     req: &HttpRequest,
     store: &DynStore,
     user: &CurrentUser,
@@ -373,6 +384,7 @@ async fn settings_page(
         (None, Some(days)) => format!("{days} days (the server's --retention-days)"),
         (None, None) => "forever (no retention is set)".to_owned(),
     };
+    let goals = goals::rows(site, &store.goals(site.id).await?);
     Ok(SettingsPage {
         layout: user.layout(),
         site: site.domain.to_string(),
@@ -403,6 +415,9 @@ async fn settings_page(
                     .to_string()
             })
             .unwrap_or_default(),
+        goals,
+        goal_form: GoalForm::blank(),
+        goal_error: String::new(),
     })
 }
 
@@ -436,7 +451,7 @@ async fn settings(
 pub struct Empty {}
 
 /// After a settings form: back to the settings page (303, so a reload does not post again).
-fn back_to_settings(site: &Site) -> HttpResponse {
+pub(super) fn back_to_settings(site: &Site) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("/sites/{}/settings", site.domain)))
         .finish()

@@ -1,0 +1,176 @@
+//! A site's goals on its settings page: the list, each with a Remove button, and the form that
+//! adds one (a pageview's path pattern, or a custom event with an optional prop). What makes a
+//! definition valid is `stats::goal`'s to say; the dashboard's Goals table counts conversions.
+
+use super::sites::{back_to_settings, html, settings_page};
+use super::{DashboardError, params, site_by_domain};
+use crate::auth::CsrfForm;
+use crate::domain::Site;
+use crate::stats::goal::{self, Goal};
+use crate::store::{DynStore, StoreError};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+/// A goal's line on the settings page.
+pub struct GoalRow {
+    pub name: String,
+    /// What converts, in words (`Goal::describe`).
+    pub target: String,
+    /// The dashboard filtered to the visits that converted.
+    pub href: String,
+}
+
+pub fn rows(site: &Site, goals: &[Goal]) -> Vec<GoalRow> {
+    goals
+        .iter()
+        .map(|g| {
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("f", &params::format_filter(&goal::converted(g)))
+                .finish();
+            GoalRow {
+                name: g.name.clone(),
+                target: g.describe(),
+                href: format!("/sites/{}?{query}", site.domain),
+            }
+        })
+        .collect()
+}
+
+/// The add form's fields as typed, so that a refused goal comes back as it was sent. Only the
+/// fields of the chosen `kind` are read. Missing fields are empty: the goal's checks name them.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct GoalForm {
+    pub name: String,
+    /// `page` or `event`.
+    pub kind: String,
+    pub path: String,
+    pub event: String,
+    /// `KEY=VALUE`, or empty for none.
+    pub prop: String,
+}
+
+impl GoalForm {
+    /// The empty form, with a pageview goal chosen.
+    pub fn blank() -> Self {
+        Self {
+            kind: "page".to_owned(),
+            ..Self::default()
+        }
+    }
+
+    /// The goal this form defines, or what is wrong with it.
+    fn goal(&self) -> Result<Goal, String> {
+        let goal = match self.kind.as_str() {
+            "page" => Goal::page(&self.name, &self.path),
+            "event" => {
+                let prop = self.prop.trim();
+                Goal::event(&self.name, &self.event, (!prop.is_empty()).then_some(prop))
+            }
+            "" => return Err("choose what converts: a pageview or a custom event".to_owned()),
+            other => {
+                return Err(format!(
+                    "a goal's kind is page (a pageview) or event (a custom event), not {other:?}"
+                ));
+            }
+        };
+        goal.map_err(|e| e.0)
+    }
+}
+
+/// `POST /sites/{domain}/goals`: adds the goal, or shows the settings page again with the form
+/// as it was sent and what is wrong with it (400).
+pub async fn add(
+    req: HttpRequest,
+    store: web::Data<DynStore>,
+    path: web::Path<String>,
+    form: CsrfForm<GoalForm>,
+) -> Result<HttpResponse, DashboardError> {
+    let CsrfForm { user, data } = form;
+    let site = site_by_domain(&store, &path).await?;
+    let error = match data.goal() {
+        Ok(goal) => match store.add_goal(site.id, &goal).await {
+            Ok(()) => return Ok(back_to_settings(&site)),
+            Err(StoreError::GoalExists(name)) => format!(
+                "{} already has a goal named {name:?}: pick another name, or remove that one \
+                 first.",
+                site.domain
+            ),
+            Err(e) => return Err(e.into()),
+        },
+        Err(problem) => format!("The goal was not added: {problem}."),
+    };
+    let mut page = settings_page(
+        &req,
+        &store,
+        &user,
+        &site,
+        false,
+        String::new(),
+        String::new(),
+    )
+    .await?;
+    page.goal_form = data;
+    page.goal_error = error;
+    html(StatusCode::BAD_REQUEST, &page)
+}
+
+#[derive(serde::Deserialize)]
+pub struct RemoveForm {
+    name: String,
+}
+
+/// `POST /sites/{domain}/goals/remove` with the goal's `name` (names may hold `/` or spaces, so
+/// it is a field, not a path segment); 404 for a name the site has no goal under.
+pub async fn remove(
+    store: web::Data<DynStore>,
+    path: web::Path<String>,
+    form: CsrfForm<RemoveForm>,
+) -> Result<HttpResponse, DashboardError> {
+    let site = site_by_domain(&store, &path).await?;
+    if !store.remove_goal(site.id, form.data.name.trim()).await? {
+        return Err(DashboardError::NotFound);
+    }
+    Ok(back_to_settings(&site))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GoalForm;
+
+    fn form(kind: &str, path: &str, event: &str, prop: &str) -> GoalForm {
+        GoalForm {
+            name: "Goal".into(),
+            kind: kind.into(),
+            path: path.into(),
+            event: event.into(),
+            prop: prop.into(),
+        }
+    }
+
+    #[test]
+    fn the_form_reads_only_the_fields_of_its_kind() {
+        let page = form("page", "/thanks", "Signup", "not a prop");
+        assert_eq!(
+            page.goal().map(|g| g.describe()),
+            Ok("pageview /thanks".into())
+        );
+        let event = form("event", "not a path", "Signup", " ");
+        assert_eq!(
+            event.goal().map(|g| g.describe()),
+            Ok("event Signup".into())
+        );
+        let prop = form("event", "", "Signup", "plan=pro");
+        assert_eq!(
+            prop.goal().map(|g| g.describe()),
+            Ok("event Signup (plan = pro)".into())
+        );
+    }
+
+    #[test]
+    fn a_form_without_a_known_kind_says_so() {
+        let err = |kind: &str| form(kind, "/x", "", "").goal().err().unwrap_or_default();
+        assert!(err("").contains("choose what converts"));
+        assert!(err("funnel").contains("not \"funnel\""));
+    }
+}
