@@ -20,6 +20,10 @@
 #   KEEP           set: keep the scratch directory and database (their names are printed)
 #   POSTGRES_URL   server for scratch databases (default postgres://postgres@127.0.0.1:5432/postgres)
 #
+# After the views it adds ten goals (pages, patterns and custom events, `footfall goal add`) to the
+# running server's database and times the page with its Goals table, a goal filter, the funnel
+# page of four of them (also under a filter) and the stats API's funnel (issue 14).
+#
 # For each backend it reports: the seed's wall time (writing and building the engine's segments)
 # and peak RSS; bytes on disk per event (whole database, and the segments alone); each view's
 # first load and median (curl time_total, whole page over HTTP); the server's peak RSS (VmHWM)
@@ -131,12 +135,39 @@ for backend in $BACKENDS; do
         say "    $name: median $median ms (first load $first ms)"
         RESULTS+=("| $backend | $name | $median | $first |")
     done
+    # Goals and funnels (issue 14): the same page with ten goals, then goal filters and funnels.
+    goal() { "$FOOTFALL" --database-url "$url" goal add --site "$SITE" "$@" >/dev/null 2>&1 || true; }  # a reused database has them
+    goal --name Home --path /
+    goal --name Pricing --path /pricing
+    goal --name Features --path /features
+    goal --name "Signup page" --path /signup
+    goal --name Blog --path '/blog/**'
+    goal --name Docs --path '/docs/**'
+    goal --name Signup --event Signup
+    goal --name "Pro signup" --event Signup --prop plan=pro
+    goal --name Download --event "File Download"
+    goal --name Outbound --event "Outbound Link: Click"
+    steps="&step=Home&step=Pricing&step=Signup%20page&step=Signup"
+    for v in "10 goals, unfiltered|period=$P" \
+             "10 goals, source is Google|period=$P$(f source:is:Google)" \
+             "10 goals, goal is Pricing|period=$P$(f goal:is:Pricing)" \
+             "funnel page, 4 steps|FUNNEL period=$P$steps" \
+             "funnel page, 4 steps, country is DE|FUNNEL period=$P$(f country:is:DE)$steps"; do
+        name=${v%%|*}; q=${v#*|}; page=""
+        case $q in FUNNEL\ *) page=/funnel; q=${q#FUNNEL } ;; esac
+        AUTH=(-b "$jar"); measure "http://127.0.0.1:$port/sites/$SITE$page?$q"
+        say "    $name: median $median ms (first load $first ms)"
+        RESULTS+=("| $backend | $name | $median | $first |")
+    done
     # The stats API and a CSV breakdown export of a filtered view: the same engine, one question.
     api="http://127.0.0.1:$port/api/v1/stats/breakdown?site=$SITE&period=$P&property=country&filters=$(enc source:is:Google)&limit=100"
     key=$("$FOOTFALL" --database-url "$url" apikey create --name bench 2>/dev/null | tail -n1)
     AUTH=(-H "Authorization: Bearer $key"); measure "$api"
     say "    API breakdown by country, source is Google: median $median ms (first load $first ms)"
     RESULTS+=("| $backend | API breakdown (country, source is Google) | $median | $first |")
+    AUTH=(-H "Authorization: Bearer $key"); measure "http://127.0.0.1:$port/api/v1/stats/funnel?site=$SITE&period=$P${steps//step=/steps=}"
+    say "    API funnel, 4 steps: median $median ms (first load $first ms)"
+    RESULTS+=("| $backend | API funnel (4 steps) | $median | $first |")
     AUTH=(-b "$jar"); measure "http://127.0.0.1:$port/sites/$SITE/export/page.csv?period=$P$(f source:is:Google)"
     say "    CSV export of pages, source is Google: median $median ms (first $first ms)"
     RESULTS+=("| $backend | CSV export page.csv (source is Google) | $median | $first |")

@@ -69,6 +69,10 @@ pub enum GoalCommand {
         /// With --event: a prop the event must have, KEY=VALUE.
         #[arg(long, requires = "event")]
         prop: Option<String>,
+        /// With --event: a revenue goal summing the events' revenue in this currency (ISO 4217,
+        /// e.g. EUR); amounts in other currencies are counted but not summed.
+        #[arg(long, requires = "event")]
+        revenue: Option<String>,
     },
     /// List a site's goals: name, then what converts.
     List {
@@ -276,6 +280,7 @@ async fn goal(url: &str, command: GoalCommand) -> anyhow::Result<()> {
             path,
             event,
             prop,
+            revenue,
         } => {
             let site = site_of(&site).await?;
             let goal = match (path, event) {
@@ -283,12 +288,16 @@ async fn goal(url: &str, command: GoalCommand) -> anyhow::Result<()> {
                 (None, Some(event)) => Goal::event(&name, &event, prop.as_deref())?,
                 (None, None) => anyhow::bail!("give the goal a --path or an --event"),
             };
+            let goal = match revenue {
+                Some(currency) => goal.with_revenue(&currency)?,
+                None => goal,
+            };
             store.add_goal(site.id, &goal).await?;
             println!(
                 "added goal \"{}\" to {}: {}",
                 goal.name,
                 site.domain,
-                goal.describe()
+                goal.describe_all()
             );
         }
         GoalCommand::List { site } => {
@@ -301,7 +310,7 @@ async fn goal(url: &str, command: GoalCommand) -> anyhow::Result<()> {
                 );
             }
             for goal in goals {
-                println!("{}\t{}", goal.name, goal.describe());
+                println!("{}\t{}", goal.name, goal.describe_all());
             }
         }
         GoalCommand::Remove { site, name } => {

@@ -282,7 +282,7 @@ async fn breakdown(req: HttpRequest, store: web::Data<DynStore>) -> Result<HttpR
 /// `property=goal`: one row per goal of the site, in name order (paged as every breakdown), with
 /// the asked metrics of its converting events — `visitors` the unique conversions, `events` the
 /// total ones — and `conversion_rate`, converted visitors over the visitors of the question
-/// (percent, 0–100).
+/// (percent, 0–100); a revenue goal's row has its `revenue` too.
 async fn goal_breakdown(q: &Question, store: &DynStore) -> Result<HttpResponse, ApiError> {
     let goals: Vec<Goal> = q
         .goals
@@ -291,14 +291,16 @@ async fn goal_breakdown(q: &Question, store: &DynStore) -> Result<HttpResponse, 
         .take(q.request.limit as usize)
         .cloned()
         .collect();
-    let (all, conversions) = tokio::try_join!(
+    let (all, conversions, revenue) = tokio::try_join!(
         store.aggregate(&q.query),
-        store.goal_conversions(&q.query, &goals)
+        store.goal_conversions(&q.query, &goals),
+        futures_util::future::try_join_all(goals.iter().map(|g| store.goal_revenue(&q.query, g)))
     )?;
     let results: Vec<Value> = goals
         .iter()
         .zip(&conversions)
-        .map(|(goal, a)| {
+        .zip(revenue)
+        .map(|((goal, a), revenue)| {
             let mut row = Map::new();
             row.insert("goal".into(), json!(goal.name));
             for m in &q.request.metrics {
@@ -308,6 +310,18 @@ async fn goal_breakdown(q: &Question, store: &DynStore) -> Result<HttpResponse, 
                 "conversion_rate".into(),
                 json!(conversion_rate(a.visitors, all.visitors)),
             );
+            if let (Some(r), Some(currency)) = (revenue, &goal.currency) {
+                row.insert(
+                    "revenue".into(),
+                    json!({
+                        "currency": currency,
+                        "total": r.total(),
+                        "average": r.average(),
+                        "conversions": r.conversions,
+                        "other_currency_conversions": r.other_currency,
+                    }),
+                );
+            }
             Value::Object(row)
         })
         .collect();

@@ -12,6 +12,21 @@ pub fn compact(n: i64) -> String {
     }
 }
 
+/// An amount of money with two decimals and thousands separated: 1234.5 → "1,234.50".
+pub fn money(amount: f64) -> String {
+    let text = format!("{:.2}", amount.abs());
+    let (whole, cents) = text.split_once('.').unwrap_or((&text, "00"));
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let sign = if amount < 0.0 { "-" } else { "" };
+    format!("{sign}{grouped}.{cents}")
+}
+
 fn trim(s: String) -> String {
     s.strip_suffix(".0").map(str::to_owned).unwrap_or(s)
 }
@@ -43,6 +58,15 @@ mod tests {
         assert_eq!(compact(1000), "1k");
         assert_eq!(compact(1260), "1.3k");
         assert_eq!(compact(2_500_000), "2.5M");
+    }
+
+    #[test]
+    fn money_has_two_decimals_and_thousands() {
+        assert_eq!(money(0.0), "0.00");
+        assert_eq!(money(12.5), "12.50");
+        assert_eq!(money(999.999), "1000.00".replace("1000", "1,000"));
+        assert_eq!(money(1_234_567.891), "1,234,567.89");
+        assert_eq!(money(-1234.5), "-1,234.50");
     }
 
     #[test]

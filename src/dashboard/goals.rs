@@ -29,7 +29,7 @@ pub fn rows(site: &Site, goals: &[Goal]) -> Vec<GoalRow> {
                 .finish();
             GoalRow {
                 name: g.name.clone(),
-                target: g.describe(),
+                target: g.describe_all(),
                 href: format!("/sites/{}?{query}", site.domain),
             }
         })
@@ -48,6 +48,8 @@ pub struct GoalForm {
     pub event: String,
     /// `KEY=VALUE`, or empty for none.
     pub prop: String,
+    /// A revenue goal's currency (event goals), or empty for none.
+    pub currency: String,
 }
 
 impl GoalForm {
@@ -65,7 +67,11 @@ impl GoalForm {
             "page" => Goal::page(&self.name, &self.path),
             "event" => {
                 let prop = self.prop.trim();
-                Goal::event(&self.name, &self.event, (!prop.is_empty()).then_some(prop))
+                let goal = Goal::event(&self.name, &self.event, (!prop.is_empty()).then_some(prop));
+                match self.currency.trim() {
+                    "" => goal,
+                    currency => goal.and_then(|g| g.with_revenue(currency)),
+                }
             }
             "" => return Err("choose what converts: a pageview or a custom event".to_owned()),
             other => {
@@ -145,6 +151,7 @@ mod tests {
             path: path.into(),
             event: event.into(),
             prop: prop.into(),
+            currency: String::new(),
         }
     }
 
@@ -165,6 +172,19 @@ mod tests {
             prop.goal().map(|g| g.describe()),
             Ok("event Signup (plan = pro)".into())
         );
+        let sales = GoalForm {
+            currency: " eur ".into(),
+            ..form("event", "", "Purchase", "")
+        };
+        assert_eq!(
+            sales.goal().map(|g| g.describe_all()),
+            Ok("event Purchase, revenue in EUR".into())
+        );
+        let page = GoalForm {
+            currency: "EUR".into(),
+            ..form("page", "/thanks", "", "")
+        };
+        assert_eq!(page.goal().map(|g| g.currency), Ok(None));
     }
 
     #[test]

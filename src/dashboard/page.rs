@@ -79,6 +79,13 @@ pub struct GoalRow {
     /// Converted visitors ÷ all visitors of the view, e.g. "12.5%".
     pub rate: String,
     pub bar: u32,
+    /// A revenue goal's total and mean amount in its currency ("1,234.50 EUR"); empty for the
+    /// others.
+    pub revenue: String,
+    pub average: String,
+    /// Conversions with amounts in other currencies, counted but not summed ("2 in other
+    /// currencies, not summed"); empty when there are none.
+    pub other: String,
 }
 
 /// A saved segment in the menu.
@@ -148,6 +155,8 @@ pub struct DashboardPage {
     pub events_export_href: String,
     /// The site's goals and their conversions in this view.
     pub goals: Vec<GoalRow>,
+    /// Some goal is a revenue goal: the table has revenue columns.
+    pub revenue_goals: bool,
     /// The site's saved segments (none on a shared page).
     pub segments: Vec<SegmentLink>,
     /// The view's filters (the segment's included) as a query string, for the form that saves
@@ -325,6 +334,7 @@ pub async fn render(
         events_export_href: export::href(&base, "events", &query_string),
         query_string,
         filter_params: view.filters.iter().map(params::format_filter).collect(),
+        revenue_goals: goals.iter().any(|g| !g.revenue.is_empty()),
         goals,
         segments,
         save_view,
@@ -369,16 +379,42 @@ async fn goal_rows(
     visitors: i64,
     link: &dyn Fn(&View) -> String,
 ) -> Result<Vec<GoalRow>, DashboardError> {
-    let answers = store.goal_conversions(query, goals).await?;
+    let (answers, revenue) = tokio::try_join!(
+        store.goal_conversions(query, goals),
+        try_join_all(goals.iter().map(|g| store.goal_revenue(query, g)))
+    )?;
     let max = answers.iter().map(|a| a.visitors).max().unwrap_or(0).max(1);
     Ok(goals
         .iter()
         .zip(answers)
-        .map(|(goal, a)| {
+        .zip(revenue)
+        .map(|((goal, a), revenue)| {
             let converted = view.with_filter(goal::converted(goal));
+            let currency = goal.currency.as_deref().unwrap_or_default();
+            let (revenue, average, other) = match revenue {
+                Some(r) => (
+                    format!("{} {currency}", format::money(r.total())),
+                    if r.conversions > 0 {
+                        format!("{} {currency}", format::money(r.average()))
+                    } else {
+                        "–".to_owned()
+                    },
+                    match r.other_currency {
+                        0 => String::new(),
+                        n => format!(
+                            "{n} conversion{} in other currencies, counted but not summed",
+                            if n == 1 { "" } else { "s" }
+                        ),
+                    },
+                ),
+                None => Default::default(),
+            };
             GoalRow {
+                revenue,
+                average,
+                other,
                 name: goal.name.clone(),
-                target: goal.describe(),
+                target: goal.describe_all(),
                 href: link(&converted),
                 uniques: format::compact(a.visitors),
                 total: format::compact(a.events),

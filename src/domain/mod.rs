@@ -15,7 +15,7 @@ pub use event::{
     EventName, PagePath, Props, PropsError, SessionId, VisitorId, strip_hidden_chars,
     truncate_chars,
 };
-pub use revenue::Revenue;
+pub use revenue::{Revenue, currency_code};
 pub use site::{Site, SiteDomain, SiteId, TimeZone};
 pub use user::{Email, User, UserId};
 

@@ -69,7 +69,7 @@ impl Revenue {
 
 /// Three ASCII letters, upper-cased. Which codes ISO 4217 lists changes over time; the shape is
 /// what is checked, so a new currency needs no new footfall.
-fn currency_code(text: &str) -> Option<String> {
+pub fn currency_code(text: &str) -> Option<String> {
     (text.len() == 3 && text.bytes().all(|b| b.is_ascii_alphabetic()))
         .then(|| text.to_ascii_uppercase())
 }

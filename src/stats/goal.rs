@@ -4,7 +4,7 @@
 //! equal to a value. Each becomes the filters that find its conversions (`Goal::filters`).
 
 use super::{Dimension, Filter, FilterOp};
-use crate::domain::{EventName, Invalid, is_hidden_char};
+use crate::domain::{EventName, Invalid, currency_code, is_hidden_char};
 
 /// Longest goal name, in characters.
 pub const MAX_NAME: usize = 60;
@@ -28,6 +28,8 @@ pub enum GoalTarget {
 pub struct Goal {
     pub name: String,
     pub target: GoalTarget,
+    /// A revenue goal (custom events only): the ISO 4217 currency whose amounts it sums.
+    pub currency: Option<String>,
 }
 
 fn text(what: &str, value: &str, max: usize) -> Result<String, Invalid> {
@@ -67,6 +69,7 @@ impl Goal {
         Ok(Self {
             name,
             target: GoalTarget::Page(pattern),
+            currency: None,
         })
     }
 
@@ -95,7 +98,28 @@ impl Goal {
         Ok(Self {
             name,
             target: GoalTarget::Event { name: event, prop },
+            currency: None,
         })
+    }
+
+    /// This goal as a revenue goal in `currency` (an ISO 4217 code): its conversions' amounts
+    /// in that currency are summed (`"$"` on the event, see `domain::Revenue`). Custom event
+    /// goals only: a pageview carries no revenue.
+    pub fn with_revenue(mut self, currency: &str) -> Result<Self, Invalid> {
+        if matches!(self.target, GoalTarget::Page(_)) {
+            return Err(Invalid(
+                "a revenue goal counts the revenue of a custom event (as Purchase): give the goal \
+                 an event, not a path"
+                    .into(),
+            ));
+        }
+        let code = currency_code(currency.trim()).ok_or_else(|| {
+            Invalid(format!(
+                "the goal's currency must be an ISO 4217 code such as EUR, not {currency:?}"
+            ))
+        })?;
+        self.currency = Some(code);
+        Ok(self)
     }
 
     /// The filters whose events are this goal's conversions.
@@ -133,6 +157,14 @@ impl Goal {
                 name,
                 prop: Some((k, v)),
             } => format!("event {} ({k} = {v})", name.as_str()),
+        }
+    }
+
+    /// `describe` with the currency of a revenue goal: `event Purchase, revenue in EUR`.
+    pub fn describe_all(&self) -> String {
+        match &self.currency {
+            Some(c) => format!("{}, revenue in {c}", self.describe()),
+            None => self.describe(),
         }
     }
 }

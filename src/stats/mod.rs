@@ -283,6 +283,34 @@ pub enum Metrics {
 }
 
 /// The integer sums behind the visit metrics of a set of visits. The ratios are computed from them
+/// A revenue goal's revenue under a question (`StatsStore::goal_revenue`): amounts are exact
+/// millionths of the goal's currency (`domain::Revenue`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GoalRevenue {
+    /// The sum of the conversions' amounts in the goal's currency.
+    pub micros: i64,
+    /// Conversions with an amount in the goal's currency.
+    pub conversions: i64,
+    /// Conversions with an amount in another currency: counted, not summed.
+    pub other_currency: i64,
+}
+
+impl GoalRevenue {
+    /// The total, in units of the currency.
+    pub fn total(&self) -> f64 {
+        self.micros as f64 / 1e6
+    }
+
+    /// The mean amount of the conversions in the goal's currency (0 without any).
+    pub fn average(&self) -> f64 {
+        if self.conversions > 0 {
+            self.micros as f64 / self.conversions as f64 / 1e6
+        } else {
+            0.0
+        }
+    }
+}
+
 /// here, in Rust, so that both backends agree to the bit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct VisitSums {

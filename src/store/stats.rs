@@ -4,7 +4,9 @@
 use super::{LiveCursor, StoreError, StoredEvent};
 use crate::domain::SiteId;
 use crate::stats::goal::Goal;
-use crate::stats::{Aggregate, BreakdownRow, Dimension, Interval, Metrics, Point, StatsQuery};
+use crate::stats::{
+    Aggregate, BreakdownRow, Dimension, GoalRevenue, Interval, Metrics, Point, StatsQuery,
+};
 use crate::store::engine::{BuildReport, EngineCounts};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -64,6 +66,14 @@ pub trait StatsStore: Send + Sync {
         }))
         .await
     }
+    /// The revenue of `goal`'s conversions under `query` (`None` unless it is a revenue goal):
+    /// its amounts in the goal's currency summed, those in other currencies counted. Read from
+    /// raw rows, so only for the days whose events retention keeps.
+    async fn goal_revenue(
+        &self,
+        query: &StatsQuery,
+        goal: &Goal,
+    ) -> Result<Option<GoalRevenue>, StoreError>;
     /// Visitors at each step of the funnel of `steps` (2–8 goals, `stats::funnel`) under
     /// `query`, whose filters choose the visits (`funnel::visits_of_view`).
     async fn funnel(&self, query: &StatsQuery, steps: &[Goal]) -> Result<Vec<i64>, StoreError>;

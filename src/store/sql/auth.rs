@@ -467,10 +467,12 @@ impl<B: Backend> AuthStore for B {
     #[tracing::instrument(skip_all)]
     async fn goals(&self, site: SiteId) -> Result<Vec<Goal>, StoreError> {
         let mut sql = Sql::new(self.exec().dialect());
-        sql.push("SELECT name, path, event, prop_key, prop_value FROM goals WHERE site_id = ")
-            .int(site.0)
-            .push(" ORDER BY name, id");
-        let rows = self.exec().fetch(&sql, &[Kind::Text; 5]).await?;
+        sql.push(
+            "SELECT name, path, event, prop_key, prop_value, currency FROM goals WHERE site_id = ",
+        )
+        .int(site.0)
+        .push(" ORDER BY name, id");
+        let rows = self.exec().fetch(&sql, &[Kind::Text; 6]).await?;
         rows.iter()
             .map(|row| {
                 let name = row.string(0)?;
@@ -486,6 +488,10 @@ impl<B: Backend> AuthStore for B {
                     (None, None) => {
                         return Err(StoreError::Corrupt(format!("goal {name:?} has no target")));
                     }
+                };
+                let goal = match (goal, row.text(5)?) {
+                    (Ok(goal), Some(currency)) => goal.with_revenue(&currency),
+                    (goal, _) => goal,
                 };
                 goal.map_err(|e| StoreError::Corrupt(format!("goal {name:?}: {e}")))
             })
@@ -505,13 +511,13 @@ impl<B: Backend> AuthStore for B {
         };
         let mut sql = Sql::new(self.exec().dialect());
         sql.push(
-            "INSERT INTO goals (site_id, name, path, event, prop_key, prop_value, created_at) \
-             VALUES (",
+            "INSERT INTO goals (site_id, name, path, event, prop_key, prop_value, currency, \
+             created_at) VALUES (",
         )
         .int(site.0)
         .push(", ")
         .text(&goal.name);
-        for column in [path, event, key, value] {
+        for column in [path, event, key, value, goal.currency.as_deref()] {
             sql.push(", ");
             match column {
                 Some(v) => sql.text(v),

@@ -12,7 +12,8 @@ use crate::stats::calendar;
 use crate::stats::funnel;
 use crate::stats::goal::Goal;
 use crate::stats::{
-    Aggregate, BreakdownRow, Dimension, Interval, Metrics, Point, StatsQuery, VisitSums,
+    Aggregate, BreakdownRow, Dimension, GoalRevenue, Interval, Metrics, Point, StatsQuery,
+    VisitSums,
 };
 use crate::store::backend::Backend;
 use crate::store::engine::{BuildReport, EngineCounts};
@@ -155,6 +156,37 @@ impl<B: Backend> StatsStore for B {
                     })
                 })
                 .collect()
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn goal_revenue(
+        &self,
+        query: &StatsQuery,
+        goal: &Goal,
+    ) -> Result<Option<GoalRevenue>, StoreError> {
+        let Some(currency) = &goal.currency else {
+            return Ok(None);
+        };
+        deadline::bounded(async {
+            let mut filters = query.filters.clone();
+            filters.extend(goal.filters());
+            let split = Split::new(&filters);
+            let plan = Plan::new(query);
+            let Some(sql) = queries::goal_revenue(self.stats().dialect(), &plan, &split, currency)
+            else {
+                return Ok(Some(GoalRevenue::default()));
+            };
+            let rows = self.stats().fetch(&sql, &[Kind::Int; 3]).await?;
+            let Some(row) = rows.first() else {
+                return Ok(Some(GoalRevenue::default()));
+            };
+            Ok(Some(GoalRevenue {
+                micros: row.int(0)?,
+                conversions: row.int(1)?,
+                other_currency: row.int(2)?,
+            }))
         })
         .await
     }

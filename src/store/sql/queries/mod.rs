@@ -5,11 +5,13 @@
 
 mod export;
 mod funnel;
+mod revenue;
 mod rows;
 mod visits;
 
 pub(crate) use export::{events_page, first_event_id};
 pub(crate) use funnel::funnel;
+pub(crate) use revenue::goal_revenue;
 pub(crate) use rows::{EventValue, push_event_rows, push_visit_rows};
 use rows::{day_as, hour_as, push_with_day, push_with_hour};
 use visits::{push_breakdown_visits, push_series_visits};
