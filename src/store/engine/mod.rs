@@ -295,6 +295,9 @@ impl Engine {
             };
             known.insert(row.int(0)?, (tz, built));
         }
+        // Segments dropped for a time zone change come back with those built in the new zone:
+        // the rows already loaded once are read again (rare: only a zone change or a reset).
+        let mut cleared = false;
         {
             let mut state = self.write();
             state.sites.retain(|id, _| known.contains_key(id));
@@ -305,11 +308,15 @@ impl Engine {
                     closed: BTreeMap::new(),
                 });
                 let same_zone = site.built.as_ref().map(|b| &b.0) == built.as_ref().map(|b| &b.0);
-                if !same_zone || site.tz != *tz {
+                if (!same_zone || site.tz != *tz) && !site.closed.is_empty() {
                     site.closed.clear();
+                    cleared = true;
                 }
                 site.tz = *tz;
                 site.built = built.clone();
+            }
+            if cleared {
+                state.loaded_upto = 0;
             }
         }
         let mut after = self.read().loaded_upto;
