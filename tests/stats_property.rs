@@ -307,6 +307,23 @@ async fn answers(store: &DynStore, q: &StatsQuery, rng_dims: &[D]) -> Vec<String
         goal(Goal::page("Blog", "/blog/**")),
         goal(Goal::event("Signup", "Signup", None)),
     );
+    // Goal conversions, all goals at once (the engine's one pass against one aggregate per goal):
+    // the counts, which is what `Metrics::Counts` promises.
+    let conversions = store
+        .goal_conversions(
+            q,
+            &[pricing.clone(), blog.clone(), signup.clone()],
+            Metrics::Counts,
+        )
+        .await
+        .unwrap_or_else(|e| fail("goal conversions", e));
+    out.push(format!(
+        "goal conversions {:?}",
+        conversions
+            .iter()
+            .map(|a| (a.visitors, a.pageviews, a.events))
+            .collect::<Vec<_>>()
+    ));
     for steps in [
         vec![pricing.clone(), signup.clone()],
         vec![blog.clone(), blog.clone(), pricing.clone()],

@@ -293,7 +293,7 @@ async fn goal_breakdown(q: &Question, store: &DynStore) -> Result<HttpResponse, 
         .collect();
     let (all, conversions, revenue) = tokio::try_join!(
         store.aggregate(&q.query),
-        store.goal_conversions(&q.query, &goals),
+        store.goal_conversions(&q.query, &goals, store_metrics(&q.request.metrics)),
         futures_util::future::try_join_all(goals.iter().map(|g| store.goal_revenue(&q.query, g)))
     )?;
     let results: Vec<Value> = goals

@@ -9,7 +9,9 @@ use super::params::{self, View};
 use crate::domain::Site;
 use crate::stats::goal::{self, Goal};
 use crate::stats::period::{self, Period};
-use crate::stats::{Aggregate, BreakdownRow, Dimension, Filter, FilterOp, Interval, StatsQuery};
+use crate::stats::{
+    Aggregate, BreakdownRow, Dimension, Filter, FilterOp, Interval, Metrics, StatsQuery,
+};
 use crate::store::DynStore;
 use crate::web::layout::Layout;
 use askama::Template;
@@ -380,7 +382,7 @@ async fn goal_rows(
     link: &dyn Fn(&View) -> String,
 ) -> Result<Vec<GoalRow>, DashboardError> {
     let (answers, revenue) = tokio::try_join!(
-        store.goal_conversions(query, goals),
+        store.goal_conversions(query, goals, Metrics::Counts),
         try_join_all(goals.iter().map(|g| store.goal_revenue(query, g)))
     )?;
     let max = answers.iter().map(|a| a.visitors).max().unwrap_or(0).max(1);

@@ -53,19 +53,16 @@ pub trait StatsStore: Send + Sync {
     ) -> Result<Vec<BreakdownRow>, StoreError>;
     /// Each goal's conversions under `query`, in `goals` order: the aggregate of the events that
     /// convert (its visitors are the unique conversions, its events the total ones). The
-    /// conversion rate is those visitors over the visitors of `query` itself.
+    /// conversion rate is those visitors over the visitors of `query` itself. With
+    /// `Metrics::Counts` only visitors, pageviews and events are worked out (the visit figures are
+    /// 0), all goals in one pass where the query engine answers; `WithVisits` asks one filtered
+    /// aggregate per goal.
     async fn goal_conversions(
         &self,
         query: &StatsQuery,
         goals: &[Goal],
-    ) -> Result<Vec<Aggregate>, StoreError> {
-        futures_util::future::try_join_all(goals.iter().map(|goal| {
-            let mut q = query.clone();
-            q.filters.extend(goal.filters());
-            async move { self.aggregate(&q).await }
-        }))
-        .await
-    }
+        metrics: Metrics,
+    ) -> Result<Vec<Aggregate>, StoreError>;
     /// The revenue of `goal`'s conversions under `query` (`None` unless it is a revenue goal):
     /// its amounts in the goal's currency summed, those in other currencies counted. Read from
     /// raw rows, so only for the days whose events retention keeps.

@@ -21,6 +21,7 @@ pub(crate) mod codec;
 pub(crate) mod column;
 pub(crate) mod filter;
 mod funnel;
+mod goals;
 pub(crate) mod load;
 mod open;
 mod pool;
@@ -547,6 +548,32 @@ impl Engine {
         blocking(move || view.run(|q| scan::breakdown(q, &dimension, limit, offset, metrics)))
             .await?
             .map(Some)
+    }
+
+    /// Each goal's conversions under `q` — visitors, pageviews and events of its converting
+    /// events — in one pass (`goals`).
+    pub async fn goal_conversions(
+        &self,
+        db: &dyn Exec,
+        q: &StatsQuery,
+        goals: &[Goal],
+    ) -> Result<Option<Vec<Aggregate>>, StoreError> {
+        if q.from > q.to {
+            return Ok(Some(vec![Aggregate::default(); goals.len()]));
+        }
+        let Some(view) = self.view(db, q, false).await? else {
+            return Ok(None);
+        };
+        let tests: Vec<StepTest> = goals.iter().map(|g| StepTest::new(&g.filters())).collect();
+        let counts = blocking(move || view.run(|q| goals::conversions(q, &tests))).await??;
+        Ok(Some(
+            counts
+                .into_iter()
+                .map(|(visitors, pageviews, events)| {
+                    Aggregate::new(visitors, pageviews, events, Default::default())
+                })
+                .collect(),
+        ))
     }
 
     /// Visitors per step of the funnel of `steps` (`query`'s filters already as a funnel reads

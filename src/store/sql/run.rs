@@ -161,6 +161,30 @@ impl<B: Backend> StatsStore for B {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn goal_conversions(
+        &self,
+        query: &StatsQuery,
+        goals: &[Goal],
+        metrics: Metrics,
+    ) -> Result<Vec<Aggregate>, StoreError> {
+        deadline::bounded(async {
+            if metrics == Metrics::Counts
+                && let Some(engine) = self.engine()
+                && let Some(answer) = engine.goal_conversions(self.stats(), query, goals).await?
+            {
+                return Ok(answer);
+            }
+            futures_util::future::try_join_all(goals.iter().map(|goal| {
+                let mut q = query.clone();
+                q.filters.extend(goal.filters());
+                async move { self.aggregate(&q).await }
+            }))
+            .await
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn goal_revenue(
         &self,
         query: &StatsQuery,
