@@ -10,7 +10,7 @@ mod site;
 mod user;
 pub mod visits;
 
-pub use batch::{Batch, Event, ReplayMark, SessionUpdate, Utm};
+pub use batch::{Batch, EngagementUpdate, Event, Hit, ReplayMark, SessionUpdate, Utm};
 pub use decode::is_hidden_char;
 pub use engagement::{ENGAGEMENT, Engagement, Figures};
 pub use event::{
