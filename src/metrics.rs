@@ -132,6 +132,9 @@ pub struct Metrics {
     pub batches: AtomicU64,
     pub write_errors: AtomicU64,
     pub dropped: AtomicU64,
+    /// Engagement updates applied to their pageview, and those whose pageview was not found.
+    pub engagement_updates: AtomicU64,
+    pub engagement_unmatched: AtomicU64,
     pub batch_size: Histogram,
     pub flush_seconds: Histogram,
 }
@@ -147,6 +150,8 @@ impl Default for Metrics {
             batches: AtomicU64::new(0),
             write_errors: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            engagement_updates: AtomicU64::new(0),
+            engagement_unmatched: AtomicU64::new(0),
             batch_size: Histogram::new(&[
                 1.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
             ]),
@@ -224,6 +229,17 @@ impl Metrics {
             "footfall_events_dropped_total",
             "Accepted events not stored: their site was deleted, or the database refused them (logged).",
             self.dropped.load(Relaxed),
+        );
+        counter(
+            "footfall_engagement_updates_total",
+            "Engagement updates (time on page, scroll depth) applied to their pageview.",
+            self.engagement_updates.load(Relaxed),
+        );
+        counter(
+            "footfall_engagement_unmatched_total",
+            "Engagement updates dropped because their pageview was not found: no open visit of \
+             the visitor, or no pageview of that path in it.",
+            self.engagement_unmatched.load(Relaxed),
         );
         counter(
             "footfall_http_client_errors_total",

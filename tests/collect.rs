@@ -873,7 +873,7 @@ impl IngestStore for FlakyStore {
     async fn write_batch(
         &self,
         batch: std::sync::Arc<footfall::domain::Batch>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<footfall::store::BatchOutcome, StoreError> {
         if batch
             .events
             .iter()

@@ -210,7 +210,7 @@ async fn run(db: &TestDb, n: usize, events: &[Event]) {
         let minute = events[i].created_at.timestamp() / 60;
         while i < events.len() && events[i].created_at.timestamp() / 60 == minute {
             senders[sent % n]
-                .send(events[i].clone())
+                .send(events[i].clone().into())
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
             sent += 1;

@@ -215,6 +215,8 @@ async fn the_events_export_holds_the_events_of_the_period_and_filters(backend: B
             ("props", ""),
             ("revenue_micros", ""),
             ("revenue_currency", ""),
+            ("engaged_ms", ""),
+            ("scroll_depth", ""),
         ]
     );
     assert_eq!(
@@ -528,6 +530,8 @@ async fn exports_need_a_login_or_a_share_link_and_name_bad_parameters(backend: B
         "props",
         "revenue_micros",
         "revenue_currency",
+        "engaged_ms",
+        "scroll_depth",
     ] {
         assert!(
             !public_header.iter().any(|c| c == private),

@@ -147,7 +147,7 @@ async fn a_purchase_is_stored_with_its_exact_amount_and_currency(backend: Backen
     .await;
     assert_eq!(sum, 12_500_000 + 100_000 + 200_000);
 
-    // The raw events export ends with the two columns, as stored.
+    // The raw events export holds the two columns, as stored (the engagement figures follow).
     let mut browser = browser::log_in_owner(&app).await;
     let csv = browser
         .get("/sites/example.com/export/events.csv?period=30d")
@@ -156,7 +156,7 @@ async fn a_purchase_is_stored_with_its_exact_amount_and_currency(backend: Backen
     let mut lines = csv.body.lines();
     let header = lines.next().unwrap_or_default();
     assert!(
-        header.ends_with(",props,revenue_micros,revenue_currency"),
+        header.ends_with(",props,revenue_micros,revenue_currency,engaged_ms,scroll_depth"),
         "{header}"
     );
     let mut rows: Vec<&str> = lines.collect();
@@ -166,8 +166,12 @@ async fn a_purchase_is_stored_with_its_exact_amount_and_currency(backend: Backen
             .and_then(|id| id.parse::<i64>().ok())
             .unwrap_or_default()
     });
-    assert!(rows[0].ends_with(",12500000,EUR"), "{}", rows[0]);
-    assert!(rows[5].ends_with(",1000000000000000000,JPY"), "{}", rows[5]);
+    assert!(rows[0].ends_with(",12500000,EUR,,"), "{}", rows[0]);
+    assert!(
+        rows[5].ends_with(",1000000000000000000,JPY,,"),
+        "{}",
+        rows[5]
+    );
     assert!(rows[9].ends_with(",,"), "{}", rows[9]);
 
     let (_, _, db) = app.stop().await;

@@ -1,7 +1,7 @@
-//! The enriched event that travels from the parser through the queue to the writer, and the
-//! batch the writer hands to the store.
+//! The enriched event (or engagement update) that travels from the parser through the queue to
+//! the writer, and the batch the writer hands to the store.
 
-use super::{EventName, PagePath, Props, Revenue, SessionId, SiteId, VisitorId};
+use super::{Engagement, EventName, PagePath, Props, Revenue, SessionId, SiteId, VisitorId};
 use chrono::{DateTime, Utc};
 
 /// UTM campaign parameters, taken from the page URL's query string.
@@ -41,6 +41,51 @@ pub struct Event {
     pub revenue: Option<Revenue>,
 }
 
+/// What the queue carries: an event to store, or an engagement update for a stored pageview.
+#[derive(Debug, Clone, PartialEq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "events are nearly all of the traffic; boxing them would cost an allocation each"
+)]
+pub enum Hit {
+    Event(Event),
+    Engagement(Engagement),
+}
+
+impl Hit {
+    pub fn site_id(&self) -> SiteId {
+        match self {
+            Self::Event(e) => e.site_id,
+            Self::Engagement(e) => e.site_id,
+        }
+    }
+}
+
+impl From<Event> for Hit {
+    fn from(event: Event) -> Self {
+        Self::Event(event)
+    }
+}
+
+impl From<Engagement> for Hit {
+    fn from(engagement: Engagement) -> Self {
+        Self::Engagement(engagement)
+    }
+}
+
+/// An engagement update in a batch, with what the writer's sessionizer made of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngagementUpdate {
+    pub engagement: Engagement,
+    /// How many of the batch's events came before it in the queue: its visit is the one a
+    /// pageview in its place would join, so a pageview earlier in the same batch counts.
+    pub after: usize,
+    /// That visit and its first event's time, if the visitor has one open then (`None`: a
+    /// pageview then would start a visit, so there is no pageview to update). A store that
+    /// sessionizes the batch again (Postgres) looks again.
+    pub visit: super::visits::Found,
+}
+
 /// What one session gained in one batch. For a session the store has not seen yet, the entry
 /// dimensions come from `batch.events[first_event]`; for a known one only the counters, the end
 /// time and the exit page change.
@@ -77,6 +122,8 @@ pub struct Batch {
     /// Set when the batch replays a part of a spool file (`ingest::spool`): the store records
     /// the part in the same transaction, so it is never stored twice.
     pub replay: Option<ReplayMark>,
+    /// Applied after the events are inserted, in the same transaction; they change no visit.
+    pub engagements: Vec<EngagementUpdate>,
 }
 
 /// Part `part` of the spool file named `spool`.
@@ -93,6 +140,20 @@ impl Batch {
 
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
+    }
+
+    /// The events and updates in the order they were queued (for the spool).
+    pub fn hits(&self) -> Vec<Hit> {
+        let mut hits = Vec::with_capacity(self.events.len() + self.engagements.len());
+        let mut updates = self.engagements.iter().peekable();
+        for (i, event) in self.events.iter().enumerate() {
+            while let Some(u) = updates.next_if(|u| u.after <= i) {
+                hits.push(Hit::Engagement(u.engagement.clone()));
+            }
+            hits.push(Hit::Event(event.clone()));
+        }
+        hits.extend(updates.map(|u| Hit::Engagement(u.engagement.clone())));
+        hits
     }
 }
 
@@ -112,6 +173,18 @@ impl Batch {
                 fresh.extend(self.fresh.get(i));
             }
         }
+        let engagements = self
+            .engagements
+            .iter()
+            .filter(|u| keep(u.engagement.site_id))
+            .map(|u| EngagementUpdate {
+                after: moved_to[..u.after]
+                    .iter()
+                    .filter(|&&to| to != usize::MAX)
+                    .count(),
+                ..u.clone()
+            })
+            .collect();
         let sessions = self
             .sessions
             .iter()
@@ -127,13 +200,22 @@ impl Batch {
             fresh,
             sessions,
             replay: self.replay.clone(),
+            engagements,
         }
     }
 
     /// One batch per event, each with its own share of the session counters. Session updates
     /// are additive upserts, so writing these one by one gives the same rows as the whole batch;
-    /// the writer does it to isolate an event the database refuses.
+    /// the writer does it to isolate an event the database refuses. Engagement updates come after
+    /// the events, one batch each.
     pub fn split(&self) -> Vec<Batch> {
+        let updates = self.engagements.iter().map(|u| Batch {
+            engagements: vec![EngagementUpdate {
+                after: 0,
+                ..u.clone()
+            }],
+            ..Batch::default()
+        });
         self.events
             .iter()
             .zip(&self.session_ids)
@@ -158,8 +240,10 @@ impl Batch {
                         moves_start: true,
                     }],
                     replay: None,
+                    engagements: Vec::new(),
                 }
             })
+            .chain(updates)
             .collect()
     }
 }

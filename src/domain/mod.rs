@@ -3,14 +3,16 @@
 
 mod batch;
 pub mod decode;
+mod engagement;
 mod event;
 mod revenue;
 mod site;
 mod user;
 pub mod visits;
 
-pub use batch::{Batch, Event, ReplayMark, SessionUpdate, Utm};
+pub use batch::{Batch, EngagementUpdate, Event, Hit, ReplayMark, SessionUpdate, Utm};
 pub use decode::is_hidden_char;
+pub use engagement::{ENGAGEMENT, Engagement, Figures};
 pub use event::{
     EventName, PagePath, Props, PropsError, SessionId, VisitorId, strip_hidden_chars,
     truncate_chars,

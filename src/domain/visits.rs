@@ -30,12 +30,58 @@ pub fn assign(
     fresh: &[SessionId],
     timeout: TimeDelta,
 ) -> (Vec<SessionId>, Vec<SessionUpdate>) {
+    let (ids, sessions, _) = assign_with(open, events, fresh, timeout, &[]);
+    (ids, sessions)
+}
+
+/// A visit found for a probe: its id and its first event's time (`None`: no visit open then).
+pub type Found = Option<(SessionId, DateTime<Utc>)>;
+
+/// What `assign_with` answers: each event's visit, what each visit gained, each probe's visit.
+pub type Assigned = (Vec<SessionId>, Vec<SessionUpdate>, Vec<Found>);
+
+/// Where a visitor is asked about (an engagement update): after the first `after` events of the
+/// batch, the visitor, and the moment.
+#[derive(Debug, Clone, Copy)]
+pub struct Probe {
+    pub after: usize,
+    pub visitor: VisitorId,
+    pub at: DateTime<Utc>,
+}
+
+/// The visit `visitor` has open at `at`, and its first event's time: the one an event then would
+/// continue (`None`: an event then would start a visit). Changes nothing.
+pub fn visit_at(
+    open: &HashMap<VisitorId, OpenVisit>,
+    visitor: VisitorId,
+    at: DateTime<Utc>,
+    timeout: TimeDelta,
+) -> Found {
+    open.get(&visitor)
+        .filter(|visit| (at - visit.last_at).abs() < timeout)
+        .map(|visit| (visit.id, visit.first_at))
+}
+
+/// `assign`, also answering `visit_at` for each of `probes` (ordered by `after`) at its place
+/// among the events, so that a probe sees the visits as the events before it left them.
+pub fn assign_with(
+    open: &mut HashMap<VisitorId, OpenVisit>,
+    events: &[Event],
+    fresh: &[SessionId],
+    timeout: TimeDelta,
+    probes: &[Probe],
+) -> Assigned {
+    let mut answers = Vec::with_capacity(probes.len());
+    let mut pending = probes.iter().peekable();
     let mut session_ids = Vec::with_capacity(events.len());
     let mut sessions: Vec<SessionUpdate> = Vec::new();
     let mut slot_of: HashMap<SessionId, usize> = HashMap::new();
     // For each session update: the visit's start as stored before this batch, if known.
     let mut starts: Vec<Option<DateTime<Utc>>> = Vec::new();
     for (i, event) in events.iter().enumerate() {
+        while let Some(p) = pending.next_if(|p| p.after <= i) {
+            answers.push(visit_at(open, p.visitor, p.at, timeout));
+        }
         let at = event.created_at;
         let (id, known_start) = match open.get_mut(&event.visitor_id) {
             Some(visit) if (at - visit.last_at).abs() < timeout => {
@@ -98,7 +144,8 @@ pub fn assign(
             }
         }
     }
-    (session_ids, sessions)
+    answers.extend(pending.map(|p| visit_at(open, p.visitor, p.at, timeout)));
+    (session_ids, sessions, answers)
 }
 
 /// Session ids nobody else hands out, without asking anyone on the way: the visit's start in

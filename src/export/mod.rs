@@ -17,7 +17,7 @@ pub const BREAKDOWN_PAGE: i64 = 5_000;
 
 /// The header of the events export: the `events` table's columns (see the README's SQL section),
 /// without `site_id` (an export is of one site). `created_at` is UTC, ISO 8601.
-pub const EVENT_COLUMNS: [&str; 26] = [
+pub const EVENT_COLUMNS: [&str; 28] = [
     "id",
     "created_at",
     "visitor_id",
@@ -44,6 +44,8 @@ pub const EVENT_COLUMNS: [&str; 26] = [
     "props",
     "revenue_micros",
     "revenue_currency",
+    "engaged_ms",
+    "scroll_depth",
 ];
 
 /// Who downloads: the site's users get every column; a share link (anyone holding its URL) gets
@@ -57,7 +59,8 @@ pub enum Audience {
 /// The events export of a share link: what happened, where and on what, and nothing that
 /// follows one visitor — no event, visitor or session id, no full referrer URL, no region, city or
 /// viewport width (fine enough to single a visitor out across events), no props (sites may
-/// send what they know about their users there) and no revenue (what single customers paid).
+/// send what they know about their users there), no revenue (what single customers paid) and
+/// no engagement figures (how one visitor read one page, kept with the visitor-level detail).
 /// Breakdowns, which count, are exported whole.
 pub const PUBLIC_EVENT_COLUMNS: [&str; 16] = [
     "created_at",
@@ -112,7 +115,9 @@ fn write_event(w: &mut csv::Writer, e: &StoredEvent, audience: Audience) {
             // Compact JSON, keys in one order on both backends.
             .opt_text(e.props.as_ref().map(|p| p.to_string()).as_deref())
             .opt_int(e.revenue_micros)
-            .opt_text(e.revenue_currency.as_deref());
+            .opt_text(e.revenue_currency.as_deref())
+            .opt_int(e.engaged_ms)
+            .opt_int(e.scroll_depth.map(i64::from));
     }
     w.end();
 }

@@ -226,6 +226,8 @@ impl Converter<'_> {
         match parser::parse(&self.body, meta, self.enrichment) {
             Ok(Parsed::Event(event)) => Ok(*event),
             Ok(Parsed::Bot(_)) => Err(SkipReason::Bot),
+            // Never: every imported line is posted as a pageview.
+            Ok(Parsed::Engagement(_)) => Err(SkipReason::Invalid),
             Err(e) => {
                 tracing::debug!(error = %e, "the collection parser refused an imported line");
                 Err(SkipReason::Invalid)

@@ -105,6 +105,8 @@ impl Collector {
                 self.queue.try_push(*event)?;
                 self.metrics.accepted.fetch_add(1, Relaxed);
             }
+            // Counted when written: applied, or unmatched (`footfall_engagement_*`).
+            Parsed::Engagement(update) => self.queue.try_push(update)?,
         }
         Ok(())
     }

@@ -6,8 +6,8 @@
 //! every producer that feeds the writer (listener, seed, import) gets sessions for free. It goes
 //! by event time, not wall-clock time, so seeded or imported history is sessionized the same way.
 
-use crate::domain::visits::{self, OpenVisit, SessionIds};
-use crate::domain::{Batch, Event, VisitorId};
+use crate::domain::visits::{self, OpenVisit, Probe, SessionIds};
+use crate::domain::{Batch, Engagement, EngagementUpdate, Event, Hit, VisitorId};
 use crate::store::OpenSession;
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::HashMap;
@@ -60,8 +60,45 @@ impl Sessionizer {
     /// Assigns each event its session (`domain::visits::assign`) and sums up what each session
     /// gained; every event also gets a fresh id, for a store that sessionizes the batch again.
     pub fn assign(&mut self, events: Vec<Event>) -> Batch {
+        self.assign_with(events, Vec::new())
+    }
+
+    /// `assign` for what the queue carries: events, and engagement updates, which are given the
+    /// visit a pageview in their place would join, if that visit is open — they never start,
+    /// extend or count in one.
+    pub fn assign_hits(&mut self, hits: Vec<Hit>) -> Batch {
+        let mut events = Vec::with_capacity(hits.len());
+        let mut updates = Vec::new();
+        for hit in hits {
+            match hit {
+                Hit::Event(event) => events.push(event),
+                Hit::Engagement(engagement) => updates.push((events.len(), engagement)),
+            }
+        }
+        self.assign_with(events, updates)
+    }
+
+    fn assign_with(&mut self, events: Vec<Event>, updates: Vec<(usize, Engagement)>) -> Batch {
         let fresh = self.ids.reserve(&events);
-        let (session_ids, sessions) = visits::assign(&mut self.open, &events, &fresh, self.timeout);
+        let probes: Vec<Probe> = updates
+            .iter()
+            .map(|(after, u)| Probe {
+                after: *after,
+                visitor: u.visitor_id,
+                at: u.created_at,
+            })
+            .collect();
+        let (session_ids, sessions, visits) =
+            visits::assign_with(&mut self.open, &events, &fresh, self.timeout, &probes);
+        let engagements = updates
+            .into_iter()
+            .zip(visits)
+            .map(|((after, engagement), visit)| EngagementUpdate {
+                engagement,
+                after,
+                visit,
+            })
+            .collect();
         if let Some(newest) = events.iter().map(|e| e.created_at).max() {
             self.newest = Some(self.newest.map_or(newest, |n| n.max(newest)));
         }
@@ -72,6 +109,7 @@ impl Sessionizer {
             fresh,
             sessions,
             replay: None,
+            engagements,
         }
     }
 
@@ -186,6 +224,53 @@ mod tests {
         assert!(update.resumes && update.moves_start);
         assert_eq!(update.started_at, t(8));
         assert_eq!(third.session_ids[0], first.session_ids[0]);
+    }
+
+    fn engagement(visitor: i64, at: DateTime<Utc>, path: &str) -> Hit {
+        Hit::Engagement(Engagement {
+            site_id: SiteId(1),
+            created_at: at,
+            visitor_id: VisitorId(visitor),
+            path: PagePath::parse(path, None).unwrap_or_else(|e| panic!("{e}")),
+            figures: crate::domain::Figures::from_stored(1000, 50)
+                .unwrap_or_else(|e| panic!("{e}")),
+        })
+    }
+
+    #[test]
+    fn an_engagement_update_finds_the_open_visit_and_changes_nothing() {
+        let mut s = Sessionizer::new(SESSION_TIMEOUT, 1, []);
+        let batch = s.assign_hits(vec![
+            // Before its pageview: the visitor has no visit yet.
+            engagement(1, t(0), "/"),
+            event(1, t(0), "pageview", "/").into(),
+            engagement(1, t(20), "/"),
+            // Another visitor has none.
+            engagement(2, t(20), "/"),
+        ]);
+        let visit = batch.session_ids[0];
+        let found: Vec<_> = batch.engagements.iter().map(|u| u.visit).collect();
+        assert_eq!(found, [None, Some((visit, t(0))), None]);
+        assert_eq!(
+            batch
+                .engagements
+                .iter()
+                .map(|u| u.after)
+                .collect::<Vec<_>>(),
+            [0, 1, 1]
+        );
+        assert_eq!(
+            (batch.sessions[0].events, batch.sessions[0].ended_at),
+            (1, t(0))
+        );
+        // The update at minute 20 did not extend the visit: an update at minute 40 is past it.
+        let later = s.assign_hits(vec![engagement(1, t(29), "/"), engagement(1, t(31), "/")]);
+        assert!(later.events.is_empty() && later.sessions.is_empty());
+        let found: Vec<_> = later.engagements.iter().map(|u| u.visit).collect();
+        assert_eq!(found, [Some((visit, t(0))), None]);
+        // The queue's order comes back for the spool.
+        assert_eq!(batch.hits().len(), 4);
+        assert!(matches!(batch.hits()[1], Hit::Event(_)));
     }
 
     #[test]

@@ -9,10 +9,12 @@ use super::error::CollectError;
 use super::sites::SiteCache;
 use super::visitor::SaltSource;
 use crate::domain::{
-    Event, EventName, PagePath, Props, Revenue, Utm, decode, strip_hidden_chars, truncate_chars,
+    ENGAGEMENT, Engagement, Event, EventName, Figures, PagePath, Props, Revenue, Site, Utm,
+    VisitorId, decode, strip_hidden_chars, truncate_chars,
 };
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::net::IpAddr;
 
@@ -42,6 +44,12 @@ pub struct Payload<'a> {
     /// `JSON.stringify` makes of an unset option).
     #[serde(rename = "$", default)]
     revenue: Option<serde_json::Value>,
+    /// Engaged milliseconds and scroll depth (percent) of an engagement update, as written (see
+    /// `Figures::parse`). Ignored on other events: a tracker that sends them there loses nothing.
+    #[serde(borrow, default)]
+    e: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    s: Option<&'a RawValue>,
 }
 
 /// What the listener knows about a request besides its body.
@@ -64,6 +72,8 @@ pub struct Enrichment<'a> {
 #[derive(Debug)]
 pub enum Parsed {
     Event(Box<Event>),
+    /// `"n":"engagement"`: new figures for a stored pageview, never an event of its own.
+    Engagement(Engagement),
     Bot(BotReason),
 }
 
@@ -95,6 +105,9 @@ pub fn parse(
         Classified::Human(ua) => ua,
     };
 
+    if payload.n.trim() == ENGAGEMENT {
+        return engagement(&payload, &site, meta, ctx).map(Parsed::Engagement);
+    }
     let name = EventName::parse(&payload.n).map_err(|e| CollectError::InvalidField(e.0))?;
     let revenue = match &payload.revenue {
         None => None,
@@ -106,29 +119,8 @@ pub fn parse(
         }
         Some(value) => Some(Revenue::parse(value).map_err(|e| CollectError::InvalidField(e.0))?),
     };
-    if payload.u.chars().count() > MAX_URL_CHARS {
-        return Err(CollectError::InvalidField(format!(
-            "field u (page URL) is longer than {MAX_URL_CHARS} characters"
-        )));
-    }
-    let url = url::Url::parse(&payload.u)
-        .map_err(|e| CollectError::InvalidField(format!("field u (page URL) is not a URL: {e}")))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(CollectError::InvalidField(
-            "field u (page URL) must be an http or https URL".into(),
-        ));
-    }
-    let host = url
-        .host_str()
-        .ok_or_else(|| CollectError::InvalidField("field u (page URL) has no host".into()))?;
-    if !site.domain.covers_host(host) {
-        return Err(CollectError::HostMismatch {
-            host: truncate_chars(host, 100).to_owned(),
-            domain: site.domain.to_string(),
-        });
-    }
-    let path = PagePath::parse(url.path(), url.fragment())
-        .map_err(|e| CollectError::InvalidField(format!("field u: {}", e.0)))?;
+    let (url, path) = page(&payload.u, &site)?;
+    let host = url.host_str().unwrap_or_default();
     let props = match &payload.p {
         Some(map) => Props::parse(map).map_err(|e| CollectError::InvalidField(e.to_string()))?,
         None => Props::default(),
@@ -153,16 +145,7 @@ pub fn parse(
         _ => None,
     };
     let geo = ctx.geoip.map(|g| g.lookup(meta.ip)).unwrap_or_default();
-    // The site's local day, as the dashboard counts days: a visit across midnight UTC on a
-    // site in New York stays one visitor.
-    let visitor_id = ctx.salts.visitor_id(
-        meta.received_at
-            .with_timezone(&site.timezone.0)
-            .date_naive(),
-        site.id,
-        meta.ip,
-        meta.user_agent,
-    );
+    let visitor_id = visitor(&site, meta, ctx);
 
     Ok(Parsed::Event(Box::new(Event {
         site_id: site.id,
@@ -186,6 +169,69 @@ pub fn parse(
         revenue,
         name,
     })))
+}
+
+/// An engagement update: its figures, and the page and visitor exactly as a pageview sent now
+/// would have them, so that it finds that pageview. `r`, `w`, `p` and `$` are ignored: the
+/// pageview carries them already, and a tracker that sends its page's props with every request
+/// (as some do) loses nothing.
+fn engagement(
+    payload: &Payload<'_>,
+    site: &Site,
+    meta: RequestMeta<'_>,
+    ctx: Enrichment<'_>,
+) -> Result<Engagement, CollectError> {
+    let figures =
+        Figures::parse(payload.e, payload.s).map_err(|e| CollectError::InvalidField(e.0))?;
+    let (_, path) = page(&payload.u, site)?;
+    Ok(Engagement {
+        site_id: site.id,
+        created_at: meta.received_at,
+        visitor_id: visitor(site, meta, ctx),
+        path,
+        figures,
+    })
+}
+
+/// The page URL `u`, checked, and its path as stored (with the fragment in hash mode).
+fn page(u: &str, site: &Site) -> Result<(url::Url, PagePath), CollectError> {
+    if u.chars().count() > MAX_URL_CHARS {
+        return Err(CollectError::InvalidField(format!(
+            "field u (page URL) is longer than {MAX_URL_CHARS} characters"
+        )));
+    }
+    let url = url::Url::parse(u)
+        .map_err(|e| CollectError::InvalidField(format!("field u (page URL) is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(CollectError::InvalidField(
+            "field u (page URL) must be an http or https URL".into(),
+        ));
+    }
+    let host = url
+        .host_str()
+        .ok_or_else(|| CollectError::InvalidField("field u (page URL) has no host".into()))?;
+    if !site.domain.covers_host(host) {
+        return Err(CollectError::HostMismatch {
+            host: truncate_chars(host, 100).to_owned(),
+            domain: site.domain.to_string(),
+        });
+    }
+    let path = PagePath::parse(url.path(), url.fragment())
+        .map_err(|e| CollectError::InvalidField(format!("field u: {}", e.0)))?;
+    Ok((url, path))
+}
+
+/// The visitor id of this request. The site's local day, as the dashboard counts days: a visit
+/// across midnight UTC on a site in New York stays one visitor.
+fn visitor(site: &Site, meta: RequestMeta<'_>, ctx: Enrichment<'_>) -> VisitorId {
+    ctx.salts.visitor_id(
+        meta.received_at
+            .with_timezone(&site.timezone.0)
+            .date_naive(),
+        site.id,
+        meta.ip,
+        meta.user_agent,
+    )
 }
 
 /// UTM parameters from the page URL; every other query parameter is dropped (it may carry

@@ -1,7 +1,8 @@
-//! The spool: where accepted events go when the database cannot take them before the shutdown
-//! deadline (`--shutdown-timeout-secs`), and where the next start finds them again.
+//! The spool: where accepted events (and engagement updates) go when the database cannot take
+//! them before the shutdown deadline (`--shutdown-timeout-secs`), and where the next start finds
+//! them again.
 //!
-//! A spool file is text, one event per line, every line after the header prefixed with a
+//! A spool file is text, one event or update per line, in queue order, every line after the header prefixed with a
 //! checksum of itself, so a file cut short (a crash while writing it) or damaged on disk is read
 //! back as far as it is sound, and what was lost is known:
 //!
@@ -15,12 +16,20 @@
 //! older version reads as it was meant, and the header's version stays 1: `revenue`
 //! (`[micros, "EUR"]`, custom events with `$` only) came in after the first release.
 //!
+//! An engagement update is a line of its own shape, `{"engagement":{"site":…,"at":…,
+//! "visitor":…,"path":…,"engaged_ms":…,"scroll_depth":…}}`: files without one read as before,
+//! and a version before engagement, which requires an event's fields, takes such a line for a
+//! damaged one (it stores the file's events and keeps the file as `….damaged`) rather than for
+//! an event.
+//!
 //! The writer replays a file in parts of at most one batch; each part is recorded in the
 //! transaction that stores its events (`spool_replays`, keyed by file name and part), so a
 //! restart in the middle of a replay never stores a part twice. A file is deleted once every part
 //! is stored; a damaged one is renamed `….damaged` instead, for the operator to look at.
 
-use crate::domain::{Event, EventName, PagePath, Props, Revenue, SiteId, Utm, VisitorId};
+use crate::domain::{
+    Engagement, Event, EventName, Figures, Hit, PagePath, Props, Revenue, SiteId, Utm, VisitorId,
+};
 use crate::ingest::enrich::useragent;
 use chrono::{DateTime, Utc};
 use std::fs::{self, File};
@@ -135,13 +144,65 @@ impl Line {
     }
 }
 
+/// One engagement update as a line of the file (in its `engagement` object).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct EngagementLine {
+    site: i64,
+    at: DateTime<Utc>,
+    visitor: i64,
+    path: String,
+    engaged_ms: i64,
+    scroll_depth: i64,
+}
+
+/// A line of either shape; an event's is tried last, so that no update reads as an event.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum AnyLine {
+    Engagement { engagement: EngagementLine },
+    Event(Box<Line>),
+}
+
+impl From<&Hit> for AnyLine {
+    fn from(hit: &Hit) -> Self {
+        match hit {
+            Hit::Event(e) => Self::Event(Box::new(Line::from(e))),
+            Hit::Engagement(u) => Self::Engagement {
+                engagement: EngagementLine {
+                    site: u.site_id.0,
+                    at: u.created_at,
+                    visitor: u.visitor_id.0,
+                    path: u.path.as_str().to_owned(),
+                    engaged_ms: u.figures.engaged_ms(),
+                    scroll_depth: i64::from(u.figures.scroll_depth()),
+                },
+            },
+        }
+    }
+}
+
+impl AnyLine {
+    fn into_hit(self) -> Option<Hit> {
+        match self {
+            Self::Event(line) => line.into_event().map(Hit::Event),
+            Self::Engagement { engagement: u } => Some(Hit::Engagement(Engagement {
+                site_id: SiteId(u.site),
+                created_at: u.at,
+                visitor_id: VisitorId(u.visitor),
+                path: PagePath::parse(&u.path, None).ok()?,
+                figures: Figures::from_stored(u.engaged_ms, u.scroll_depth).ok()?,
+            })),
+        }
+    }
+}
+
 fn checksum(json: &str) -> String {
     blake3::hash(json.as_bytes()).to_hex()[..16].to_owned()
 }
 
-/// Writes `events` to a new spool file in `dir` (created if missing), flushed and fsynced
+/// Writes `events` (and updates) to a new spool file in `dir` (created if missing), flushed and fsynced
 /// (file and directory) before it returns, and returns the file's path.
-pub fn write(dir: &Path, events: &[Event]) -> io::Result<PathBuf> {
+pub fn write(dir: &Path, events: &[Hit]) -> io::Result<PathBuf> {
     fs::create_dir_all(dir)?;
     let name = format!(
         "{PREFIX}{}-{:08x}{SUFFIX}",
@@ -153,7 +214,7 @@ pub fn write(dir: &Path, events: &[Event]) -> io::Result<PathBuf> {
     let mut out = BufWriter::new(file);
     writeln!(out, "{HEADER} {}", events.len())?;
     for event in events {
-        let json = serde_json::to_string(&Line::from(event)).map_err(io::Error::other)?;
+        let json = serde_json::to_string(&AnyLine::from(event)).map_err(io::Error::other)?;
         writeln!(out, "{} {json}", checksum(&json))?;
     }
     let file = out.into_inner().map_err(|e| e.into_error())?;
@@ -189,8 +250,9 @@ pub fn pending(dir: &Path) -> io::Result<Vec<PathBuf>> {
 pub struct Spooled {
     /// The file's name: the key its replayed parts are recorded under.
     pub id: String,
-    pub events: Vec<Event>,
-    /// How many events the header says the file holds (`None`: the header is unreadable).
+    /// Events and engagement updates, in the order they were written.
+    pub hits: Vec<Hit>,
+    /// How many lines (events and updates) the header says the file holds (`None`: the header is unreadable).
     pub declared: Option<usize>,
     /// Line numbers (1-based) that failed their checksum or did not parse.
     pub damaged_lines: Vec<usize>,
@@ -199,13 +261,13 @@ pub struct Spooled {
 impl Spooled {
     /// Every event the file was written with came back.
     pub fn is_whole(&self) -> bool {
-        self.damaged_lines.is_empty() && self.declared == Some(self.events.len())
+        self.damaged_lines.is_empty() && self.declared == Some(self.hits.len())
     }
 
     /// Events written but not recovered (known only when the header is readable).
     pub fn lost(&self) -> Option<usize> {
         self.declared
-            .map(|declared| declared.saturating_sub(self.events.len()))
+            .map(|declared| declared.saturating_sub(self.hits.len()))
     }
 }
 
@@ -217,7 +279,7 @@ pub fn read(path: &Path) -> io::Result<Spooled> {
     let reader = io::BufReader::new(File::open(path)?);
     let mut spooled = Spooled {
         id,
-        events: Vec::new(),
+        hits: Vec::new(),
         declared: None,
         damaged_lines: Vec::new(),
     };
@@ -238,10 +300,10 @@ pub fn read(path: &Path) -> io::Result<Spooled> {
         let event = text
             .split_once(' ')
             .filter(|(hash, json)| *hash == checksum(json))
-            .and_then(|(_, json)| serde_json::from_str::<Line>(json).ok())
-            .and_then(Line::into_event);
+            .and_then(|(_, json)| serde_json::from_str::<AnyLine>(json).ok())
+            .and_then(AnyLine::into_hit);
         match event {
-            Some(event) => spooled.events.push(event),
+            Some(hit) => spooled.hits.push(hit),
             None => spooled.damaged_lines.push(number),
         }
     }
@@ -296,15 +358,51 @@ mod tests {
         }
     }
 
+    fn engagement(i: i64) -> Hit {
+        Hit::Engagement(Engagement {
+            site_id: SiteId(3),
+            created_at: DateTime::from_timestamp(1_800_000_000 + i, 0).unwrap_or_default(),
+            visitor_id: VisitorId(i * 7),
+            path: PagePath::parse(&format!("/p/{i}"), Some("top"))
+                .unwrap_or_else(|e| panic!("{e}")),
+            figures: Figures::from_stored(1000 * i, i % 101).unwrap_or_else(|e| panic!("{e}")),
+        })
+    }
+
+    fn hits(events: impl IntoIterator<Item = Event>) -> Vec<Hit> {
+        events.into_iter().map(Hit::Event).collect()
+    }
+
     #[test]
-    fn events_come_back_as_they_were_written() {
+    fn events_and_updates_come_back_as_they_were_written() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let events: Vec<Event> = (0..50).map(event).collect();
+        // Every fifth line an engagement update, in between the events, as the queue had them.
+        let events: Vec<Hit> = (0..50)
+            .map(|i| {
+                if i % 5 == 4 {
+                    engagement(i)
+                } else {
+                    Hit::Event(event(i))
+                }
+            })
+            .collect();
         let path = write(dir.path(), &events).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(pending(dir.path()).ok(), Some(vec![path.clone()]));
+        let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+        let update = text.lines().nth(5).unwrap_or_default();
+        assert!(
+            update.ends_with(r#"{"engagement":{"site":3,"at":"2027-01-15T08:00:04Z","visitor":28,"path":"/p/4#top","engaged_ms":4000,"scroll_depth":4}}"#),
+            "{update}"
+        );
+        // A version before engagement reads an update's line as no event at all.
+        let json = update
+            .split_once(' ')
+            .map(|(_, json)| json)
+            .unwrap_or_default();
+        assert!(serde_json::from_str::<Line>(json).is_err());
         let back = read(&path).unwrap_or_else(|e| panic!("{e}"));
         assert!(back.is_whole(), "{back:?}");
-        assert_eq!(back.events, events);
+        assert_eq!(back.hits, events);
         finish(&path, true).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(pending(dir.path()).ok(), Some(vec![]));
     }
@@ -312,7 +410,7 @@ mod tests {
     #[test]
     fn revenue_is_written_only_where_there_is_some() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let path = write(dir.path(), &[event(0), event(1)]).unwrap_or_else(|e| panic!("{e}"));
+        let path = write(dir.path(), &hits([event(0), event(1)])).unwrap_or_else(|e| panic!("{e}"));
         let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
         let lines: Vec<&str> = text.lines().collect();
         // A pageview's line is as the version before revenue wrote it, so that version can
@@ -335,8 +433,11 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         let back = read(&path).unwrap_or_else(|e| panic!("{e}"));
         assert!(back.is_whole(), "{back:?}");
-        assert_eq!(back.events[0].name.as_str(), "Signup");
-        assert_eq!(back.events[0].revenue, None);
+        let Some(Hit::Event(signup)) = back.hits.first() else {
+            panic!("{back:?}")
+        };
+        assert_eq!(signup.name.as_str(), "Signup");
+        assert_eq!(signup.revenue, None);
     }
 
     #[test]
@@ -350,9 +451,26 @@ mod tests {
     }
 
     #[test]
+    fn a_line_with_impossible_engagement_is_damaged() {
+        for (ms, depth) in [(-5, 10), (5, 101), (86_400_001, 0)] {
+            let line = AnyLine::Engagement {
+                engagement: EngagementLine {
+                    site: 3,
+                    at: DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default(),
+                    visitor: 7,
+                    path: "/".into(),
+                    engaged_ms: ms,
+                    scroll_depth: depth,
+                },
+            };
+            assert!(line.into_hit().is_none(), "{ms} {depth}");
+        }
+    }
+
+    #[test]
     fn a_cut_or_damaged_file_gives_back_every_sound_line() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let events: Vec<Event> = (0..10).map(event).collect();
+        let events = hits((0..10).map(event));
         let path = write(dir.path(), &events).unwrap_or_else(|e| panic!("{e}"));
         let mut bytes = fs::read(&path).unwrap_or_else(|e| panic!("{e}"));
         // Flip a byte inside the third event's line (line 4), then cut the last line short.
@@ -374,13 +492,13 @@ mod tests {
         assert_eq!(back.declared, Some(10));
         assert_eq!(back.damaged_lines, vec![4, 11]);
         assert_eq!(back.lost(), Some(2));
-        let expected: Vec<Event> = events
+        let expected: Vec<Hit> = events
             .into_iter()
             .enumerate()
             .filter(|(i, _)| *i != 2 && *i != 9)
             .map(|(_, e)| e)
             .collect();
-        assert_eq!(back.events, expected);
+        assert_eq!(back.hits, expected);
         finish(&path, false).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(pending(dir.path()).ok(), Some(vec![]));
         let mut damaged = path.into_os_string();

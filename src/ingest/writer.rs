@@ -7,6 +7,10 @@
 //! it still refuses is written event by event, so one bad event is dropped (logged and counted)
 //! instead of blocking every event behind it.
 //!
+//! Engagement updates (`Hit::Engagement`) travel in the same batches, in queue order, and are
+//! applied after the batch's inserts in its transaction, so a pageview in the same batch is
+//! found; one whose pageview is not found is dropped and counted as unmatched.
+//!
 //! On shutdown the queue is closed and drained. The writer keeps trying an unreachable database
 //! until the shutdown deadline; whatever it could not store by then goes to a spool file
 //! (`spool`) before `run` returns, and the next start replays the spool before anything else.
@@ -14,9 +18,9 @@
 use super::logic::{SESSION_TIMEOUT, Sessionizer};
 use super::sites::SiteCache;
 use super::spool;
-use crate::domain::{Batch, Event, ReplayMark, SiteId};
+use crate::domain::{Batch, Hit, ReplayMark, SiteId};
 use crate::metrics::Metrics;
-use crate::store::{IngestStore, StoreError};
+use crate::store::{BatchOutcome, IngestStore, StoreError};
 use chrono::Utc;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -44,11 +48,16 @@ const RETRY_FIRST: Duration = Duration::from_millis(100);
 const RETRY_MAX: Duration = Duration::from_secs(5);
 
 /// What the writer did, reported when it stops. Every event it was handed is in exactly one of
-/// `stored`, `dropped`, `spooled` and `lost`.
+/// `stored`, `dropped`, `spooled` and `lost`; every engagement update in one of `updated`,
+/// `unmatched`, `dropped`, `spooled` and `lost`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WriterReport {
     /// Committed to the database (spooled events replayed at start included).
     pub stored: u64,
+    /// Engagement updates applied to their pageview.
+    pub updated: u64,
+    /// Engagement updates whose pageview was not found (no open visit, no such pageview).
+    pub unmatched: u64,
     /// Refused for good: their site was deleted, or the database refused the event.
     pub dropped: u64,
     /// Written to a spool file at shutdown, for the next start.
@@ -123,7 +132,7 @@ impl Writer {
     /// Runs until `shutdown` turns true (then drains what is queued) or every sender is gone.
     pub async fn run(
         mut self,
-        mut rx: mpsc::Receiver<Event>,
+        mut rx: mpsc::Receiver<Hit>,
         mut shutdown: watch::Receiver<bool>,
     ) -> WriterReport {
         if let Some(dir) = self.spool_dir.clone() {
@@ -134,10 +143,10 @@ impl Writer {
             rx.close();
         }
         let size = self.config.batch_size;
-        let mut buf: Vec<Event> = Vec::with_capacity(size);
+        let mut buf: Vec<Hit> = Vec::with_capacity(size);
         // Events the database could not take before the deadline; from then on every batch
         // joins them without trying the database again.
-        let mut unsaved: Vec<Event> = Vec::new();
+        let mut unsaved: Vec<Hit> = Vec::new();
         loop {
             // Wait for the first event of the next batch.
             tokio::select! {
@@ -173,6 +182,8 @@ impl Writer {
         let r = self.report;
         tracing::info!(
             stored = r.stored,
+            updated = r.updated,
+            unmatched = r.unmatched,
             dropped = r.dropped,
             spooled = r.spooled,
             lost = r.lost,
@@ -183,7 +194,7 @@ impl Writer {
     }
 
     /// Writes what the database could not take in time to a new spool file.
-    fn spool(&mut self, events: Vec<Event>) {
+    fn spool(&mut self, events: Vec<Hit>) {
         let n = events.len() as u64;
         let Some(dir) = self.spool_dir.as_deref() else {
             // Only a writer without a spool can get here (it has no deadline either).
@@ -235,7 +246,7 @@ impl Writer {
             if !whole {
                 tracing::error!(
                     file = %path.display(),
-                    recovered = spooled.events.len(),
+                    recovered = spooled.hits.len(),
                     written = ?spooled.declared,
                     lost = ?spooled.lost(),
                     damaged_lines = ?spooled.damaged_lines,
@@ -249,9 +260,9 @@ impl Writer {
                     continue;
                 }
             };
-            let n = spooled.events.len();
+            let n = spooled.hits.len();
             let mut unsaved = Vec::new();
-            for (part, chunk) in spooled.events.chunks(self.config.batch_size).enumerate() {
+            for (part, chunk) in spooled.hits.chunks(self.config.batch_size).enumerate() {
                 let part = part as i64;
                 if done.contains(&part) {
                     continue;
@@ -279,38 +290,38 @@ impl Writer {
         }
     }
 
-    /// Writes one batch's events; returns those the database could not take before the shutdown
-    /// deadline (empty when everything was stored or dropped).
-    async fn write(&mut self, mut events: Vec<Event>, replay: Option<ReplayMark>) -> Vec<Event> {
+    /// Writes one batch's events and updates; returns those the database could not take before
+    /// the shutdown deadline (empty when everything was stored or dropped).
+    async fn write(&mut self, mut events: Vec<Hit>, replay: Option<ReplayMark>) -> Vec<Hit> {
         // A site deleted here is gone from the cache at once: drop its events before they
         // cost a refused transaction.
         if let Some(sites) = self.sites.clone() {
             let before = events.len();
-            events.retain(|e| sites.contains(e.site_id));
+            events.retain(|e| sites.contains(e.site_id()));
             self.dropped_for_deleted_sites(before - events.len());
         }
         if events.is_empty() && replay.is_none() {
             return Vec::new();
         }
-        let mut batch = self.sessions.assign(events);
+        let mut batch = self.sessions.assign_hits(events);
         batch.replay = replay;
         let mut batch = Arc::new(batch);
         let e = match self.commit(&batch).await {
             Ok(()) => return Vec::new(),
-            Err(Failure::OutOfTime) => return unwrap_events(batch),
+            Err(Failure::OutOfTime) => return unwrap_hits(batch),
             Err(Failure::Refused(e)) => e,
         };
         // Refused: most often because a site was deleted (by another process, or between the
         // check above and the commit). Look again and write the rest as one batch.
         if let Some(alive) = self.alive_sites().await {
             let kept = batch.retain_sites(|site| alive.contains(&site));
-            let gone = batch.len() - kept.len();
+            let gone = batch.len() + batch.engagements.len() - kept.len() - kept.engagements.len();
             if gone > 0 {
                 self.dropped_for_deleted_sites(gone);
                 batch = Arc::new(kept);
                 match self.commit(&batch).await {
                     Ok(()) => return Vec::new(),
-                    Err(Failure::OutOfTime) => return unwrap_events(batch),
+                    Err(Failure::OutOfTime) => return unwrap_hits(batch),
                     Err(Failure::Refused(_)) => {}
                 }
             }
@@ -326,15 +337,20 @@ impl Writer {
         for single in batch.split().into_iter().map(Arc::new) {
             match self.commit(&single).await {
                 Ok(()) => {}
-                Err(Failure::OutOfTime) => unsaved.extend(unwrap_events(single)),
+                Err(Failure::OutOfTime) => unsaved.extend(unwrap_hits(single)),
                 Err(Failure::Refused(e)) => {
                     self.metrics.dropped.fetch_add(1, Relaxed);
                     self.report.dropped += 1;
+                    let (site, name) = match (single.events.first(), single.engagements.first()) {
+                        (Some(e), _) => (e.site_id.0, e.name.as_str()),
+                        (None, Some(u)) => (u.engagement.site_id.0, crate::domain::ENGAGEMENT),
+                        (None, None) => (0, ""),
+                    };
                     tracing::error!(
                         error = %e,
                         cause = ?std::error::Error::source(&e),
-                        site = single.events[0].site_id.0,
-                        name = single.events[0].name.as_str(),
+                        site,
+                        name,
                         "the database refuses an event; dropping it"
                     );
                 }
@@ -392,7 +408,8 @@ impl Writer {
             }
             let started = Instant::now();
             match self.store.write_batch(batch.clone()).await {
-                Ok(()) => {
+                Ok(outcome) => {
+                    self.count_engagements(outcome);
                     let n = batch.len() as u64;
                     self.report.stored += n;
                     self.report.batches += 1;
@@ -423,6 +440,17 @@ impl Writer {
         }
     }
 
+    fn count_engagements(&mut self, outcome: BatchOutcome) {
+        self.report.updated += outcome.engagements_applied;
+        self.report.unmatched += outcome.engagements_unmatched;
+        self.metrics
+            .engagement_updates
+            .fetch_add(outcome.engagements_applied, Relaxed);
+        self.metrics
+            .engagement_unmatched
+            .fetch_add(outcome.engagements_unmatched, Relaxed);
+    }
+
     fn past_deadline(&self) -> bool {
         self.deadline
             .borrow()
@@ -450,7 +478,7 @@ impl Writer {
     }
 }
 
-/// The events of a batch that was not written.
-fn unwrap_events(batch: Arc<Batch>) -> Vec<Event> {
-    Arc::try_unwrap(batch).map_or_else(|shared| shared.events.clone(), |batch| batch.events)
+/// The events and updates of a batch that was not written, in queue order.
+fn unwrap_hits(batch: Arc<Batch>) -> Vec<Hit> {
+    batch.hits()
 }

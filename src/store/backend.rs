@@ -2,12 +2,12 @@
 //! query engine, and the segment builder's connection (`Session`, `Pooled`). Above both the SQL
 //! layer and the engine, so that neither imports the other's user.
 
-use super::StoreError;
 use super::engine::Engine;
 use super::engine::build::{BuildReport, BuildSession};
 use super::once::{Held, Job};
 use super::sql::exec::{Driver, Exec};
 use super::sql::{Dialect, Kind, Row, Sql};
+use super::{BatchOutcome, StoreError};
 use crate::domain::Batch;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -80,7 +80,7 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// The health check's own connection, which no question can take.
     fn health(&self) -> &dyn Exec;
     /// Writes a batch atomically (each engine has its own fast path).
-    async fn write_batch(&self, batch: Arc<Batch>) -> Result<(), StoreError>;
+    async fn write_batch(&self, batch: Arc<Batch>) -> Result<BatchOutcome, StoreError>;
     /// The query engine, unless the store was opened without one (to answer from raw rows).
     fn engine(&self) -> Option<&Engine>;
     /// Runs the segment builder (`engine::build`) under its job's lock (`Job::Segments`); a

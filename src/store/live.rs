@@ -193,6 +193,8 @@ mod tests {
             props: None,
             revenue_micros: None,
             revenue_currency: None,
+            engaged_ms: None,
+            scroll_depth: None,
         }
     }
 

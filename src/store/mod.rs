@@ -212,6 +212,28 @@ pub struct StoredEvent {
     /// Millionths of the currency's unit (custom events with revenue only).
     pub revenue_micros: Option<i64>,
     pub revenue_currency: Option<String>,
+    /// Engaged time and deepest scroll (percent) of a pageview, once an update reached it.
+    pub engaged_ms: Option<i64>,
+    pub scroll_depth: Option<i32>,
+}
+
+/// What a committed batch did beyond its events: its engagement updates, each applied to the
+/// pageview it belongs to or not matched to any (no open visit, no such pageview in it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchOutcome {
+    pub engagements_applied: u64,
+    pub engagements_unmatched: u64,
+}
+
+impl BatchOutcome {
+    /// `applied` of `batch`'s updates found their pageview.
+    pub fn of(batch: &Batch, applied: u64) -> Self {
+        let all = batch.engagements.len() as u64;
+        Self {
+            engagements_applied: applied.min(all),
+            engagements_unmatched: all.saturating_sub(applied),
+        }
+    }
 }
 
 /// A stored session as read back.
@@ -258,9 +280,9 @@ pub trait IngestStore: Send + Sync {
     /// Deletes salts of days before `day`; returns how many went.
     async fn delete_salts_before(&self, day: NaiveDate) -> Result<u64, StoreError>;
 
-    /// Writes a batch atomically: all its events and session updates (and its spool replay
-    /// mark), or nothing.
-    async fn write_batch(&self, batch: Arc<Batch>) -> Result<(), StoreError>;
+    /// Writes a batch atomically: all its events and session updates, then its engagement
+    /// updates (and its spool replay mark), or nothing.
+    async fn write_batch(&self, batch: Arc<Batch>) -> Result<BatchOutcome, StoreError>;
     /// The parts of spool file `spool` already stored (see `ingest::spool`).
     async fn replayed_parts(&self, spool: &str) -> Result<Vec<i64>, StoreError>;
     async fn open_sessions(

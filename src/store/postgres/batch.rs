@@ -1,10 +1,10 @@
 //! The Postgres side of the batch writer: multi-row INSERTs of a few fixed sizes (see
-//! `insert_chunks`), events and session upserts in one transaction, which takes its transaction
-//! id before it draws event ids.
+//! `insert_chunks`), events and session upserts, then one statement for all the engagement
+//! updates, in one transaction, which takes its transaction id before it draws event ids.
 
-use crate::domain::visits::{self, OpenVisit};
-use crate::domain::{Batch, Event, Revenue, SessionId, SessionUpdate, VisitorId};
-use crate::store::{StoreError, insert_chunks};
+use crate::domain::visits::{self, Assigned, Found, OpenVisit, Probe};
+use crate::domain::{Batch, Event, Revenue, SessionId, VisitorId};
+use crate::store::{BatchOutcome, StoreError, insert_chunks};
 use chrono::{DateTime, Utc};
 use sqlx::query_builder::Separated;
 use sqlx::{PgPool, Postgres, QueryBuilder};
@@ -35,7 +35,7 @@ fn push_entry(b: &mut Separated<'_, Postgres, &str>, e: &Event) {
         .push_bind(e.city.as_deref());
 }
 
-pub(super) async fn write(pool: &PgPool, batch: &Batch) -> Result<(), StoreError> {
+pub(super) async fn write(pool: &PgPool, batch: &Batch) -> Result<BatchOutcome, StoreError> {
     let mut tx = pool.begin().await?;
     // The transaction id first, event ids after: a live stream counts on every id it has seen
     // being held by a transaction that already had its id (see `store::live`). Postgres would
@@ -43,7 +43,7 @@ pub(super) async fn write(pool: &PgPool, batch: &Batch) -> Result<(), StoreError
     sqlx::query("SELECT pg_current_xact_id()")
         .execute(&mut *tx)
         .await?;
-    let (session_ids, sessions) = sessionize(&mut tx, batch).await?;
+    let (session_ids, sessions, visits) = sessionize(&mut tx, batch).await?;
     for chunk in insert_chunks(batch.events.len()) {
         let mut q = QueryBuilder::<Postgres>::new(format!(
             "INSERT INTO events (site_id, created_at, visitor_id, session_id, name, path, \
@@ -88,6 +88,8 @@ pub(super) async fn write(pool: &PgPool, batch: &Batch) -> Result<(), StoreError
         q.push(UPSERT_SESSION.as_str());
         q.build().execute(&mut *tx).await?;
     }
+    // After the inserts: an update's pageview may be in this batch.
+    let applied = apply_engagements(&mut tx, batch, &visits).await?;
     if let Some(mark) = &batch.replay {
         sqlx::query("INSERT INTO spool_replays (spool, part, events) VALUES ($1, $2, $3)")
             .bind(mark.spool.as_str())
@@ -97,7 +99,70 @@ pub(super) async fn write(pool: &PgPool, batch: &Batch) -> Result<(), StoreError
             .await?;
     }
     tx.commit().await?;
-    Ok(())
+    Ok(BatchOutcome::of(batch, applied))
+}
+
+/// Raises the figures of each update's pageview: the latest pageview of its path in its visit,
+/// up to the update's own time (a reload sends the old page's update just before the new page's
+/// pageview, and the two may share a batch). The lookup goes by `events_session_pageviews`, and
+/// its bounds on created_at (the visit's first event, the update) keep it to the visit's months.
+/// Several updates of one pageview in a batch count each, and the largest figures win. Returns
+/// how many updates found their pageview.
+async fn apply_engagements(
+    tx: &mut sqlx::PgConnection,
+    batch: &Batch,
+    visits: &[Found],
+) -> Result<u64, StoreError> {
+    let mut found = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
+    for (u, visit) in batch.engagements.iter().zip(visits) {
+        let Some((session, since)) = visit else {
+            continue;
+        };
+        let e = &u.engagement;
+        found.0.push(session.0);
+        found.1.push(e.path.as_str());
+        found.2.push(*since);
+        found.3.push(e.created_at);
+        found.4.push(e.figures.engaged_ms());
+        found.5.push(e.figures.scroll_depth());
+    }
+    if found.0.is_empty() {
+        return Ok(0);
+    }
+    // A data-modifying WITH runs to completion whatever the outer query reads.
+    let (matched,): (i64,) = sqlx::query_as(
+        "WITH t AS (SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TIMESTAMPTZ[], \
+                    $4::TIMESTAMPTZ[], $5::BIGINT[], $6::SMALLINT[]) \
+                    AS t(session_id, path, since, at, ms, depth)), \
+         hit AS (SELECT p.id, p.created_at, t.ms, t.depth FROM t CROSS JOIN LATERAL \
+                 (SELECT e.id, e.created_at FROM events e \
+                  WHERE e.session_id = t.session_id AND e.name = 'pageview' \
+                    AND e.path = t.path AND e.created_at >= t.since AND e.created_at <= t.at \
+                  ORDER BY e.created_at DESC, e.id DESC LIMIT 1) p), \
+         raised AS (UPDATE events e SET \
+                    engaged_ms = GREATEST(COALESCE(e.engaged_ms, 0), m.ms), \
+                    scroll_depth = GREATEST(COALESCE(e.scroll_depth, 0), m.depth) \
+                    FROM (SELECT id, created_at, MAX(ms) AS ms, MAX(depth) AS depth \
+                          FROM hit GROUP BY id, created_at) m \
+                    WHERE e.id = m.id AND e.created_at = m.created_at) \
+         SELECT COUNT(*) FROM hit",
+    )
+    .bind(&found.0)
+    .bind(&found.1)
+    .bind(&found.2)
+    .bind(&found.3)
+    .bind(&found.4)
+    .bind(&found.5)
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(u64::try_from(matched).unwrap_or(0))
 }
 
 /// A batch's visits continue where the database's are, whichever collector wrote them: a batch
@@ -142,10 +207,10 @@ static UPSERT_SESSION: LazyLock<String> = LazyLock::new(|| {
 /// `open_visits` rows it locks for the rest of the transaction (the missing ones are inserted
 /// first, in key order, so that two collectors with the same new visitor queue on one row), then
 /// moves those rows on. Visits new here get the batch's fresh ids, which no writer has used.
-async fn sessionize(
-    tx: &mut sqlx::PgConnection,
-    batch: &Batch,
-) -> Result<(Vec<SessionId>, Vec<SessionUpdate>), StoreError> {
+///
+/// Engagement updates are given their visit the same way, at their place among the events; the
+/// visits of visitors with only updates in the batch are read without a lock, and not moved.
+async fn sessionize(tx: &mut sqlx::PgConnection, batch: &Batch) -> Result<Assigned, StoreError> {
     let visitors: BTreeSet<(i64, i64)> = batch
         .events
         .iter()
@@ -191,13 +256,55 @@ async fn sessionize(
             )
         })
         .collect();
+    let readers: BTreeSet<(i64, i64)> = batch
+        .engagements
+        .iter()
+        .map(|u| (u.engagement.site_id.0, u.engagement.visitor_id.0))
+        .filter(|key| !visitors.contains(key))
+        .collect();
+    if !readers.is_empty() {
+        let (sites, ids): (Vec<i64>, Vec<i64>) = readers.iter().copied().unzip();
+        let rows: Vec<(i64, i64, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT o.visitor_id, o.session_id, o.started_at, o.ended_at FROM open_visits o \
+             JOIN UNNEST($1::BIGINT[], $2::BIGINT[]) AS t(s, v) \
+               ON o.site_id = t.s AND o.visitor_id = t.v WHERE o.session_id <> 0",
+        )
+        .bind(&sites)
+        .bind(&ids)
+        .fetch_all(&mut *tx)
+        .await?;
+        for (visitor, id, first_at, last_at) in rows {
+            open.insert(
+                VisitorId(visitor),
+                OpenVisit {
+                    id: SessionId(id),
+                    first_at,
+                    last_at,
+                },
+            );
+        }
+    }
     if batch.fresh.len() != batch.events.len() {
         return Err(StoreError::Corrupt(
             "a batch without a fresh session id per event".into(),
         ));
     }
-    let (session_ids, sessions) =
-        visits::assign(&mut open, &batch.events, &batch.fresh, visits::TIMEOUT);
+    let probes: Vec<Probe> = batch
+        .engagements
+        .iter()
+        .map(|u| Probe {
+            after: u.after,
+            visitor: u.engagement.visitor_id,
+            at: u.engagement.created_at,
+        })
+        .collect();
+    let (session_ids, sessions, found) = visits::assign_with(
+        &mut open,
+        &batch.events,
+        &batch.fresh,
+        visits::TIMEOUT,
+        &probes,
+    );
     let mut moved = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for &(site, visitor) in &visitors {
         if let Some(v) = open.get(&VisitorId(visitor)) {
@@ -222,5 +329,5 @@ async fn sessionize(
     .bind(&moved.4)
     .execute(&mut *tx)
     .await?;
-    Ok((session_ids, sessions))
+    Ok((session_ids, sessions, found))
 }

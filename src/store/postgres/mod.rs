@@ -4,11 +4,11 @@
 mod batch;
 mod partitions;
 
-use super::StoreError;
 use super::backend::{Backend, Session};
 use super::once::{Held, HeldBy, Job};
 use super::sql::exec::{Exec, Native, Pools};
 use super::sql::{Bind, Cell, Dialect, Kind};
+use super::{BatchOutcome, StoreError};
 use crate::domain::Batch;
 use crate::store::engine::{self, Engine, build::BuildReport};
 use async_trait::async_trait;
@@ -217,7 +217,7 @@ impl Backend for PostgresStore {
         &self.health
     }
 
-    async fn write_batch(&self, batch: Arc<Batch>) -> Result<(), StoreError> {
+    async fn write_batch(&self, batch: Arc<Batch>) -> Result<BatchOutcome, StoreError> {
         batch::write(&self.db.writer, &batch).await
     }
 

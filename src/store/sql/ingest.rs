@@ -10,8 +10,8 @@ use crate::domain::{Batch, SessionId, Site, SiteDomain, SiteId, TimeZone, Visito
 use crate::store::backend::Backend;
 use crate::store::once::{self, Held, Job};
 use crate::store::{
-    IngestStore, MAX_RESUMED_VISIT, OpenSession, Salt, SiteRetention, StoreError, StoredEvent,
-    StoredSession,
+    BatchOutcome, IngestStore, MAX_RESUMED_VISIT, OpenSession, Salt, SiteRetention, StoreError,
+    StoredEvent, StoredSession,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -153,8 +153,8 @@ impl<B: Backend> IngestStore for B {
         Ok(deleted)
     }
 
-    #[tracing::instrument(skip_all, fields(events = batch.events.len(), sessions = batch.sessions.len()))]
-    async fn write_batch(&self, batch: Arc<Batch>) -> Result<(), StoreError> {
+    #[tracing::instrument(skip_all, fields(events = batch.events.len(), sessions = batch.sessions.len(), engagements = batch.engagements.len()))]
+    async fn write_batch(&self, batch: Arc<Batch>) -> Result<BatchOutcome, StoreError> {
         Backend::write_batch(self, batch).await
     }
 

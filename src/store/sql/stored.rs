@@ -9,9 +9,10 @@ pub(crate) const EVENT_COLUMNS: &str = "e.id, e.site_id, e.created_at, e.visitor
      e.session_id, e.name, e.hostname, e.path, e.referrer, e.referrer_source, e.utm_source, \
      e.utm_medium, e.utm_campaign, e.utm_content, e.utm_term, e.browser, e.browser_version, e.os, \
      e.os_version, e.device, e.country, e.region, e.city, CAST(e.viewport_width AS BIGINT), \
-     CAST(e.props AS TEXT), e.revenue_micros, e.revenue_currency";
+     CAST(e.props AS TEXT), e.revenue_micros, e.revenue_currency, e.engaged_ms, \
+     CAST(e.scroll_depth AS BIGINT)";
 
-pub(crate) const EVENT_KINDS: [Kind; 27] = [
+pub(crate) const EVENT_KINDS: [Kind; 29] = [
     Kind::Int,    // id
     Kind::Int,    // site_id
     Kind::Time,   // created_at
@@ -39,6 +40,8 @@ pub(crate) const EVENT_KINDS: [Kind; 27] = [
     Kind::Text,   // props, JSON text
     Kind::OptInt, // revenue_micros
     Kind::Text,   // revenue_currency
+    Kind::OptInt, // engaged_ms
+    Kind::OptInt, // scroll_depth
 ];
 
 pub(crate) fn stored_event(row: &Row) -> Result<StoredEvent, StoreError> {
@@ -80,6 +83,12 @@ pub(crate) fn stored_event(row: &Row) -> Result<StoredEvent, StoreError> {
             .map_err(|e| StoreError::Corrupt(format!("props: {e}")))?,
         revenue_micros: row.opt_int(25)?,
         revenue_currency: row.text(26)?,
+        engaged_ms: row.opt_int(27)?,
+        scroll_depth: row
+            .opt_int(28)?
+            .map(i32::try_from)
+            .transpose()
+            .map_err(|_| StoreError::Corrupt(format!("scroll_depth of event {id}")))?,
     })
 }
 

@@ -1,5 +1,6 @@
 //! The SQLite side of the batch writer: a connection of its own (rusqlite) that inserts each
-//! event and upserts each session with one cached prepared statement, all in one transaction.
+//! event and upserts each session with one cached prepared statement, then applies the batch's
+//! engagement updates, all in one transaction.
 //!
 //! Why not sqlx here, as everywhere else: sqlx's SQLite driver copies every bound value into an
 //! owned argument list and ships each statement to a worker thread; for 24 columns × thousands
@@ -10,7 +11,7 @@
 
 use super::to_ts;
 use crate::domain::{Batch, Event, Revenue};
-use crate::store::StoreError;
+use crate::store::{BatchOutcome, StoreError};
 use rusqlite::{Connection, OpenFlags, ToSql, TransactionBehavior, params, params_from_iter};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -58,6 +59,16 @@ const UPDATE_SESSION_AND_START: &str = "UPDATE sessions SET ended_at = MAX(ended
      pageviews = pageviews + ?4, events = events + ?5, started_at = MIN(started_at, ?7) \
      WHERE id = ?1";
 
+/// An engagement update raises the figures of the latest pageview of its path in its visit, up to
+/// its own time (a reload sends the old page's update just before the new page's pageview, and
+/// the two may share a batch). Through `events_session_pageviews`, which `name = 'pageview'`
+/// written out lets SQLite use. Instants are whole seconds here: within one, the later row wins.
+const APPLY_ENGAGEMENT: &str = "UPDATE events SET \
+     engaged_ms = MAX(COALESCE(engaged_ms, 0), ?1), \
+     scroll_depth = MAX(COALESCE(scroll_depth, 0), ?2) \
+     WHERE id = (SELECT id FROM events WHERE session_id = ?3 AND name = 'pageview' \
+                 AND path = ?4 AND created_at <= ?5 ORDER BY created_at DESC, id DESC LIMIT 1)";
+
 const RECORD_REPLAY: &str = "INSERT INTO spool_replays (spool, part, events) VALUES (?, ?, ?)";
 
 /// The writer's connection. Only the batch writer uses it, one batch at a time; the mutex is
@@ -86,7 +97,7 @@ impl BatchWriter {
     }
 
     /// Writes the batch on a blocking thread; all of it or nothing.
-    pub async fn write(&self, batch: Arc<Batch>) -> Result<(), StoreError> {
+    pub async fn write(&self, batch: Arc<Batch>) -> Result<BatchOutcome, StoreError> {
         let conn = self.conn.clone();
         tokio::task::spawn_blocking(move || {
             // A panic while the lock was held left no transaction open (rusqlite rolls back on
@@ -122,10 +133,11 @@ fn dimensions(e: &Event) -> [&dyn ToSql; 16] {
     ]
 }
 
-fn write(conn: &mut Connection, batch: &Batch) -> Result<(), StoreError> {
+fn write(conn: &mut Connection, batch: &Batch) -> Result<BatchOutcome, StoreError> {
     // IMMEDIATE takes the write lock up front, so a busy database fails (and is retried) here
     // rather than halfway through the batch.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut applied = 0;
     {
         let mut insert = tx.prepare_cached(INSERT_EVENT)?;
         for (e, session) in batch.events.iter().zip(&batch.session_ids) {
@@ -186,6 +198,22 @@ fn write(conn: &mut Connection, batch: &Batch) -> Result<(), StoreError> {
             ];
             upsert.execute(params_from_iter(head.into_iter().chain(dimensions(e))))?;
         }
+        // After the inserts: an update's pageview may be in this batch. One writer holds the
+        // visits (the sessionizer found each update's), so there is nothing to look up again.
+        let mut apply = tx.prepare_cached(APPLY_ENGAGEMENT)?;
+        for u in &batch.engagements {
+            let Some((session, _)) = u.visit else {
+                continue;
+            };
+            let e = &u.engagement;
+            applied += apply.execute(params![
+                e.figures.engaged_ms(),
+                e.figures.scroll_depth(),
+                session.0,
+                e.path.as_str(),
+                to_ts(e.created_at)
+            ])? as u64;
+        }
         if let Some(mark) = &batch.replay {
             tx.prepare_cached(RECORD_REPLAY)?.execute(params![
                 mark.spool,
@@ -195,5 +223,5 @@ fn write(conn: &mut Connection, batch: &Batch) -> Result<(), StoreError> {
         }
     }
     tx.commit()?;
-    Ok(())
+    Ok(BatchOutcome::of(batch, applied))
 }

@@ -2,11 +2,11 @@
 
 mod batch;
 
-use super::StoreError;
 use super::backend::{Backend, Pooled};
 use super::once::{self, Held, HeldBy, Job, Renewal};
 use super::sql::exec::{Exec, Native, Pools};
 use super::sql::{Bind, Cell, Dialect, Kind};
+use super::{BatchOutcome, StoreError};
 use crate::domain::Batch;
 use crate::store::engine::{self, Engine, build::BuildReport};
 use async_trait::async_trait;
@@ -212,7 +212,7 @@ impl Backend for SqliteStore {
         &self.health
     }
 
-    async fn write_batch(&self, batch: Arc<Batch>) -> Result<(), StoreError> {
+    async fn write_batch(&self, batch: Arc<Batch>) -> Result<BatchOutcome, StoreError> {
         self.batches.write(batch).await
     }
 
