@@ -1,30 +1,65 @@
-//! `GET /js/script.js`: the tracker, embedded in the binary from `static/js/` (built from
-//! `tracker-js/` and committed, so building footfall needs no Node). Served precompressed when
-//! the client accepts brotli or gzip, with a long cache lifetime and an ETag for revalidation.
+//! `GET /js/script.js` and `GET /js/script.engagement.js`: the tracker and its variant that also
+//! reports engaged time and scroll depth (too big for the default's 1 KiB budget), embedded in
+//! the binary from `static/js/` (built from `tracker-js/` and committed, so building footfall
+//! needs no Node). Served precompressed when the client accepts brotli or gzip, with a long cache
+//! lifetime and an ETag for revalidation.
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use std::sync::LazyLock;
 
-const SCRIPT: &[u8] = include_bytes!("../../static/js/script.js");
-const SCRIPT_GZ: &[u8] = include_bytes!("../../static/js/script.js.gz");
-const SCRIPT_BR: &[u8] = include_bytes!("../../static/js/script.js.br");
+/// One build of the tracker: the plain file and its precompressed siblings.
+struct Script {
+    plain: &'static [u8],
+    gz: &'static [u8],
+    br: &'static [u8],
+    etag: String,
+}
+
+impl Script {
+    fn new(plain: &'static [u8], gz: &'static [u8], br: &'static [u8]) -> Self {
+        let hash = blake3::hash(plain).to_hex();
+        Self {
+            plain,
+            gz,
+            br,
+            etag: format!("\"{}\"", &hash[..16]),
+        }
+    }
+}
+
+static DEFAULT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        include_bytes!("../../static/js/script.js"),
+        include_bytes!("../../static/js/script.js.gz"),
+        include_bytes!("../../static/js/script.js.br"),
+    )
+});
+
+static ENGAGEMENT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        include_bytes!("../../static/js/script.engagement.js"),
+        include_bytes!("../../static/js/script.engagement.js.gz"),
+        include_bytes!("../../static/js/script.engagement.js.br"),
+    )
+});
 
 /// Browsers keep the script a day, then revalidate with the ETag (a 304 costs a few bytes).
 const CACHE_CONTROL: &str = "public, max-age=86400, stale-while-revalidate=604800";
 
-static ETAG: LazyLock<String> = LazyLock::new(|| {
-    let hash = blake3::hash(SCRIPT).to_hex();
-    format!("\"{}\"", &hash[..16])
-});
-
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/js/script.js", web::get().to(script));
+    cfg.route(
+        "/js/script.js",
+        web::get().to(|req: HttpRequest| async move { serve(&DEFAULT, &req) }),
+    )
+    .route(
+        "/js/script.engagement.js",
+        web::get().to(|req: HttpRequest| async move { serve(&ENGAGEMENT, &req) }),
+    );
 }
 
-async fn script(req: HttpRequest) -> HttpResponse {
-    let etag = ETAG.as_str();
-    let (mut response, fresh) = super::revalidate(&req, etag);
+fn serve(script: &Script, req: &HttpRequest) -> HttpResponse {
+    let (mut response, fresh) = super::revalidate(req, &script.etag);
     response
         .insert_header((header::CACHE_CONTROL, CACHE_CONTROL))
         .insert_header((header::VARY, "Accept-Encoding"))
@@ -41,13 +76,13 @@ async fn script(req: HttpRequest) -> HttpResponse {
     if accepts(accepted, "br") {
         response
             .insert_header((header::CONTENT_ENCODING, "br"))
-            .body(SCRIPT_BR)
+            .body(script.br)
     } else if accepts(accepted, "gzip") {
         response
             .insert_header((header::CONTENT_ENCODING, "gzip"))
-            .body(SCRIPT_GZ)
+            .body(script.gz)
     } else {
-        response.body(SCRIPT)
+        response.body(script.plain)
     }
 }
 

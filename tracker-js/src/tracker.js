@@ -6,7 +6,9 @@
 // Design constraints that shape this file:
 // - It ships to every visitor of every tracked site, so the minified, gzipped
 //   build must stay well under 1 KiB. Prefer code that minifies and compresses
-//   well (arrow functions, repeated idioms) over cleverness.
+//   well (arrow functions, repeated idioms) over cleverness. Engagement
+//   measurement does not fit in that: it is the `if (ENGAGEMENT)` block, built
+//   only into the opt-in script.engagement.js (see build.mjs).
 // - It runs inside pages we don't control. Nothing here may throw into the host
 //   page, and the only global it creates is `window.footfall`. (build.mjs
 //   wraps the file in an IIFE, so top-level names stay private.)
@@ -111,6 +113,71 @@ try {
       send('pageview');
     }
   };
+
+  // Engagement (issue 14): only in the script.engagement.js build, where
+  // build.mjs defines ENGAGEMENT as true; in script.js esbuild drops this block
+  // whole, as the default build has no bytes to spare for it.
+  //
+  // Engaged time: every activity (scroll, key, pointer) and every visibility
+  // or focus change credits the time since the previous one, at most 10 s, if
+  // the visitor was engaged then, i.e. the page was visible and focused. So
+  // time counts while the page is visible and focused and the visitor gave
+  // input within the last 10 s. Timestamps rather than a timer: nothing runs
+  // while nothing happens. Scroll depth is read at the same moments, and only
+  // while engaged, so a tab never looked at reports nothing.
+  if (ENGAGEMENT) {
+    let engaged = 0; // ms
+    let depth = 0; // percent of the document seen, 0-100
+    let since = 0; // when the visitor was last seen engaged; 0: not engaged
+    // The totals last reported as engaged * 101 + depth: one number to
+    // compare, and 0 (nothing seen, no time) is never reported.
+    let reported = 0;
+    // The URL the current pageview was sent with; unset when it was not sent
+    // (opted out, localhost...), and then nothing is reported for it.
+    let pageUrl;
+
+    let activity = () => {
+      let now = Date.now();
+      if (since) {
+        // Never negative, should the wall clock be set back meanwhile.
+        engaged += Math.max(0, Math.min(now - since, 1e4));
+        let seen = Math.min(100, Math.round(((win.scrollY + win.innerHeight) / doc.documentElement?.scrollHeight) * 100));
+        // Written so that NaN (a frame of zero height, no root element)
+        // changes nothing. A page shorter than the viewport is seen whole: 100.
+        if (seen > depth) depth = seen;
+      }
+      since = doc.hidden || !doc.hasFocus() ? 0 : now;
+    };
+
+    // One update with the pageview's cumulative totals, when they changed
+    // since the last one (the server keeps the largest). Not through send():
+    // the payload is its own, and it needs no prerendering hold, since nothing
+    // accrues on a hidden page.
+    let report = () => {
+      activity();
+      let totals = engaged * 101 + depth;
+      if (pageUrl && totals != reported && !ignored()) {
+        reported = totals;
+        post(JSON.stringify({ n: 'engagement', u: pageUrl, d: data.domain, e: engaged, s: depth }));
+      }
+    };
+
+    // A new pageview (on load, or SPA navigation) first reports the page
+    // being left, with its own URL, then starts again from zero.
+    let sendEvent = send;
+    send = (name, props, revenue) => {
+      if (name == 'pageview') {
+        report();
+        engaged = depth = reported = 0;
+        pageUrl = !ignored() && loc.origin + path();
+      }
+      sendEvent(name, props, revenue);
+    };
+
+    ['scroll', 'keydown', 'pointermove', 'pointerdown', 'focus', 'blur'].forEach((type) => on(win, type, activity));
+    on(doc, 'visibilitychange', () => (doc.hidden ? report : activity)());
+    on(win, 'pagehide', report);
+  }
 
   // SPA navigation. There is no event for pushState/replaceState, so wrap
   // them. Both go through the same dedupe, which yields "replaceState counts

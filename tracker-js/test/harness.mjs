@@ -11,10 +11,11 @@ import { buildBuffers, SOURCE } from '../build.mjs';
 
 export const SCRIPT_URL = 'https://stats.example.com/js/script.js';
 
-let built;
-export async function trackerCode() {
-  built ??= (await buildBuffers(readFileSync(SOURCE, 'utf8'))).js.toString();
-  return built;
+const built = {};
+/** The minified tracker: script.js, or script.engagement.js with engagement true. */
+export async function trackerCode(engagement = false) {
+  built[engagement] ??= (await buildBuffers(readFileSync(SOURCE, 'utf8'), { engagement })).js.toString();
+  return built[engagement];
 }
 
 const escapeAttr = (v) => String(v).replace(/&/g, '&amp;').replace(/"/g, '&quot;');
@@ -37,6 +38,8 @@ const escapeAttr = (v) => String(v).replace(/&/g, '&amp;').replace(/"/g, '&quot;
  *             window.eval the tracker after load instead: document.currentScript
  *             is then null, exercising the fallback tag lookup
  *  serve      false: answer the script URL with 404 too (a page without us)
+ *  engagement true: serve the script.engagement.js build (default: when
+ *             FOOTFALL_TRACKER_BUILD=engagement)
  */
 export async function load(opts = {}) {
   const {
@@ -50,8 +53,10 @@ export async function load(opts = {}) {
     setup,
     viaEval = false,
     serve = true,
+    // npm test runs the suites a second time against script.engagement.js.
+    engagement = process.env.FOOTFALL_TRACKER_BUILD === 'engagement',
   } = opts;
-  const code = await trackerCode();
+  const code = await trackerCode(engagement);
 
   const beacons = [];
   const fetches = [];

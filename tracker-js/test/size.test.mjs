@@ -1,45 +1,59 @@
-// Guards the committed build: size budget, and that static/js/script.js (+ .gz,
-// .br) is exactly what building the current source produces. The Rust server
-// embeds those files, so a stale build would silently ship old behaviour.
+// Guards the committed builds: size budgets, and that each static/js file (+
+// .gz, .br) is exactly what building the current source produces. The Rust
+// server embeds those files, so a stale build would silently ship old behaviour.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { gzipSync, gunzipSync, brotliDecompressSync } from 'node:zlib';
-import { buildBuffers, SOURCE, OUT } from '../build.mjs';
+import { buildBuffers, SOURCE, OUT_DIR, VARIANTS } from '../build.mjs';
 
-const BUDGET_GZIP = 1024;
-
-const committed = {
-  js: readFileSync(OUT),
-  gz: readFileSync(OUT + '.gz'),
-  br: readFileSync(OUT + '.br'),
-};
-
-test(`static/js/script.js is at most ${BUDGET_GZIP} bytes gzipped`, () => {
-  const size = gzipSync(committed.js, { level: 9 }).length;
-  assert.ok(size <= BUDGET_GZIP, `gzipped size ${size} B exceeds ${BUDGET_GZIP} B`);
-  assert.ok(committed.gz.length <= BUDGET_GZIP, `script.js.gz is ${committed.gz.length} B`);
+test('the default script.js keeps its 1,024 B budget', () => {
+  assert.equal(VARIANTS['script.js'].budget, 1024);
+  assert.equal(VARIANTS['script.js'].engagement, false);
 });
 
-test('committed build is up to date with src/tracker.js (run `npm run build`)', async () => {
-  const fresh = await buildBuffers(readFileSync(SOURCE, 'utf8'));
-  assert.ok(fresh.js.equals(committed.js), 'static/js/script.js is stale: run `npm run build` in tracker-js/');
-  // The compressed siblings are checked by content, not bytes: another zlib
-  // build (other Node version or CPU features) may legitimately pick a
-  // different, equally valid encoding. Same-machine byte equality is checked
-  // by the determinism test below.
-  assert.ok(gunzipSync(committed.gz).equals(fresh.js), 'script.js.gz is stale: run `npm run build`');
-  assert.ok(brotliDecompressSync(committed.br).equals(fresh.js), 'script.js.br is stale: run `npm run build`');
-});
+for (const [name, options] of Object.entries(VARIANTS)) {
+  const out = join(OUT_DIR, name);
+  const committed = {
+    js: readFileSync(out),
+    gz: readFileSync(out + '.gz'),
+    br: readFileSync(out + '.br'),
+  };
 
-test('build is deterministic', async () => {
-  const source = readFileSync(SOURCE, 'utf8');
-  const [a, b] = [await buildBuffers(source), await buildBuffers(source)];
-  for (const kind of ['js', 'gz', 'br']) assert.ok(a[kind].equals(b[kind]), kind);
-});
+  test(`static/js/${name} is at most ${options.budget} bytes gzipped`, () => {
+    const size = gzipSync(committed.js, { level: 9 }).length;
+    assert.ok(size <= options.budget, `gzipped size ${size} B exceeds ${options.budget} B`);
+    assert.ok(committed.gz.length <= options.budget, `${name}.gz is ${committed.gz.length} B`);
+  });
 
-test('minified output is one IIFE with no leftover globals or source comments', () => {
-  const js = committed.js.toString();
-  assert.match(js, /^\(\(\)=>\{.*\}\)\(\);\n?$/s);
-  assert.doesNotMatch(js, /\/\/ |\/\*/);
+  test(`committed ${name} is up to date with src/tracker.js (run \`npm run build\`)`, async () => {
+    const fresh = await buildBuffers(readFileSync(SOURCE, 'utf8'), options);
+    assert.ok(fresh.js.equals(committed.js), `static/js/${name} is stale: run \`npm run build\` in tracker-js/`);
+    // The compressed siblings are checked by content, not bytes: another zlib
+    // build (other Node version or CPU features) may legitimately pick a
+    // different, equally valid encoding. Same-machine byte equality is checked
+    // by the determinism test below.
+    assert.ok(gunzipSync(committed.gz).equals(fresh.js), `${name}.gz is stale: run \`npm run build\``);
+    assert.ok(brotliDecompressSync(committed.br).equals(fresh.js), `${name}.br is stale: run \`npm run build\``);
+  });
+
+  test(`${name}: build is deterministic`, async () => {
+    const source = readFileSync(SOURCE, 'utf8');
+    const [a, b] = [await buildBuffers(source, options), await buildBuffers(source, options)];
+    for (const kind of ['js', 'gz', 'br']) assert.ok(a[kind].equals(b[kind]), kind);
+  });
+
+  test(`${name}: minified output is one IIFE with no leftover globals or source comments`, () => {
+    const js = committed.js.toString();
+    assert.match(js, /^\(\(\)=>\{.*\}\)\(\);\n?$/s);
+    assert.doesNotMatch(js, /\/\/ |\/\*/);
+    assert.doesNotMatch(js, /ENGAGEMENT/);
+  });
+}
+
+test('script.js has no engagement code; script.engagement.js has', () => {
+  const read = (name) => readFileSync(join(OUT_DIR, name), 'utf8');
+  assert.doesNotMatch(read('script.js'), /engagement|hasFocus/);
+  assert.match(read('script.engagement.js'), /"engagement"/);
 });
