@@ -312,7 +312,12 @@ async fn answers(store: &DynStore, q: &StatsQuery, rng_dims: &[D]) -> Vec<String
     let conversions = store
         .goal_conversions(
             q,
-            &[pricing.clone(), blog.clone(), signup.clone()],
+            &[
+                pricing.clone(),
+                blog.clone(),
+                signup.clone(),
+                goal(Goal::event("Pro", "Signup", Some("plan=pro"))),
+            ],
             Metrics::Counts,
         )
         .await

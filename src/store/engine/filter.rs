@@ -266,6 +266,9 @@ impl Compiled {
     }
 }
 
+/// Which codes of a dictionary pass (`None`: all).
+pub(crate) type Mask = Option<Vec<bool>>;
+
 /// The events that convert on a goal (its conversion filters, all event-level), compiled once
 /// for every segment of a question: a funnel's step, or what a goal filter looks for.
 #[derive(Debug, Clone)]
@@ -286,6 +289,26 @@ impl StepTest {
     /// The events of `seg` that pass.
     pub fn bits(&self, seg: &Segment) -> Bits {
         event_bits(&self.0, seg)
+    }
+
+    /// The test as masks over `seg`'s name and path dictionaries (an event passes when both its
+    /// codes do; `None`: any value), for tests on those columns alone; `None` when a prop is
+    /// tested too (then `bits`).
+    pub fn masks(&self, seg: &Segment) -> Option<(Mask, Mask)> {
+        let (mut name, mut path): (Mask, Mask) = (None, None);
+        for pred in &self.0 {
+            let (slot, col) = match pred.target {
+                Target::Name => (&mut name, &seg.events.name),
+                Target::Path => (&mut path, &seg.events.path),
+                Target::Prop(_) | Target::Visit(_) => return None,
+            };
+            let mask = pred.test.mask(col);
+            *slot = Some(match slot.take() {
+                Some(before) => before.iter().zip(&mask).map(|(a, b)| *a && *b).collect(),
+                None => mask,
+            });
+        }
+        Some((name, path))
     }
 }
 

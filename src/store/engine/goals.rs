@@ -4,9 +4,33 @@
 //! conversions are the events passing its test among the view's event rows: exactly those of
 //! the view's question with the goal's filters added (all event-level), so visitors are
 //! counted per day on the event grain, as `scan::aggregate` counts them.
+//!
+//! Most goals test only an event's name and path: those are looked up in dictionary masks as
+//! each event goes by, all goals at once; a goal with a prop gets its bit set first.
 
-use super::filter::StepTest;
+use super::column::Bits;
+use super::filter::{Mask, StepTest};
 use super::scan::Question;
+
+/// How one goal is tested on one segment.
+enum Test {
+    /// Masks over the name and path dictionaries (`None`: any).
+    Codes(Mask, Mask),
+    Bits(Bits),
+}
+
+impl Test {
+    #[inline]
+    fn passes(&self, e: usize, name: u32, path: u32) -> bool {
+        match self {
+            Self::Codes(n, p) => {
+                n.as_ref().is_none_or(|m| m[name as usize])
+                    && p.as_ref().is_none_or(|m| m[path as usize])
+            }
+            Self::Bits(bits) => bits.get(e),
+        }
+    }
+}
 
 /// (visitors, pageviews, events) per goal.
 pub(crate) fn conversions(q: &Question, goals: &[StepTest]) -> Vec<(i64, i64, i64)> {
@@ -17,25 +41,35 @@ pub(crate) fn conversions(q: &Question, goals: &[StepTest]) -> Vec<(i64, i64, i6
         }
         let seg = day.seg;
         let v = &seg.visits;
-        let pageview = seg.events.pageview_code();
-        for (test, tally) in goals.iter().zip(&mut out) {
-            let converting = test.bits(seg).and(&day.m.event_rows);
-            // Events are in visit order and visits in visitor order, so a visitor's events are
-            // contiguous: a new visitor is one that differs from the last.
-            let mut s = 0;
-            let mut last = None;
-            for e in converting.ones() {
-                while v.event_start[s + 1] as usize <= e {
-                    s += 1;
+        let events = &seg.events;
+        let pageview = events.pageview_code();
+        let tests: Vec<Test> = goals
+            .iter()
+            .map(|g| match g.masks(seg) {
+                Some((name, path)) => Test::Codes(name, path),
+                None => Test::Bits(g.bits(seg)),
+            })
+            .collect();
+        // Visits are in visitor order: a visitor counts once per goal, when it first converts.
+        let mut last = vec![u32::MAX; goals.len()];
+        let rows = &day.m.event_rows;
+        for s in 0..v.len {
+            let visitor = v.visitor.get(s);
+            for e in v.events_of(s) {
+                if !rows.get(e) {
+                    continue;
                 }
-                let visitor = v.visitor.get(s);
-                if last != Some(visitor) {
-                    tally.0 += 1;
-                    last = Some(visitor);
-                }
-                tally.2 += 1;
-                if Some(seg.events.name.code(e)) == pageview {
-                    tally.1 += 1;
+                let (name, path) = (events.name.code(e), events.path.code(e));
+                let is_pageview = i64::from(Some(name) == pageview);
+                for ((test, tally), seen) in tests.iter().zip(&mut out).zip(&mut last) {
+                    if test.passes(e, name, path) {
+                        if *seen != visitor {
+                            tally.0 += 1;
+                            *seen = visitor;
+                        }
+                        tally.1 += is_pageview;
+                        tally.2 += 1;
+                    }
                 }
             }
         }
