@@ -7,10 +7,9 @@
 
 mod support;
 
-use actix_web::{App, HttpResponse, HttpServer, web};
 use serde_json::json;
 use std::time::{Duration, Instant};
-use support::driver::{CHROMIUM, require_browser, run_driver};
+use support::driver::{CHROMIUM, require_browser, run_driver, serve_page};
 use support::{Backend, Options, TestApp};
 
 both_backends!(browser: the_landing_pageview_gets_the_engaged_time_and_scroll_depth_of_its_visit);
@@ -28,24 +27,6 @@ const PAGE: &str = r#"<!doctype html>
 </html>
 "#;
 
-fn serve_page() -> (u16, actix_web::dev::ServerHandle) {
-    let server = HttpServer::new(|| {
-        App::new().default_service(web::to(|| async {
-            HttpResponse::Ok()
-                .content_type("text/html; charset=utf-8")
-                .body(PAGE)
-        }))
-    })
-    .workers(1)
-    .bind(("127.0.0.1", 0))
-    .unwrap_or_else(|e| panic!("binding the page server: {e}"));
-    let port = server.addrs()[0].port();
-    let server = server.run();
-    let handle = server.handle();
-    tokio::spawn(server);
-    (port, handle)
-}
-
 async fn the_landing_pageview_gets_the_engaged_time_and_scroll_depth_of_its_visit(
     backend: Backend,
 ) {
@@ -54,7 +35,7 @@ async fn the_landing_pageview_gets_the_engaged_time_and_scroll_depth_of_its_visi
         return;
     };
     let site = app.site("example.com").await;
-    let (site_port, page_server) = serve_page();
+    let (site_port, page_server) = serve_page(PAGE);
     let config =
         json!({"site_port": site_port, "stats_port": app.port, "chromium": CHROMIUM}).to_string();
     let run = tokio::task::spawn_blocking(move || run_driver("engagement.mjs", &config))
@@ -62,7 +43,7 @@ async fn the_landing_pageview_gets_the_engaged_time_and_scroll_depth_of_its_visi
         .unwrap_or_else(|e| panic!("driver thread: {e}"));
     let report = run.report();
 
-    // Both pageviews stored and the update applied (the writer flushes within its age).
+    // The pageview stored and the update applied (the writer flushes within its age).
     let deadline = Instant::now() + Duration::from_secs(10);
     let events = loop {
         let events = app

@@ -8,11 +8,10 @@
 
 mod support;
 
-use actix_web::{App, HttpResponse, HttpServer, web};
 use footfall::store::StoredEvent;
 use serde_json::json;
 use std::time::{Duration, Instant};
-use support::driver::{CHROMIUM, require_browser, run_driver};
+use support::driver::{CHROMIUM, require_browser, run_driver, serve_page};
 use support::{Backend, Options, TestApp};
 
 both_backends!(browser: tracker_in_a_real_browser_sends_exactly_the_expected_events);
@@ -39,32 +38,13 @@ const PAGE: &str = r#"<!doctype html>
 </html>
 "#;
 
-/// Serves `PAGE` on 127.0.0.1:<random>; returns the port and the handle that stops it.
-fn serve_page() -> (u16, actix_web::dev::ServerHandle) {
-    let server = HttpServer::new(|| {
-        App::new().default_service(web::to(|| async {
-            HttpResponse::Ok()
-                .content_type("text/html; charset=utf-8")
-                .body(PAGE)
-        }))
-    })
-    .workers(1)
-    .bind(("127.0.0.1", 0))
-    .unwrap_or_else(|e| panic!("binding the page server: {e}"));
-    let port = server.addrs()[0].port();
-    let server = server.run();
-    let handle = server.handle();
-    tokio::spawn(server);
-    (port, handle)
-}
-
 async fn tracker_in_a_real_browser_sends_exactly_the_expected_events(backend: Backend) {
     require_browser();
     let Some(app) = TestApp::spawn(backend, Options::default()).await else {
         return;
     };
     let site = app.site("example.com").await;
-    let (site_port, page_server) = serve_page();
+    let (site_port, page_server) = serve_page(PAGE);
 
     let config =
         json!({"site_port": site_port, "stats_port": app.port, "chromium": CHROMIUM}).to_string();

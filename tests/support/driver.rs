@@ -112,3 +112,24 @@ pub fn run_driver(script: &'static str, config: &str) -> DriverRun {
         stderr: stderr.join().unwrap_or_default(),
     }
 }
+
+/// Serves `page` for every path on 127.0.0.1:<random> (the customer's site of a browser test,
+/// which the drivers map `example.com` to); returns the port and the handle that stops it.
+pub fn serve_page(page: &'static str) -> (u16, actix_web::dev::ServerHandle) {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let server = HttpServer::new(move || {
+        App::new().default_service(web::to(move || async move {
+            HttpResponse::Ok()
+                .content_type("text/html; charset=utf-8")
+                .body(page)
+        }))
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .unwrap_or_else(|e| panic!("binding the page server: {e}"));
+    let port = server.addrs()[0].port();
+    let server = server.run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    (port, handle)
+}
