@@ -2,14 +2,9 @@
 //! adds one (a pageview's path pattern, or a custom event with an optional prop). What makes a
 //! definition valid is `stats::goal`'s to say; the dashboard's Goals table counts conversions.
 
-use super::sites::{back_to_settings, html, settings_page};
-use super::{DashboardError, params, site_by_domain};
-use crate::auth::CsrfForm;
+use super::params;
 use crate::domain::Site;
 use crate::stats::goal::{self, Goal};
-use crate::store::{DynStore, StoreError};
-use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
 
 /// A goal's line on the settings page.
 pub struct GoalRow {
@@ -62,7 +57,7 @@ impl GoalForm {
     }
 
     /// The goal this form defines, or what is wrong with it.
-    fn goal(&self) -> Result<Goal, String> {
+    pub fn goal(&self) -> Result<Goal, String> {
         let goal = match self.kind.as_str() {
             "page" => Goal::page(&self.name, &self.path),
             "event" => {
@@ -82,62 +77,6 @@ impl GoalForm {
         };
         goal.map_err(|e| e.0)
     }
-}
-
-/// `POST /sites/{domain}/goals`: adds the goal, or shows the settings page again with the form
-/// as it was sent and what is wrong with it (400).
-pub async fn add(
-    req: HttpRequest,
-    store: web::Data<DynStore>,
-    path: web::Path<String>,
-    form: CsrfForm<GoalForm>,
-) -> Result<HttpResponse, DashboardError> {
-    let CsrfForm { user, data } = form;
-    let site = site_by_domain(&store, &path).await?;
-    let error = match data.goal() {
-        Ok(goal) => match store.add_goal(site.id, &goal).await {
-            Ok(()) => return Ok(back_to_settings(&site)),
-            Err(StoreError::GoalExists(name)) => format!(
-                "{} already has a goal named {name:?}: pick another name, or remove that one \
-                 first.",
-                site.domain
-            ),
-            Err(e) => return Err(e.into()),
-        },
-        Err(problem) => format!("The goal was not added: {problem}."),
-    };
-    let mut page = settings_page(
-        &req,
-        &store,
-        &user,
-        &site,
-        false,
-        String::new(),
-        String::new(),
-    )
-    .await?;
-    page.goal_form = data;
-    page.goal_error = error;
-    html(StatusCode::BAD_REQUEST, &page)
-}
-
-#[derive(serde::Deserialize)]
-pub struct RemoveForm {
-    name: String,
-}
-
-/// `POST /sites/{domain}/goals/remove` with the goal's `name` (names may hold `/` or spaces, so
-/// it is a field, not a path segment); 404 for a name the site has no goal under.
-pub async fn remove(
-    store: web::Data<DynStore>,
-    path: web::Path<String>,
-    form: CsrfForm<RemoveForm>,
-) -> Result<HttpResponse, DashboardError> {
-    let site = site_by_domain(&store, &path).await?;
-    if !store.remove_goal(site.id, form.data.name.trim()).await? {
-        return Err(DashboardError::NotFound);
-    }
-    Ok(back_to_settings(&site))
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The sites list (with today's visitors and a sparkline), adding a site, a site's settings
-//! (tracking snippet, installation check, share links, retention, goals, deletion; the goal
-//! forms' handlers are in `goals`), and the routes of the dashboard, live view and shared view.
+//! (tracking snippet, installation check, share links, retention, goals, deletion; what a goal
+//! form means is `goals`'), and the routes of the dashboard, live view and shared view.
 //! Every page needs a login except `/share/{token}`.
 
 use super::goals::{self, GoalForm, GoalRow};
@@ -30,8 +30,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/{domain}/share/{id}/revoke", web::post().to(revoke_share))
                 .route("/{domain}/delete", web::post().to(delete))
                 .route("/{domain}/retention", web::post().to(set_retention))
-                .route("/{domain}/goals", web::post().to(goals::add))
-                .route("/{domain}/goals/remove", web::post().to(goals::remove))
+                .route("/{domain}/goals", web::post().to(add_goal))
+                .route("/{domain}/goals/remove", web::post().to(remove_goal))
                 .route("/{domain}/segments", web::post().to(save_segment))
                 .route(
                     "/{domain}/segments/{id}/delete",
@@ -174,10 +174,7 @@ async fn sites_page(
 }
 
 /// Renders a page, logging (not showing) a template failure.
-pub(super) fn html<T: Template>(
-    status: StatusCode,
-    page: &T,
-) -> Result<HttpResponse, DashboardError> {
+fn html<T: Template>(status: StatusCode, page: &T) -> Result<HttpResponse, DashboardError> {
     layout::render(status, page).map_err(|e| {
         tracing::error!(error = %e, "template rendering failed");
         DashboardError::Render
@@ -350,7 +347,7 @@ fn public_origin(req: &HttpRequest) -> Result<String, DashboardError> {
     Ok(auth.public_origin(req))
 }
 
-pub(super) async fn settings_page(
+async fn settings_page(
     req: &HttpRequest,
     store: &DynStore,
     user: &CurrentUser,
@@ -451,7 +448,7 @@ async fn settings(
 pub struct Empty {}
 
 /// After a settings form: back to the settings page (303, so a reload does not post again).
-pub(super) fn back_to_settings(site: &Site) -> HttpResponse {
+fn back_to_settings(site: &Site) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("/sites/{}/settings", site.domain)))
         .finish()
@@ -593,6 +590,62 @@ async fn delete_segment(
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("/sites/{}", site.domain)))
         .finish())
+}
+
+/// `POST /sites/{domain}/goals`: adds the goal, or shows the settings page again with the form
+/// as it was sent and what is wrong with it (400).
+async fn add_goal(
+    req: HttpRequest,
+    store: web::Data<DynStore>,
+    path: web::Path<String>,
+    form: CsrfForm<GoalForm>,
+) -> Result<HttpResponse, DashboardError> {
+    let CsrfForm { user, data } = form;
+    let site = site_by_domain(&store, &path).await?;
+    let error = match data.goal() {
+        Ok(goal) => match store.add_goal(site.id, &goal).await {
+            Ok(()) => return Ok(back_to_settings(&site)),
+            Err(StoreError::GoalExists(name)) => format!(
+                "{} already has a goal named {name:?}: pick another name, or remove that one \
+                 first.",
+                site.domain
+            ),
+            Err(e) => return Err(e.into()),
+        },
+        Err(problem) => format!("The goal was not added: {problem}."),
+    };
+    let mut page = settings_page(
+        &req,
+        &store,
+        &user,
+        &site,
+        false,
+        String::new(),
+        String::new(),
+    )
+    .await?;
+    page.goal_form = data;
+    page.goal_error = error;
+    html(StatusCode::BAD_REQUEST, &page)
+}
+
+#[derive(serde::Deserialize)]
+pub struct RemoveGoalForm {
+    name: String,
+}
+
+/// `POST /sites/{domain}/goals/remove` with the goal's `name` (names may hold `/` or spaces, so
+/// it is a field, not a path segment); 404 for a name the site has no goal under.
+async fn remove_goal(
+    store: web::Data<DynStore>,
+    path: web::Path<String>,
+    form: CsrfForm<RemoveGoalForm>,
+) -> Result<HttpResponse, DashboardError> {
+    let site = site_by_domain(&store, &path).await?;
+    if !store.remove_goal(site.id, form.data.name.trim()).await? {
+        return Err(DashboardError::NotFound);
+    }
+    Ok(back_to_settings(&site))
 }
 
 #[derive(serde::Deserialize)]

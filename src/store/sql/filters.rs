@@ -10,7 +10,6 @@
 //! - Filters of one level combine with AND on the same row: two event-level filters must hold on
 //!   the same event.
 
-use super::plan::Raw;
 use super::{Dialect, Sql};
 use crate::stats::{Dimension, Filter, FilterOp};
 
@@ -134,31 +133,39 @@ pub(crate) fn contains_pattern(text: &str) -> String {
     pattern
 }
 
-/// Pushes ` AND <condition>` for each filter, of site `site` over the instants of `raw` (the
-/// range a goal's conversions are looked for in).
-pub(crate) fn push_conditions(sql: &mut Sql, site: i64, raw: &Raw, filters: &[&Filter]) {
+/// Where a goal filter looks for its conversions: a site's events in instants `start..end` (a
+/// question's raw range, `plan::Raw::scope`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Scope {
+    pub site: i64,
+    pub start: i64,
+    pub end: i64,
+}
+
+/// Pushes ` AND <condition>` for each filter; goal filters look for conversions in `scope`.
+pub(crate) fn push_conditions(sql: &mut Sql, scope: Scope, filters: &[&Filter]) {
     for filter in filters {
         sql.push(" AND ");
         match &filter.dimension {
-            Dimension::Goal(conversions) => push_converted(sql, site, raw, conversions),
+            Dimension::Goal(conversions) => push_converted(sql, scope, conversions),
             _ => push_condition(sql, filter),
         }
     }
 }
 
 /// Visit `s` had an event in the range matching all of `conversions` (none: no visit did).
-fn push_converted(sql: &mut Sql, site: i64, raw: &Raw, conversions: &[Filter]) {
+fn push_converted(sql: &mut Sql, scope: Scope, conversions: &[Filter]) {
     if conversions.is_empty() {
         sql.push("1 = 0");
         return;
     }
     // `events e` here is the subquery's own, whatever `e` the statement around it has.
     sql.push("s.id IN (SELECT e.session_id FROM events e WHERE e.site_id = ")
-        .int(site);
-    sql.push(" AND e.created_at >= ").time(raw.start);
-    sql.push(" AND e.created_at < ").time(raw.end);
+        .int(scope.site);
+    sql.push(" AND e.created_at >= ").time(scope.start);
+    sql.push(" AND e.created_at < ").time(scope.end);
     let inner: Vec<&Filter> = conversions.iter().collect();
-    push_conditions(sql, site, raw, &inner);
+    push_conditions(sql, scope, &inner);
     sql.push(")");
 }
 
@@ -245,12 +252,12 @@ mod tests {
             value: "' OR 1=1 --".into(),
         };
         let mut sql = Sql::new(Dialect::Postgres);
-        let raw = Raw {
+        let scope = Scope {
+            site: 1,
             start: 0,
             end: 86_400,
-            segments: Vec::new(),
         };
-        push_conditions(&mut sql, 1, &raw, &[&filter]);
+        push_conditions(&mut sql, scope, &[&filter]);
         let text: String = sql
             .pieces
             .iter()

@@ -1,7 +1,7 @@
 //! How a question is answered from raw rows: the UTC bounds of its local days and the offsets that
 //! turn instants into days, and the grain it counts at.
 
-use super::filters::{Col, Split};
+use super::filters::{Col, Scope, Split};
 use crate::stats::StatsQuery;
 use crate::stats::calendar::{self, Segment};
 use chrono_tz::Tz;
@@ -12,6 +12,17 @@ pub(crate) struct Raw {
     pub start: i64,
     pub end: i64,
     pub segments: Vec<Segment>,
+}
+
+impl Raw {
+    /// The range as the filters' conditions look for a goal's conversions in it.
+    pub fn scope(&self, site: i64) -> Scope {
+        Scope {
+            site,
+            start: self.start,
+            end: self.end,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -25,7 +25,11 @@ pub(crate) fn funnel(d: Dialect, plan: &Plan, filters: &Split, steps: &[Goal]) -
             sql.push(" + ");
         }
         sql.push("CASE WHEN 1 = 1");
-        push_conditions(&mut sql, plan.site, raw, &step.iter().collect::<Vec<_>>());
+        push_conditions(
+            &mut sql,
+            raw.scope(plan.site),
+            &step.iter().collect::<Vec<_>>(),
+        );
         sql.push(" THEN ").int(1_i64 << i).push(" ELSE 0 END");
     }
     sql.push(" AS steps FROM events e WHERE e.site_id = ")
@@ -35,7 +39,11 @@ pub(crate) fn funnel(d: Dialect, plan: &Plan, filters: &Split, steps: &[Goal]) -
     sql.push(" AND (1 = 0");
     for step in &conditions {
         sql.push(" OR (1 = 1");
-        push_conditions(&mut sql, plan.site, raw, &step.iter().collect::<Vec<_>>());
+        push_conditions(
+            &mut sql,
+            raw.scope(plan.site),
+            &step.iter().collect::<Vec<_>>(),
+        );
         sql.push(")");
     }
     sql.push(")");

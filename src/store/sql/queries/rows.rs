@@ -104,9 +104,9 @@ pub(crate) fn push_event_filters(
     filters: &Split,
     joined: bool,
 ) {
-    push_conditions(sql, site, raw, &filters.event);
+    push_conditions(sql, raw.scope(site), &filters.event);
     if joined {
-        push_conditions(sql, site, raw, &filters.session);
+        push_conditions(sql, raw.scope(site), &filters.session);
     } else if !filters.session.is_empty() {
         // A visit has events in the range exactly when it started before the range's end and
         // ended at or after its start.
@@ -114,7 +114,7 @@ pub(crate) fn push_event_filters(
             .int(site);
         sql.push(" AND s.ended_at >= ").time(raw.start);
         sql.push(" AND s.started_at < ").time(raw.end);
-        push_conditions(sql, site, raw, &filters.session);
+        push_conditions(sql, raw.scope(site), &filters.session);
         sql.push(")");
     }
 }
@@ -149,13 +149,13 @@ pub(crate) fn push_visit_rows(
     .int(site);
     sql.push(" AND s.started_at >= ").time(raw.start);
     sql.push(" AND s.started_at < ").time(raw.end);
-    push_conditions(sql, site, raw, &filters.session);
+    push_conditions(sql, raw.scope(site), &filters.session);
     if !filters.event.is_empty() {
         sql.push(" AND s.id IN (SELECT e.session_id FROM events e WHERE e.site_id = ")
             .int(site);
         sql.push(" AND e.created_at >= ").time(raw.start);
         sql.push(" AND e.created_at < ").time(raw.end);
-        push_conditions(sql, site, raw, &filters.event);
+        push_conditions(sql, raw.scope(site), &filters.event);
         sql.push(")");
     }
 }
