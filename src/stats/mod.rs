@@ -347,6 +347,44 @@ impl VisitSums {
     }
 }
 
+/// The sums behind the engagement figures (`domain::Figures`: the engaged time and deepest scroll
+/// that the tracker's engagement updates raise) of the pageviews under a question: the pageviews
+/// in its range that pass every filter and have figures. Pageviews that no update reached (sent
+/// by the default script, or whose update was lost) are left out of the means, not counted as 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct EngagementSums {
+    /// Pageviews with figures.
+    pub pageviews: i64,
+    /// Their engaged time, milliseconds.
+    pub engaged_ms: i64,
+    /// Their scroll depths, percent, summed.
+    pub scroll: i64,
+}
+
+impl EngagementSums {
+    pub fn add(&mut self, other: &Self) {
+        self.pageviews += other.pageviews;
+        self.engaged_ms += other.engaged_ms;
+        self.scroll += other.scroll;
+    }
+
+    /// Mean engaged time per measured pageview, seconds; `None` without any.
+    pub fn time_on_page(&self) -> Option<f64> {
+        (self.pageviews > 0).then(|| self.engaged_ms as f64 / self.pageviews as f64 / 1000.0)
+    }
+
+    /// Mean deepest scroll position per measured pageview, percent; `None` without any.
+    pub fn scroll_depth(&self) -> Option<f64> {
+        (self.pageviews > 0).then(|| self.scroll as f64 / self.pageviews as f64)
+    }
+
+    /// Engaged time per visit, seconds, over `visits` (the question's visits): `None` when no
+    /// pageview has figures, where the figure would only say that nothing was measured.
+    pub fn per_visit(&self, visits: i64) -> Option<f64> {
+        (self.pageviews > 0 && visits > 0).then(|| self.engaged_ms as f64 / visits as f64 / 1000.0)
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct Aggregate {
     pub visitors: i64,

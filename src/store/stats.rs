@@ -5,7 +5,8 @@ use super::{LiveCursor, StoreError, StoredEvent};
 use crate::domain::SiteId;
 use crate::stats::goal::Goal;
 use crate::stats::{
-    Aggregate, BreakdownRow, Dimension, GoalRevenue, Interval, Metrics, Point, StatsQuery,
+    Aggregate, BreakdownRow, Dimension, EngagementSums, GoalRevenue, Interval, Metrics, Point,
+    StatsQuery,
 };
 use crate::store::engine::{BuildReport, EngineCounts};
 use async_trait::async_trait;
@@ -74,6 +75,15 @@ pub trait StatsStore: Send + Sync {
     /// Visitors at each step of the funnel of `steps` (2–8 goals, `stats::funnel`) under
     /// `query`, whose filters choose the visits (`funnel::visits_of_view`).
     async fn funnel(&self, query: &StatsQuery, steps: &[Goal]) -> Result<Vec<i64>, StoreError>;
+    /// The engagement figures of the pageviews under `query` (`EngagementSums`): in all
+    /// (`by: None`, one row keyed `None`), or per value of `by` — the page, or a visit-level
+    /// dimension — keyed as breakdown rows are (`None`: not set), values without measured
+    /// pageviews left out, in no order. Other dimensions have no rows.
+    async fn engagement(
+        &self,
+        query: &StatsQuery,
+        by: Option<&Dimension>,
+    ) -> Result<Vec<(Option<String>, EngagementSums)>, StoreError>;
     /// Keys of custom props seen on matching events, most used first.
     async fn prop_keys(&self, query: &StatsQuery, limit: i64) -> Result<Vec<String>, StoreError>;
     /// Distinct visitors with an event after `since` (realtime).

@@ -22,6 +22,7 @@ use crate::domain::TimeZone;
 use crate::stats::calendar::{day_start, local_day};
 use crate::store::StoreError;
 use crate::store::sql::exec::Exec;
+use crate::store::sql::segments::Mark;
 use crate::store::sql::{Dialect, Kind, Row, Sql, segments as statements};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -53,51 +54,40 @@ pub(crate) trait BuildSession: Send {
     async fn atomically(&mut self, statements: &[Sql]) -> Result<(), StoreError>;
 }
 
-/// Where the event watermark stands and where it moves after this run.
+/// Where the watermarks stand (on events, and on the engagement log) and where they move after
+/// this run.
 struct Progress {
     /// Events with ids above this and up to `upper` are new; `None` on the very first run.
     after: Option<i64>,
     upper: i64,
+    /// The same for the engagement log.
+    log_after: Option<i64>,
+    log_upper: i64,
     save: Sql,
+    /// Log rows up to this id have been read by a finished run: they may be pruned.
+    log_read: i64,
 }
 
 async fn progress(s: &mut dyn BuildSession, db: &dyn Exec) -> Result<Progress, StoreError> {
     let d = s.dialect();
-    let rows = s.fetch(&statements::progress(d), &[Kind::Int; 3]).await?;
+    let rows = s.fetch(&statements::progress(d), &[Kind::Int; 6]).await?;
     let row = rows
         .first()
         .ok_or_else(|| StoreError::Corrupt("segment progress query returned no row".into()))?;
-    let (scanned, pending, pending_xmax) = (row.int(0)?, row.int(1)?, row.int(2)?);
+    let mark = |at: usize| -> Result<Option<Mark>, StoreError> {
+        let (scanned, pending, xmax) = (row.int(at)?, row.int(at + 1)?, row.int(at + 2)?);
+        Ok((scanned >= 0).then_some((scanned, (pending >= 0).then_some((pending, xmax)))))
+    };
+    let (events, log) = (mark(0)?, mark(3)?);
     let now = load::snapshot(db).await?;
-    let first_run = scanned < 0;
-    Ok(match d {
-        // One writer, ids handed out in commit order: everything up to the max id is visible.
-        Dialect::Sqlite => Progress {
-            after: (!first_run).then_some(scanned),
-            upper: now.upper,
-            save: statements::save_progress(d, now.upper, None),
-        },
-        // Transactions may commit out of id order. This run reads every id after `scanned`; a
-        // pending watermark (ids up to `pending` as of a snapshot whose xmax was
-        // `pending_xmax`) becomes the new `scanned` once every transaction older than that xmax
-        // has ended, because then this run's read saw all of them.
-        Dialect::Postgres => {
-            let promoted = pending >= 0 && now.xmin >= pending_xmax;
-            let save = if first_run {
-                statements::save_progress(d, now.upper, None)
-            } else if promoted {
-                statements::save_progress(d, pending, Some((now.upper, now.xmax)))
-            } else if pending < 0 {
-                statements::save_progress(d, scanned, Some((now.upper, now.xmax)))
-            } else {
-                statements::save_progress(d, scanned, Some((pending, pending_xmax)))
-            };
-            Progress {
-                after: (!first_run).then_some(scanned),
-                upper: now.upper,
-                save,
-            }
-        }
+    let log_mark = load::next_mark(d, log, now.log_upper, &now);
+    Ok(Progress {
+        after: events.map(|m| m.0),
+        upper: now.upper,
+        log_after: log.map(|m| m.0),
+        log_upper: now.log_upper,
+        save: statements::save_progress(d, load::next_mark(d, events, now.upper, &now), log_mark),
+        log_read: log.map_or(-1, |m| m.0),
     })
 }
 
@@ -115,6 +105,21 @@ pub(crate) async fn build(
         let rows = s
             .fetch(
                 &statements::changes(d, after, progress.upper),
+                &[Kind::Int; 4],
+            )
+            .await?;
+        for row in rows {
+            touched
+                .entry(row.int(0)?)
+                .or_default()
+                .push([row.int(1)?, row.int(2)?, row.int(3)?]);
+        }
+    }
+    // Pageviews whose engagement figures were raised: their days.
+    if let Some(after) = progress.log_after.filter(|a| *a < progress.log_upper) {
+        let rows = s
+            .fetch(
+                &statements::engagement_changes(d, after, progress.log_upper),
                 &[Kind::Int; 4],
             )
             .await?;
@@ -161,7 +166,11 @@ pub(crate) async fn build(
         };
         report.days += build_site(s, db, target, &quarters, now).await?;
     }
-    s.atomically(&[progress.save]).await?;
+    s.atomically(&[
+        progress.save,
+        statements::prune_engagements(d, progress.log_read, now.timestamp()),
+    ])
+    .await?;
     Ok(report)
 }
 

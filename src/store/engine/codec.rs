@@ -9,8 +9,8 @@ use super::segment::{Events, Segment, Visits};
 
 const MAGIC: &[u8; 6] = b"FFSEG\0";
 /// Bumped whenever the layout or the meaning of a column changes (3: the browser version column
-/// holds "Safari 18"); rows of another version are rebuilt.
-pub(crate) const VERSION: u16 = 3;
+/// holds "Safari 18"; 4: pageviews' engagement figures); rows of another version are rebuilt.
+pub(crate) const VERSION: u16 = 4;
 
 #[derive(Debug, thiserror::Error)]
 #[error("segment bytes are invalid: {0}")]
@@ -64,6 +64,10 @@ pub(crate) fn encode(seg: &Segment) -> Vec<u8> {
     w.u32s(&e.prop_event);
     w.column(&e.prop_key);
     w.column(&e.prop_value);
+    w.u32(e.engaged_event.len() as u32);
+    w.u32s(&e.engaged_event);
+    w.u32s(&e.engaged_ms);
+    w.bytes(&e.scroll);
     w.0
 }
 
@@ -131,6 +135,22 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Segment, DecodeError> {
     }
     let prop_key = r.column(props)?;
     let prop_value = r.column(props)?;
+    let engaged = r.u32()? as usize;
+    let engaged_event = r.u32s(engaged)?;
+    if engaged_event.windows(2).any(|w| w[0] >= w[1])
+        || engaged_event.iter().any(|e| *e as usize >= m)
+    {
+        return Err(DecodeError("engagement out of order".into()));
+    }
+    let engaged_ms = r.u32s(engaged)?;
+    let scroll = r.bytes(engaged)?;
+    if engaged_ms
+        .iter()
+        .any(|ms| *ms > crate::domain::Figures::MAX_ENGAGED_MS)
+        || scroll.iter().any(|d| *d > 101)
+    {
+        return Err(DecodeError("engagement figures out of range".into()));
+    }
     if r.at != bytes.len() {
         return Err(DecodeError("trailing bytes".into()));
     }
@@ -160,6 +180,9 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Segment, DecodeError> {
             prop_event,
             prop_key,
             prop_value,
+            engaged_event,
+            engaged_ms,
+            scroll,
         },
     })
 }
@@ -335,7 +358,7 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::engine::rows::{EventRow, Rows, SessionRow};
+    use crate::store::engine::rows::{Engagement, EventRow, Rows, SessionRow};
 
     pub(crate) fn sample() -> Segment {
         let mut rows = Rows::new();
@@ -366,6 +389,7 @@ mod tests {
                 name: pv,
                 path: home,
                 props: props.clone(),
+                engagement: Engagement::stored((id == 1).then_some(12_500), Some(40)),
             });
         }
         Segment::build(&rows, 0, 0, 86_400)

@@ -1,10 +1,11 @@
 //! Reading the rows a segment is built from: one closed day of a site (the builder), or the events
 //! stored since the last look with their visits (the open days).
 
-use super::rows::{EventRow, Rows, SessionRow};
+use super::rows::{Engagement, EventRow, Rows, SessionRow};
 use crate::store::StoreError;
 use crate::store::sql::exec::Exec;
-use crate::store::sql::{Kind, Row, segments as statements};
+use crate::store::sql::segments::Mark;
+use crate::store::sql::{Dialect, Kind, Row, segments as statements};
 use std::collections::HashSet;
 
 /// Reads an event row (`statements::EVENT_KINDS` at `at`): its site and the event.
@@ -20,6 +21,7 @@ pub(crate) fn event(rows: &mut Rows, row: &Row, at: usize) -> Result<(i64, Event
         name: rows.symbols.intern(name.as_deref()),
         path: rows.symbols.intern(path.as_deref()),
         props: rows.props(props.as_deref()).map_err(StoreError::Corrupt)?,
+        engagement: Engagement::stored(row.opt_int(at + 8)?, row.opt_int(at + 9)?),
     };
     Ok((row.int(at + 1)?, event))
 }
@@ -155,17 +157,19 @@ pub(crate) async fn day(
     Ok(rows)
 }
 
-/// Where the events table stands: highest id, snapshot xmin and xmax (0 on SQLite).
+/// Where the events table stands: highest id, snapshot xmin and xmax (0 on SQLite), and the
+/// engagement log's highest id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Snapshot {
     pub upper: i64,
     pub xmin: i64,
     pub xmax: i64,
+    pub log_upper: i64,
 }
 
 pub(crate) async fn snapshot(db: &dyn Exec) -> Result<Snapshot, StoreError> {
     let rows = db
-        .fetch(&statements::snapshot(db.dialect()), &[Kind::Int; 3])
+        .fetch(&statements::snapshot(db.dialect()), &[Kind::Int; 4])
         .await?;
     let row = rows
         .first()
@@ -174,20 +178,42 @@ pub(crate) async fn snapshot(db: &dyn Exec) -> Result<Snapshot, StoreError> {
         upper: row.int(0)?,
         xmin: row.int(1)?,
         xmax: row.int(2)?,
+        log_upper: row.int(3)?,
     })
 }
 
+/// Where a watermark on ids moves after a read of every id above it, up to `upper` as of `snap`
+/// (`None`: nothing was read before, and everything up to `upper` is taken as read). SQLite
+/// hands ids out in commit order, so all of them up to `upper` were read. On Postgres
+/// transactions may commit out of id order: a pending watermark (ids up to `.0` as of a snapshot
+/// whose xmax was `.1`) becomes the scanned one once every transaction older than that xmax has
+/// ended, because then a read after it saw all of them; until then the ids above the scanned
+/// one are read again.
+pub(crate) fn next_mark(d: Dialect, mark: Option<Mark>, upper: i64, snap: &Snapshot) -> Mark {
+    match (d, mark) {
+        (Dialect::Sqlite, _) | (_, None) => (upper, None),
+        (Dialect::Postgres, Some((scanned, pending))) => match pending {
+            Some((id, xmax)) if snap.xmin >= xmax => (id, Some((upper, snap.xmax))),
+            Some(pending) => (scanned, Some(pending)),
+            None => (scanned, Some((upper, snap.xmax))),
+        },
+    }
+}
+
 /// Rows of the events query that reads new events with their visits.
-pub(crate) const NEW_EVENT_KINDS: [Kind; 31] = {
-    let mut kinds = [Kind::Text; 31];
+pub(crate) const NEW_EVENT_KINDS: [Kind; 33] = {
+    let mut kinds = [Kind::Text; 33];
     let mut i = 0;
-    while i < 8 {
+    while i < EVENTS {
         kinds[i] = statements::EVENT_KINDS[i];
         i += 1;
     }
-    while i < 31 {
-        kinds[i] = statements::VISIT_KINDS[i - 8];
+    while i < 33 {
+        kinds[i] = statements::VISIT_KINDS[i - EVENTS];
         i += 1;
     }
     kinds
 };
+
+/// Where the visit's columns start in a row of `NEW_EVENT_KINDS`.
+pub(crate) const EVENTS: usize = statements::EVENT_KINDS.len();

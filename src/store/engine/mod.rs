@@ -19,6 +19,7 @@
 pub(crate) mod build;
 pub(crate) mod codec;
 pub(crate) mod column;
+mod engagement;
 pub(crate) mod filter;
 mod funnel;
 mod goals;
@@ -32,7 +33,9 @@ pub(crate) mod segment;
 use crate::domain::{SiteId, TimeZone};
 use crate::stats::calendar::{self, day_number, local_day};
 use crate::stats::goal::Goal;
-use crate::stats::{Aggregate, BreakdownRow, Dimension, Interval, Metrics, Point, StatsQuery};
+use crate::stats::{
+    Aggregate, BreakdownRow, Dimension, EngagementSums, Interval, Metrics, Point, StatsQuery,
+};
 use crate::store::StoreError;
 use crate::store::deadline::{self, Deadline};
 use crate::store::sql::exec::Exec;
@@ -596,6 +599,28 @@ impl Engine {
             .map(Some)
     }
 
+    /// The engagement sums of `q`'s measured pageviews, in all or by `by` (`engagement`).
+    pub async fn engagement(
+        &self,
+        db: &dyn Exec,
+        q: &StatsQuery,
+        by: Option<&Dimension>,
+    ) -> Result<Option<Vec<(Option<String>, EngagementSums)>>, StoreError> {
+        if q.from > q.to {
+            return Ok(Some(match by {
+                None => vec![(None, EngagementSums::default())],
+                Some(_) => Vec::new(),
+            }));
+        }
+        let Some(view) = self.view(db, q, false).await? else {
+            return Ok(None);
+        };
+        let by = by.cloned();
+        blocking(move || view.run(|q| engagement::engagement(q, by.as_ref())))
+            .await?
+            .map(Some)
+    }
+
     pub async fn prop_keys(
         &self,
         db: &dyn Exec,
@@ -661,6 +686,7 @@ mod tests {
                     name: pageview,
                     path,
                     props: Box::default(),
+                    engagement: Default::default(),
                 });
             }
         }

@@ -10,14 +10,15 @@
 //! rebuild rather than lent to it, days are marked for rebuilding before their rows are read, and
 //! a refresh left unfinished is done again by the next question.
 
-use super::load::{self, NEW_EVENT_KINDS, Snapshot};
-use super::rows::Rows;
+use super::load::{self, NEW_EVENT_KINDS};
+use super::rows::{Engagement, Rows};
 use super::segment::Segment;
 use super::{Stored, blocking};
 use crate::domain::SiteId;
 use crate::stats::calendar::{day_start, local_day};
 use crate::store::StoreError;
 use crate::store::sql::exec::Exec;
+use crate::store::sql::segments::Mark;
 use crate::store::sql::{Dialect, segments as statements};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -38,10 +39,11 @@ fn part_of(visitor: i64) -> u8 {
 #[derive(Default)]
 pub(super) struct Open {
     sites: HashMap<i64, OpenSite>,
-    /// Events with ids up to this are all held (or were before the days closed).
-    scanned: i64,
-    /// Postgres: ids up to `.0` were read as of a snapshot whose xmax was `.1`.
-    pending: Option<(i64, i64)>,
+    /// Events with ids up to `.0` are all held (or were before the days closed); Postgres: ids
+    /// up to `.1.0` were read as of a snapshot whose xmax was `.1.1` (`load::next_mark`).
+    scanned: Mark,
+    /// The same for the engagement log: raised figures up to it are in the rows held.
+    log_scanned: Mark,
     refreshed: Option<Instant>,
     /// A refresh began and did not finish (its question was dropped): the next one must not be
     /// skipped as fresh.
@@ -83,7 +85,7 @@ impl OpenSite {
     fn take(&mut self, row: &crate::store::sql::Row) -> Result<(), StoreError> {
         let rows = Arc::make_mut(&mut self.rows);
         let (_, event) = load::event(rows, row, 0)?;
-        let visit = load::visit(rows, row, 8)?;
+        let visit = load::visit(rows, row, load::EVENTS)?;
         let held = event.created_at >= self.from;
         if let Some(v) = visit
             && (held || rows.sessions.contains_key(&v.id))
@@ -101,6 +103,43 @@ impl OpenSite {
                 .insert((local_day(self.tz, event.created_at), part));
             rows.events.push(event);
         }
+        Ok(())
+    }
+
+    /// Takes in one row of `statements::new_engagements`: the figures its pageview has now,
+    /// if that pageview is held (`at`: held events by id, made on first use).
+    fn raise(
+        &mut self,
+        row: &crate::store::sql::Row,
+        at: &mut Option<HashMap<i64, usize>>,
+    ) -> Result<(), StoreError> {
+        let id = row.int(2)?;
+        if !self.ids.contains(&id) {
+            return Ok(());
+        }
+        let engagement = Engagement::stored(row.opt_int(3)?, row.opt_int(4)?);
+        let at = at.get_or_insert_with(|| {
+            self.rows
+                .events
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (e.id, i))
+                .collect()
+        });
+        let Some(&i) = at.get(&id) else {
+            return Ok(());
+        };
+        if self.rows.events[i].engagement == engagement {
+            return Ok(());
+        }
+        let rows = Arc::make_mut(&mut self.rows);
+        rows.events[i].engagement = engagement;
+        let event = &rows.events[i];
+        let key = (
+            local_day(self.tz, event.created_at),
+            part_of(rows.visitor_of(event)),
+        );
+        self.dirty.insert(key);
         Ok(())
     }
 
@@ -182,11 +221,12 @@ impl Open {
             }
         }
         if first {
-            // Everything up to the snapshot was read by time (and is read again by time where
-            // late commits may be missing).
-            self.scanned = snap.upper;
+            // Everything up to the snapshot was read by time, figures as they are (and is read
+            // again by time where late commits may be missing).
+            self.scanned = load::next_mark(d, None, snap.upper, &snap);
+            self.log_scanned = load::next_mark(d, None, snap.log_upper, &snap);
         } else {
-            let mut after = self.scanned;
+            let mut after = self.scanned.0;
             loop {
                 let rows = db
                     .fetch(&statements::new_events(d, after, PAGE), &NEW_EVENT_KINDS)
@@ -201,26 +241,33 @@ impl Open {
                     _ => break,
                 }
             }
-            self.advance_watermark(d, snap);
+            // After the events: a raised pageview not read yet comes with its figures anyway.
+            let mut after = self.log_scanned.0;
+            let mut positions: HashMap<i64, Option<HashMap<i64, usize>>> = HashMap::new();
+            loop {
+                let rows = db
+                    .fetch(
+                        &statements::new_engagements(d, after, PAGE),
+                        &statements::ENGAGEMENT_KINDS,
+                    )
+                    .await?;
+                for row in &rows {
+                    let site = row.int(1)?;
+                    if let Some(open) = self.sites.get_mut(&site) {
+                        open.raise(row, positions.entry(site).or_default())?;
+                    }
+                }
+                match rows.last() {
+                    Some(last) if rows.len() as i64 == PAGE => after = last.int(0)?,
+                    _ => break,
+                }
+            }
+            self.scanned = load::next_mark(d, Some(self.scanned), snap.upper, &snap);
+            self.log_scanned = load::next_mark(d, Some(self.log_scanned), snap.log_upper, &snap);
         }
         self.refreshed = Some(Instant::now());
         self.unfinished = false;
         Ok(())
-    }
-
-    fn advance_watermark(&mut self, d: Dialect, snap: Snapshot) {
-        match d {
-            // One writer, ids in commit order: all ids up to the snapshot's were read.
-            Dialect::Sqlite => self.scanned = self.scanned.max(snap.upper),
-            Dialect::Postgres => match self.pending {
-                Some((id, xmax)) if snap.xmin >= xmax => {
-                    self.scanned = id;
-                    self.pending = Some((snap.upper, snap.xmax));
-                }
-                Some(_) => {}
-                None => self.pending = Some((snap.upper, snap.xmax)),
-            },
-        }
     }
 
     /// The segments of a site's open days `from..=to` (rebuilding those that changed), or `None`

@@ -75,6 +75,29 @@ pub(crate) struct EventRow {
     pub path: Sym,
     /// (key, value) pairs.
     pub props: Box<[(Sym, Sym)]>,
+    pub engagement: Engagement,
+}
+
+/// A pageview's engagement figures as the segment holds them: engaged milliseconds plus one and
+/// scroll depth plus one, 0 where not set (no update reached the pageview, or not a pageview).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Engagement {
+    pub engaged: u32,
+    pub scroll: u8,
+}
+
+impl Engagement {
+    /// From the stored columns; a value out of range (the parser bounds them: at most a day of
+    /// milliseconds, 0–100 percent) is not believed, as if not set.
+    pub fn stored(engaged_ms: Option<i64>, scroll_depth: Option<i64>) -> Self {
+        let engaged = engaged_ms
+            .filter(|ms| (0..=i64::from(crate::domain::Figures::MAX_ENGAGED_MS)).contains(ms))
+            .map_or(0, |ms| ms as u32 + 1);
+        let scroll = scroll_depth
+            .filter(|d| (0..=100).contains(d))
+            .map_or(0, |d| d as u8 + 1);
+        Self { engaged, scroll }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

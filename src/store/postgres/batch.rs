@@ -106,8 +106,9 @@ pub(super) async fn write(pool: &PgPool, batch: &Batch) -> Result<BatchOutcome, 
 /// up to the update's own time (a reload sends the old page's update just before the new page's
 /// pageview, and the two may share a batch). The lookup goes by `events_session_pageviews`, and
 /// its bounds on created_at (the visit's first event, the update) keep it to the visit's months.
-/// Several updates of one pageview in a batch count each, and the largest figures win. Returns
-/// how many updates found their pageview.
+/// Several updates of one pageview in a batch count each, and the largest figures win. Each raised
+/// pageview is named in the engagement log (0018), for the readers that follow the events table
+/// by id. Returns how many updates found their pageview.
 async fn apply_engagements(
     tx: &mut sqlx::PgConnection,
     batch: &Batch,
@@ -151,7 +152,10 @@ async fn apply_engagements(
                     scroll_depth = GREATEST(COALESCE(e.scroll_depth, 0), m.depth) \
                     FROM (SELECT id, created_at, MAX(ms) AS ms, MAX(depth) AS depth \
                           FROM hit GROUP BY id, created_at) m \
-                    WHERE e.id = m.id AND e.created_at = m.created_at) \
+                    WHERE e.id = m.id AND e.created_at = m.created_at \
+                    RETURNING e.site_id, e.id, e.created_at), \
+         logged AS (INSERT INTO engagement_log (site_id, event_id, event_at) \
+                    SELECT site_id, id, created_at FROM raised) \
          SELECT COUNT(*) FROM hit",
     )
     .bind(&found.0)

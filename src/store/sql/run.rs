@@ -12,8 +12,8 @@ use crate::stats::calendar;
 use crate::stats::funnel;
 use crate::stats::goal::Goal;
 use crate::stats::{
-    Aggregate, BreakdownRow, Dimension, GoalRevenue, Interval, Metrics, Point, StatsQuery,
-    VisitSums,
+    Aggregate, BreakdownRow, Dimension, EngagementSums, GoalRevenue, Interval, Metrics, Point,
+    StatsQuery, VisitSums,
 };
 use crate::store::backend::Backend;
 use crate::store::engine::{BuildReport, EngineCounts};
@@ -249,6 +249,51 @@ impl<B: Backend> StatsStore for B {
             }
             tally.add(&walk);
             Ok(tally.visitors())
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn engagement(
+        &self,
+        query: &StatsQuery,
+        by: Option<&Dimension>,
+    ) -> Result<Vec<(Option<String>, EngagementSums)>, StoreError> {
+        deadline::bounded(async {
+            let r = self.stats();
+            if let Some(engine) = self.engine()
+                && let Some(answer) = engine.engagement(r, query, by).await?
+            {
+                return Ok(answer);
+            }
+            let col = match by {
+                None => None,
+                Some(d) if *d == Dimension::Page || d.is_session_level() => Some(Col::of(d)),
+                Some(_) => return Ok(Vec::new()),
+            };
+            let filters = Split::new(&query.filters);
+            let plan = Plan::new(query);
+            let Some(sql) = queries::engagement(r.dialect(), &plan, &filters, col.as_ref()) else {
+                return Ok(match by {
+                    None => vec![(None, EngagementSums::default())],
+                    Some(_) => Vec::new(),
+                });
+            };
+            let rows = r
+                .fetch(&sql, &[Kind::Text, Kind::Int, Kind::Int, Kind::Int])
+                .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in &rows {
+                out.push((
+                    row.text(0)?.filter(|v| !v.is_empty()),
+                    EngagementSums {
+                        pageviews: row.int(1)?,
+                        engaged_ms: row.int(2)?,
+                        scroll: row.int(3)?,
+                    },
+                ));
+            }
+            Ok(out)
         })
         .await
     }

@@ -35,15 +35,17 @@ pub(crate) const VISIT_KINDS: [Kind; 23] = {
     kinds
 };
 
-/// The columns of an event row: id, site, time, visitor, visit, name, path, props (JSON text).
+/// The columns of an event row: id, site, time, visitor, visit, name, path, props (JSON text),
+/// engaged ms and scroll depth (NULL unless an engagement update reached the pageview).
 fn event_columns(d: Dialect) -> String {
     format!(
-        "e.id, e.site_id, {}, e.visitor_id, e.session_id, e.name, e.path, CAST(e.props AS TEXT)",
+        "e.id, e.site_id, {}, e.visitor_id, e.session_id, e.name, e.path, CAST(e.props AS TEXT), \
+         CAST(e.engaged_ms AS BIGINT), CAST(e.scroll_depth AS BIGINT)",
         d.epoch("e.created_at")
     )
 }
 
-pub(crate) const EVENT_KINDS: [Kind; 8] = [
+pub(crate) const EVENT_KINDS: [Kind; 10] = [
     Kind::Int,
     Kind::Int,
     Kind::Int,
@@ -52,6 +54,8 @@ pub(crate) const EVENT_KINDS: [Kind; 8] = [
     Kind::Text,
     Kind::Text,
     Kind::Text,
+    Kind::OptInt,
+    Kind::OptInt,
 ];
 
 /// A site's events at instants `start..end` (no end: all later ones) (`EVENT_KINDS`).
@@ -143,59 +147,138 @@ pub(crate) fn new_events(d: Dialect, after: i64, limit: i64) -> Sql {
     sql
 }
 
-/// Where the events table stands: its highest id, and (Postgres) the current snapshot's xmin and
-/// xmax, all BIGINT. SQLite commits ids in order, so its snapshot bounds are 0.
+/// Where the events table stands: its highest id, (Postgres) the current snapshot's xmin and
+/// xmax, and the engagement log's highest id, all BIGINT. SQLite commits ids in order, so its
+/// snapshot bounds are 0.
 pub(crate) fn snapshot(d: Dialect) -> Sql {
     let mut sql = Sql::new(d);
     match d {
-        Dialect::Sqlite => sql.push("SELECT COALESCE(MAX(id), 0), 0, 0 FROM events"),
-        // One statement, one snapshot: the max id and the snapshot bounds agree.
+        Dialect::Sqlite => sql.push(
+            "SELECT COALESCE(MAX(id), 0), 0, 0, \
+             (SELECT COALESCE(MAX(id), 0) FROM engagement_log) FROM events",
+        ),
+        // One statement, one snapshot: the max ids and the snapshot bounds agree.
         Dialect::Postgres => sql.push(
             "SELECT COALESCE(MAX(id), 0), pg_snapshot_xmin(pg_current_snapshot())::text::bigint, \
-             pg_snapshot_xmax(pg_current_snapshot())::text::bigint FROM events",
+             pg_snapshot_xmax(pg_current_snapshot())::text::bigint, \
+             (SELECT COALESCE(MAX(id), 0) FROM engagement_log) FROM events",
         ),
     };
     sql
 }
 
-/// The builder's watermark: scanned id, pending id and its xmax (-1 where unset), all BIGINT.
+/// The builder's watermarks, on events and on the engagement log: for each, scanned id, pending
+/// id and its xmax (-1 where unset), all BIGINT.
 pub(crate) fn progress(d: Dialect) -> Sql {
     let mut sql = Sql::new(d);
     match d {
         Dialect::Sqlite => sql.push(
-            "SELECT COALESCE(p.scanned_id, -1), -1, -1 \
+            "SELECT COALESCE(p.scanned_id, -1), -1, -1, COALESCE(p.log_scanned_id, -1), -1, -1 \
              FROM (SELECT 1 AS one) AS o LEFT JOIN segment_progress p ON p.id = 1",
         ),
         Dialect::Postgres => sql.push(
             "SELECT COALESCE(p.scanned_id, -1), COALESCE(p.pending_id, -1), \
-             COALESCE(p.pending_xmax, -1) \
+             COALESCE(p.pending_xmax, -1), COALESCE(p.log_scanned_id, -1), \
+             COALESCE(p.log_pending_id, -1), COALESCE(p.log_pending_xmax, -1) \
              FROM (SELECT 1 AS one) AS o LEFT JOIN segment_progress p ON p.id = 1",
         ),
     };
     sql
 }
 
-pub(crate) fn save_progress(d: Dialect, scanned: i64, pending: Option<(i64, i64)>) -> Sql {
+/// A watermark as saved: the id scanned through and (Postgres) a pending id with its xmax.
+pub(crate) type Mark = (i64, Option<(i64, i64)>);
+
+/// Saves both watermarks (`progress`); SQLite keeps no pending ids.
+pub(crate) fn save_progress(d: Dialect, events: Mark, log: Mark) -> Sql {
     let mut sql = Sql::new(d);
-    match (d, pending) {
-        (Dialect::Postgres, Some((id, xmax))) => {
-            sql.push("INSERT INTO segment_progress (id, scanned_id, pending_id, pending_xmax) VALUES (1, ")
-                .int(scanned)
+    let pending = |sql: &mut Sql, p: Option<(i64, i64)>| match p {
+        Some((id, xmax)) => {
+            sql.push(", ").int(id).push(", ").int(xmax);
+        }
+        None => {
+            sql.push(", NULL, NULL");
+        }
+    };
+    match d {
+        Dialect::Postgres => {
+            sql.push(
+                "INSERT INTO segment_progress (id, scanned_id, pending_id, pending_xmax, \
+                 log_scanned_id, log_pending_id, log_pending_xmax) VALUES (1, ",
+            )
+            .int(events.0);
+            pending(&mut sql, events.1);
+            sql.push(", ").int(log.0);
+            pending(&mut sql, log.1);
+            sql.push(
+                ") ON CONFLICT (id) DO UPDATE SET scanned_id = excluded.scanned_id, \
+                 pending_id = excluded.pending_id, pending_xmax = excluded.pending_xmax, \
+                 log_scanned_id = excluded.log_scanned_id, \
+                 log_pending_id = excluded.log_pending_id, \
+                 log_pending_xmax = excluded.log_pending_xmax",
+            );
+        }
+        Dialect::Sqlite => {
+            sql.push("INSERT INTO segment_progress (id, scanned_id, log_scanned_id) VALUES (1, ")
+                .int(events.0)
                 .push(", ")
-                .int(id)
-                .push(", ")
-                .int(xmax)
+                .int(log.0)
                 .push(
                     ") ON CONFLICT (id) DO UPDATE SET scanned_id = excluded.scanned_id, \
-                     pending_id = excluded.pending_id, pending_xmax = excluded.pending_xmax",
+                     log_scanned_id = excluded.log_scanned_id",
                 );
         }
-        _ => {
-            sql.push("INSERT INTO segment_progress (id, scanned_id) VALUES (1, ")
-                .int(scanned)
-                .push(") ON CONFLICT (id) DO UPDATE SET scanned_id = excluded.scanned_id");
-        }
     }
+    sql
+}
+
+/// Quarter hours `[event, event, event]` (the shape of `changes`) of the pageviews whose
+/// engagement was raised, by site, for log ids in `after..=upto`: their figures live in their
+/// own day's segment only.
+pub(crate) fn engagement_changes(d: Dialect, after: i64, upto: i64) -> Sql {
+    let mut sql = Sql::new(d);
+    sql.push("SELECT site_id, ")
+        .push(&d.epoch("event_at"))
+        .push(" / 900 AS eq, ")
+        .push(&d.epoch("event_at"))
+        .push(" / 900, ")
+        .push(&d.epoch("event_at"))
+        .push(" / 900 FROM engagement_log WHERE id > ")
+        .int(after)
+        .push(" AND id <= ")
+        .int(upto)
+        .push(" GROUP BY site_id, eq");
+    sql
+}
+
+/// Engagement log rows after id `after` (at most `limit`, by id) with the figures their pageview
+/// has now: log id, site, event id, engaged ms, scroll depth (`ENGAGEMENT_KINDS`). A row whose
+/// event is gone (retention, a deleted site) has none.
+pub(crate) fn new_engagements(d: Dialect, after: i64, limit: i64) -> Sql {
+    let mut sql = Sql::new(d);
+    sql.push(
+        "SELECT l.id, l.site_id, l.event_id, CAST(e.engaged_ms AS BIGINT), \
+         CAST(e.scroll_depth AS BIGINT) FROM engagement_log l \
+         JOIN events e ON e.id = l.event_id AND e.created_at = l.event_at WHERE l.id > ",
+    )
+    .int(after)
+    .push(" ORDER BY l.id LIMIT ")
+    .int(limit);
+    sql
+}
+
+pub(crate) const ENGAGEMENT_KINDS: [Kind; 5] =
+    [Kind::Int, Kind::Int, Kind::Int, Kind::OptInt, Kind::OptInt];
+
+/// Forgets the log rows the builder has read (ids up to `scanned`) once they are a day old:
+/// a collector's open days read them within seconds, and one that starts afresh reads its
+/// pageviews' figures from the events table itself.
+pub(crate) fn prune_engagements(d: Dialect, scanned: i64, now: i64) -> Sql {
+    let mut sql = Sql::new(d);
+    sql.push("DELETE FROM engagement_log WHERE id <= ")
+        .int(scanned)
+        .push(" AND logged_at < ")
+        .time(now - 86_400);
     sql
 }
 

@@ -12,7 +12,9 @@
 use super::to_ts;
 use crate::domain::{Batch, Event, Revenue};
 use crate::store::{BatchOutcome, StoreError};
-use rusqlite::{Connection, OpenFlags, ToSql, TransactionBehavior, params, params_from_iter};
+use rusqlite::{
+    Connection, OpenFlags, OptionalExtension, ToSql, TransactionBehavior, params, params_from_iter,
+};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -63,11 +65,16 @@ const UPDATE_SESSION_AND_START: &str = "UPDATE sessions SET ended_at = MAX(ended
 /// its own time (a reload sends the old page's update just before the new page's pageview, and
 /// the two may share a batch). Through `events_session_pageviews`, which `name = 'pageview'`
 /// written out lets SQLite use. Instants are whole seconds here: within one, the later row wins.
+/// The pageview's row is named in the engagement log (0018), for the readers that follow the
+/// events table by id.
 const APPLY_ENGAGEMENT: &str = "UPDATE events SET \
      engaged_ms = MAX(COALESCE(engaged_ms, 0), ?1), \
      scroll_depth = MAX(COALESCE(scroll_depth, 0), ?2) \
      WHERE id = (SELECT id FROM events WHERE session_id = ?3 AND name = 'pageview' \
-                 AND path = ?4 AND created_at <= ?5 ORDER BY created_at DESC, id DESC LIMIT 1)";
+                 AND path = ?4 AND created_at <= ?5 ORDER BY created_at DESC, id DESC LIMIT 1) \
+     RETURNING site_id, id, created_at";
+const LOG_ENGAGEMENT: &str =
+    "INSERT INTO engagement_log (site_id, event_id, event_at) VALUES (?1, ?2, ?3)";
 
 const RECORD_REPLAY: &str = "INSERT INTO spool_replays (spool, part, events) VALUES (?, ?, ?)";
 
@@ -201,18 +208,34 @@ fn write(conn: &mut Connection, batch: &Batch) -> Result<BatchOutcome, StoreErro
         // After the inserts: an update's pageview may be in this batch. One writer holds the
         // visits (the sessionizer found each update's), so there is nothing to look up again.
         let mut apply = tx.prepare_cached(APPLY_ENGAGEMENT)?;
+        let mut log = tx.prepare_cached(LOG_ENGAGEMENT)?;
         for u in &batch.engagements {
             let Some((session, _)) = u.visit else {
                 continue;
             };
             let e = &u.engagement;
-            applied += apply.execute(params![
-                e.figures.engaged_ms(),
-                e.figures.scroll_depth(),
-                session.0,
-                e.path.as_str(),
-                to_ts(e.created_at)
-            ])? as u64;
+            let raised = apply
+                .query_row(
+                    params![
+                        e.figures.engaged_ms(),
+                        e.figures.scroll_depth(),
+                        session.0,
+                        e.path.as_str(),
+                        to_ts(e.created_at)
+                    ],
+                    |row| {
+                        Ok((
+                            row.get::<_, i64>(0)?,
+                            row.get::<_, i64>(1)?,
+                            row.get::<_, i64>(2)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            if let Some((site, event, at)) = raised {
+                log.execute(params![site, event, at])?;
+                applied += 1;
+            }
         }
         if let Some(mark) = &batch.replay {
             tx.prepare_cached(RECORD_REPLAY)?.execute(params![

@@ -3,12 +3,14 @@
 //! per local day and summed once more on the outside. Visitors are distinct per day, so per-day
 //! counts add up exactly.
 
+mod engagement;
 mod export;
 mod funnel;
 mod revenue;
 mod rows;
 mod visits;
 
+pub(crate) use engagement::engagement;
 pub(crate) use export::{events_page, first_event_id};
 pub(crate) use funnel::funnel;
 pub(crate) use revenue::goal_revenue;

@@ -40,7 +40,7 @@ pub(crate) enum EventValue<'a> {
     PropKey,
 }
 
-/// `SELECT [value,] visitor_id, session_id, pv, ts FROM events e … WHERE <site, raw range,
+/// `SELECT [value,] visitor_id, session_id, pv, engaged_ms, scroll_depth, ts FROM events e … WHERE <site, raw range,
 /// filters>`.
 /// Session-level filters restrict events to those of matching visits; a session-level value
 /// joins each event to its visit.
@@ -75,7 +75,8 @@ pub(crate) fn push_event_rows(
         // Never asked (`breakdown_with` answers a goal "breakdown" with no rows).
         EventValue::None | EventValue::Of(Col::Converted) => false,
     };
-    sql.push("e.visitor_id AS visitor_id, e.session_id AS session_id, CASE WHEN e.name = 'pageview' THEN 1 ELSE 0 END AS pv, ")
+    sql.push("e.visitor_id AS visitor_id, e.session_id AS session_id, CASE WHEN e.name = 'pageview' THEN 1 ELSE 0 END AS pv, \
+              e.engaged_ms AS engaged_ms, e.scroll_depth AS scroll_depth, ")
         .push(&d.epoch("e.created_at"))
         .push(" AS ts FROM events e");
     if joined {
