@@ -10,7 +10,8 @@ use crate::domain::Site;
 use crate::stats::goal::{self, Goal};
 use crate::stats::period::{self, Period};
 use crate::stats::{
-    Aggregate, BreakdownRow, Dimension, Filter, FilterOp, Interval, Metrics, StatsQuery,
+    Aggregate, BreakdownRow, Dimension, EngagementSums, Filter, FilterOp, Interval, Metrics,
+    StatsQuery,
 };
 use crate::store::DynStore;
 use crate::web::layout::Layout;
@@ -110,12 +111,16 @@ pub struct TopStat {
 
 pub struct Row {
     pub label: String,
+    /// The dimension's value ('' where not set), as the row's filter has it.
+    pub value: String,
     pub href: String,
     pub visitors: String,
     pub pageviews: String,
     pub bar: u32,
     /// A word on the row after its label ("from Google"); empty for none.
     pub note: String,
+    /// The values of the table's `extra` columns.
+    pub extra: Vec<String>,
 }
 
 pub struct Table {
@@ -124,6 +129,9 @@ pub struct Table {
     /// The second column's heading.
     pub second: &'static str,
     pub rows: Vec<Row>,
+    /// Headings (and their explanations) of columns after the second: the pages table's
+    /// engagement figures, where the view has any.
+    pub extra: Vec<(&'static str, &'static str)>,
     /// This table's rows, all of them, as CSV for the same view.
     pub export_href: String,
 }
@@ -195,6 +203,11 @@ pub async fn render(
 
     let s = store.as_ref();
     let dims: Vec<&Dimension> = GROUPS.iter().flat_map(|(_, dims)| dims.iter()).collect();
+    let (engaged, engaged_before, engaged_pages) = tokio::try_join!(
+        s.engagement(&query, None),
+        s.engagement(&previous, None),
+        s.engagement(&query, Some(&Dimension::Page)),
+    )?;
     let (current, before, points, current_visitors, tables, events, keys) = tokio::try_join!(
         s.aggregate(&query),
         s.aggregate(&previous),
@@ -231,6 +244,7 @@ pub async fn render(
             "Pageviews"
         },
         rows: rows_for(dim, rows, &view, &link),
+        extra: Vec::new(),
         export_href: export::href(&base, &dim.to_string(), &query_string),
     };
     let mut tables = tables.into_iter();
@@ -256,6 +270,13 @@ pub async fn render(
             .zip(prop_tables)
             .map(|(d, rows)| table(d, rows, "Events")),
     );
+    if let Some(pages) = groups
+        .first_mut()
+        .and_then(|g| g.tables.first_mut())
+        .filter(|_| engaged_pages.iter().any(|(_, e)| e.pageviews > 0))
+    {
+        add_engagement(pages, &engaged_pages);
+    }
     groups.push(Group {
         title: "Custom events",
         tables: event_tables,
@@ -275,6 +296,7 @@ pub async fn render(
                 metric: "Hits",
                 second: "Visitors",
                 rows,
+                extra: Vec::new(),
                 export_href: export::href(&base, &dim.to_string(), &in_view.query_string()),
             }],
         });
@@ -328,7 +350,7 @@ pub async fn render(
         from: from.to_string(),
         to: to.to_string(),
         chips,
-        top: top_stats(&current, &before),
+        top: top_stats(&current, &before, engaged[0].1, engaged_before[0].1),
         chart: chart::build(&points, interval),
         current_visitors,
         no_events: current.events == 0 && before.events == 0 && view.filters.is_empty(),
@@ -509,6 +531,7 @@ fn rows_for(
                 value: r.value.clone().unwrap_or_default(),
             };
             Row {
+                value: r.value.clone().unwrap_or_default(),
                 label: r
                     .value
                     .clone()
@@ -518,6 +541,7 @@ fn rows_for(
                 pageviews: format::compact(if event_table { r.visitors } else { r.pageviews }),
                 bar: u32::try_from(size(&r) * 100 / max).unwrap_or(100),
                 note: String::new(),
+                extra: Vec::new(),
             }
         })
         .collect()
@@ -531,7 +555,41 @@ fn empty_label(dim: &Dimension) -> &'static str {
     }
 }
 
-fn top_stats(now: &Aggregate, before: &Aggregate) -> Vec<TopStat> {
+/// The pages table's "Time on page" and "Scroll depth" columns: the means over each page's
+/// measured pageviews (`EngagementSums`), "–" for a page with none.
+fn add_engagement(table: &mut Table, pages: &[(Option<String>, EngagementSums)]) {
+    table.extra = vec![
+        (
+            "Time on page",
+            "Mean engaged time (page visible, visitor active) of the pageviews that reported it",
+        ),
+        (
+            "Scroll depth",
+            "Mean deepest scroll position, percent of the page, of the pageviews that reported it",
+        ),
+    ];
+    let by_page: std::collections::HashMap<&str, &EngagementSums> = pages
+        .iter()
+        .map(|(page, e)| (page.as_deref().unwrap_or_default(), e))
+        .collect();
+    for row in &mut table.rows {
+        let value = row.value.as_str();
+        let e = by_page.get(value).copied().copied().unwrap_or_default();
+        row.extra = vec![
+            e.time_on_page()
+                .map_or_else(|| "–".to_owned(), format::duration),
+            e.scroll_depth()
+                .map_or_else(|| "–".to_owned(), |d| format!("{d:.0}%")),
+        ];
+    }
+}
+
+fn top_stats(
+    now: &Aggregate,
+    before: &Aggregate,
+    engaged: EngagementSums,
+    engaged_before: EngagementSums,
+) -> Vec<TopStat> {
     let stat = |label, value: String, cur: f64, prev: f64, higher_is_better: bool| {
         let (change, direction, tone) = match format::change(cur, prev) {
             Some(c) if c.abs() >= 0.5 => {
@@ -557,7 +615,7 @@ fn top_stats(now: &Aggregate, before: &Aggregate) -> Vec<TopStat> {
             tone,
         }
     };
-    vec![
+    let mut stats = vec![
         stat(
             "Unique visitors",
             format::compact(now.visitors),
@@ -600,5 +658,20 @@ fn top_stats(now: &Aggregate, before: &Aggregate) -> Vec<TopStat> {
             before.visit_duration,
             true,
         ),
-    ]
+    ];
+    // Only where something was measured (the engagement script): otherwise it would read 0s.
+    if engaged.pageviews > 0 || engaged_before.pageviews > 0 {
+        let (cur, prev) = (
+            engaged.per_visit(now.visits),
+            engaged_before.per_visit(before.visits),
+        );
+        stats.push(stat(
+            "Engaged time per visit",
+            cur.map_or_else(|| "–".to_owned(), format::duration),
+            cur.unwrap_or(0.0),
+            prev.unwrap_or(0.0),
+            true,
+        ));
+    }
+    stats
 }
