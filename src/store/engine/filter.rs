@@ -91,7 +91,7 @@ enum Target {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Pred {
+pub(crate) struct Pred {
     target: Target,
     test: Test,
 }
@@ -156,20 +156,18 @@ impl Compiled {
 
     /// These filters for the range of `days`: each goal filter with the ids of the visits that
     /// span days and converted on one of them, so that such a visit passes on all its days.
-    pub fn with_converted<'a>(&self, days: impl Iterator<Item = &'a Segment> + Clone) -> Self {
+    /// `converted(seg, test)` gives a day's such visits (`spanning_conversions`), which the
+    /// caller keeps per segment: every widget of a page asks for the same ones.
+    pub fn with_converted<'a, S: 'a>(
+        &self,
+        days: impl Iterator<Item = &'a S> + Clone,
+        converted: impl Fn(&S, &[Pred]) -> std::sync::Arc<Vec<i64>>,
+    ) -> Self {
         let mut out = self.clone();
         for goal in &mut out.goals {
             let mut ids = Vec::new();
-            for seg in days.clone() {
-                let v = &seg.visits;
-                let ev = event_bits(&goal.event, seg);
-                for s in v.spans.ones() {
-                    if v.events_of(s).any(|e| ev.get(e))
-                        && let Some(id) = v.span_id(s)
-                    {
-                        ids.push(id);
-                    }
-                }
+            for day in days.clone() {
+                ids.extend_from_slice(&converted(day, &goal.event));
             }
             ids.sort_unstable();
             ids.dedup();
@@ -313,6 +311,21 @@ impl StepTest {
 }
 
 /// The events of a segment passing all of `preds` (event-level ones).
+/// The ids of `seg`'s visits that span days and have an event passing `preds` (a goal's test)
+/// on it, ascending.
+pub(crate) fn spanning_conversions(preds: &[Pred], seg: &Segment) -> Vec<i64> {
+    let v = &seg.visits;
+    if v.span_ids.is_empty() {
+        return Vec::new();
+    }
+    let ev = event_bits(preds, seg);
+    v.span_ids
+        .iter()
+        .filter(|(s, _)| v.events_of(*s as usize).any(|e| ev.get(e)))
+        .map(|(_, id)| *id)
+        .collect()
+}
+
 fn event_bits(preds: &[Pred], seg: &Segment) -> Bits {
     let events = &seg.events;
     let mut all = Bits::ones_all(events.len);

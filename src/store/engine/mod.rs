@@ -40,7 +40,7 @@ use crate::store::StoreError;
 use crate::store::deadline::{self, Deadline};
 use crate::store::sql::exec::Exec;
 use crate::store::sql::segments as statements;
-use filter::{Compiled, Matches, StepTest};
+use filter::{Compiled, Matches, Pred, StepTest};
 use scan::{Day, Memo, Question};
 use segment::Segment;
 use std::collections::{BTreeMap, HashMap};
@@ -111,11 +111,20 @@ const MATCH_CACHE: usize = 1;
 /// Segment rows loaded per statement (each is a few MB at 10M events a month).
 const LOAD_BATCH: i64 = 2;
 
+/// Goal tests whose spanning conversions a segment keeps (a few ids each): a page's Goals table
+/// and goal filter ask for a handful.
+const SPANS_CACHE: usize = 16;
+
+/// A goal test and the ids of the visits of a segment that span days and converted on it.
+type SpanConversions = (Vec<Pred>, Arc<Vec<i64>>);
+
 /// A segment with what questions keep of it.
 pub(crate) struct Stored {
     pub seg: Segment,
     memo: Memo,
     matches: Mutex<Vec<(Compiled, Arc<Matches>)>>,
+    /// By goal test: its `filter::spanning_conversions` on this segment.
+    spans: Mutex<Vec<SpanConversions>>,
 }
 
 impl Stored {
@@ -124,7 +133,27 @@ impl Stored {
             seg,
             memo: Memo::default(),
             matches: Mutex::new(Vec::new()),
+            spans: Mutex::new(Vec::new()),
         })
+    }
+
+    /// The visits that span days and converted on this one on the goal test `preds`, worked out
+    /// once per segment and test: a goal filter needs them for every question of its range, and
+    /// finding them tests every event of the day.
+    fn converted_spans(&self, preds: &[Pred]) -> Arc<Vec<i64>> {
+        let compute = || Arc::new(filter::spanning_conversions(preds, &self.seg));
+        let Ok(mut cache) = self.spans.lock() else {
+            return compute();
+        };
+        if let Some((_, ids)) = cache.iter().find(|(p, _)| p.as_slice() == preds) {
+            return ids.clone();
+        }
+        let ids = compute();
+        if cache.len() >= SPANS_CACHE {
+            cache.remove(0);
+        }
+        cache.push((preds.to_vec(), ids.clone()));
+        ids
     }
 
     /// The matches of `filters`, computed once per segment and filter set (most recent kept).
@@ -219,7 +248,9 @@ impl View {
         let filters = if self.filters.needs_spans() {
             ranged = self
                 .filters
-                .with_converted(self.days.iter().map(|(s, _)| &s.seg));
+                .with_converted(self.days.iter().map(|(s, _)| s), |s, preds| {
+                    s.converted_spans(preds)
+                });
             &ranged
         } else {
             &self.filters
