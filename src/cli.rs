@@ -39,7 +39,7 @@ pub enum Command {
     /// Manage dashboard users.
     #[command(subcommand)]
     User(crate::auth::cli::UserCommand),
-    /// Import page views from nginx/Apache access logs (combined format, plain or gzip).
+    /// Import history: nginx/Apache access logs, GoatCounter or Umami CSV exports (plain or gzip).
     Import(crate::import::cli::ImportArgs),
     /// Manage API keys for the stats API.
     #[command(subcommand)]

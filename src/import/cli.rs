@@ -1,5 +1,5 @@
-//! `footfall import --site DOMAIN --format combined FILE...`: the arguments, a progress bar on
-//! a terminal, and the summary on stdout.
+//! `footfall import --site DOMAIN --format FORMAT FILE...`: the arguments, a progress bar on a
+//! terminal, and the summary on stdout.
 
 use super::{ImportOptions, report::ImportReport};
 use crate::config::redact;
@@ -12,34 +12,50 @@ use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// Domain of an existing site; logged paths become pages of https://DOMAIN.
+    /// Domain of an existing site; logged and exported paths become pages of https://DOMAIN.
     #[arg(long, env = "FOOTFALL_IMPORT_SITE")]
     pub site: String,
-    /// Log format.
+    /// What the files are.
     #[arg(long, value_enum, env = "FOOTFALL_IMPORT_FORMAT", default_value_t = LogFormat::Combined)]
     pub format: LogFormat,
-    /// Access logs, plain or gzip-compressed, in any order (they are merged by time).
+    /// Access logs or exports, plain or gzip-compressed, in any order (they are merged by time).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Events per database write.
     #[arg(long, env = "FOOTFALL_BATCH_SIZE", default_value_t = 5000, value_parser = clap::value_parser!(u32).range(1..))]
     pub batch_size: u32,
-    /// MaxMind-format database for country, region, city (as for `serve`).
+    /// MaxMind-format database for country, region, city (as for `serve`); access logs only,
+    /// exports carry their own country.
     #[arg(long, env = "FOOTFALL_GEOIP_DB")]
     pub geoip_db: Option<PathBuf>,
 }
 
-/// Only the combined format: the common format lacks the user agent, without which bots (often
-/// half of a log) cannot be told from people, nor browsers and devices named.
+/// Access logs in the combined format only: the common format lacks the user agent, without
+/// which bots (often half of a log) cannot be told from people, nor browsers and devices named.
+/// Exports of other tools' raw events go through the same pipeline (see `format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     /// nginx's and Apache's default: `IP - user [time] "request" status bytes "referer" "agent"`.
     Combined,
+    /// GoatCounter's CSV export of pageviews (version 2, its header starts `2Path,Title,…`).
+    #[value(name = "goatcounter")]
+    GoatCounter,
+    /// Umami's CSV export of its website_event table (columns found by name).
+    Umami,
+}
+
+impl LogFormat {
+    /// As `--format` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            LogFormat::Combined => "combined",
+            LogFormat::GoatCounter => "goatcounter",
+            LogFormat::Umami => "umami",
+        }
+    }
 }
 
 pub async fn run(database_url: &str, args: ImportArgs) -> anyhow::Result<()> {
-    // Irrefutable today; a second format will have to be handled here.
-    let LogFormat::Combined = args.format;
     let site = SiteDomain::parse(&args.site)?;
     let store = store::connect(database_url)
         .await
@@ -49,6 +65,7 @@ pub async fn run(database_url: &str, args: ImportArgs) -> anyhow::Result<()> {
         store,
         ImportOptions {
             site,
+            format: args.format,
             files: args.files,
             batch_size: args.batch_size as usize,
             geoip_db: args.geoip_db,
@@ -59,8 +76,9 @@ pub async fn run(database_url: &str, args: ImportArgs) -> anyhow::Result<()> {
     println!("{report}");
     let seconds = started.elapsed().as_secs_f64();
     println!(
-        "in {seconds:.1}s ({:.0} lines/s)",
-        report.total().read as f64 / seconds.max(1e-9)
+        "in {seconds:.1}s ({:.0} {}/s)",
+        report.total().read as f64 / seconds.max(1e-9),
+        report.unit()
     );
     incomplete(&report)
 }

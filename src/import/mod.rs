@@ -1,16 +1,25 @@
-//! `footfall import`: page views from web server access logs, sent through the same parser,
-//! queue and batch writer as live events. In pipeline order: `source` (plain or gzip files, line
-//! by line) → `combined` (the log format) → `filter` (page views only) → `producer` (the
-//! collection contract's body for `ingest::parser`, files merged in time order) → queue →
-//! writer. `salts` hashes visitors of past days; `report` counts what happened to every line.
+//! `footfall import`: page views from web server access logs, and the raw events of other
+//! analytics tools' exports, sent through the same parser, queue and batch writer as live
+//! events. In pipeline order: `source` (plain or gzip files) → a format's rows (`format`):
+//! `access_log` (lines, `combined` parsed, `filter`ed to page views), or `csv_rows` of a
+//! `goatcounter` or `umami` export (`names` for their browsers) → `collect` (the collection
+//! contract's body for `ingest::parser`) → `producer` (files merged in time order) → queue →
+//! writer. `salts` hashes visitors of past days; `report` counts what happened to every row.
 
+pub mod access_log;
 pub mod cli;
+pub mod collect;
 pub mod combined;
+pub mod csv_rows;
 pub mod filter;
+pub mod format;
+pub mod goatcounter;
+pub mod names;
 pub mod producer;
 pub mod report;
 pub mod salts;
 pub mod source;
+pub mod umami;
 
 use crate::domain::SiteDomain;
 use crate::ingest::enrich::geoip::{GeoIp, GeoIpError};
@@ -20,6 +29,8 @@ use crate::ingest::writer::{Writer, WriterConfig};
 use crate::metrics::Metrics;
 use crate::store::{DynStore, StoreError};
 use chrono::Utc;
+use cli::LogFormat;
+use format::ProbeError;
 use indicatif::ProgressBar;
 use producer::{PlannedFile, Producer};
 use report::ImportReport;
@@ -33,6 +44,7 @@ use tokio::sync::watch;
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
     pub site: SiteDomain,
+    pub format: LogFormat,
     pub files: Vec<PathBuf>,
     pub batch_size: usize,
     pub geoip_db: Option<PathBuf>,
@@ -52,6 +64,17 @@ pub enum ImportError {
     },
     #[error("{} is given twice: its lines would be counted twice", path.display())]
     Duplicate { path: PathBuf },
+    #[error("{} is not in the format asked for (--format {format}): {message}", path.display())]
+    WrongFormat {
+        path: PathBuf,
+        format: &'static str,
+        message: String,
+    },
+    #[error(
+        "--geoip-db places IP addresses, and --format {0} exports have none: their own country \
+         column is imported; leave --geoip-db out"
+    )]
+    NoAddresses(&'static str),
     #[error(transparent)]
     GeoIp(#[from] GeoIpError),
     #[error(transparent)]
@@ -62,10 +85,15 @@ pub enum ImportError {
     Task(#[from] tokio::task::JoinError),
 }
 
-/// Checks every file (so a typo fails before anything is written), then imports them all.
-/// Lines that cannot be imported are counted in the report, never fatal; a file that stops
-/// being readable midway is reported too, after its earlier lines were imported.
+/// Checks every file (so a typo or a file of another format fails before anything is
+/// written), then imports them all. Rows that cannot be imported are counted in the report,
+/// never fatal; a file that stops being readable midway is reported too, after its earlier
+/// rows were imported.
 pub async fn run(store: DynStore, options: ImportOptions) -> Result<ImportReport, ImportError> {
+    let format = options.format;
+    if options.geoip_db.is_some() && !format.has_client_addresses() {
+        return Err(ImportError::NoAddresses(format.name()));
+    }
     let site = store
         .list_sites()
         .await?
@@ -73,7 +101,7 @@ pub async fn run(store: DynStore, options: ImportOptions) -> Result<ImportReport
         .find(|s| s.domain == options.site)
         .ok_or_else(|| ImportError::UnknownSite(options.site.clone()))?;
     let paths = options.files.clone();
-    let files = tokio::task::spawn_blocking(move || plan(paths)).await??;
+    let files = tokio::task::spawn_blocking(move || plan(format, paths)).await??;
     let geoip = match &options.geoip_db {
         Some(path) => Some(Arc::new(GeoIp::open(path)?)),
         None => None,
@@ -98,6 +126,7 @@ pub async fn run(store: DynStore, options: ImportOptions) -> Result<ImportReport
     let writer = tokio::spawn(writer.run(rx, stop_rx));
 
     let producer = Producer {
+        format,
         files,
         site,
         sites,
@@ -117,8 +146,9 @@ pub async fn run(store: DynStore, options: ImportOptions) -> Result<ImportReport
     })
 }
 
-/// Every file opened and decompressed far enough to find its first timestamp.
-fn plan(paths: Vec<PathBuf>) -> Result<Vec<PlannedFile>, ImportError> {
+/// Every file opened and decompressed far enough to check it is in `format` and find its first
+/// timestamp.
+fn plan(format: LogFormat, paths: Vec<PathBuf>) -> Result<Vec<PlannedFile>, ImportError> {
     let mut seen = std::collections::HashSet::new();
     let mut files = Vec::with_capacity(paths.len());
     for path in paths {
@@ -131,7 +161,17 @@ fn plan(paths: Vec<PathBuf>) -> Result<Vec<PlannedFile>, ImportError> {
             return Err(ImportError::Duplicate { path });
         }
         let size = std::fs::metadata(&path).map_err(unreadable)?.len();
-        let first = source::first_timestamp(&path).map_err(unreadable)?;
+        let first = match format.probe(&path) {
+            Ok(first) => first,
+            Err(ProbeError::Io(e)) => return Err(unreadable(e)),
+            Err(ProbeError::NotTheFormat(message)) => {
+                return Err(ImportError::WrongFormat {
+                    path,
+                    format: format.name(),
+                    message,
+                });
+            }
+        };
         files.push(PlannedFile { path, size, first });
     }
     Ok(files)

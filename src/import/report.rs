@@ -1,5 +1,5 @@
-//! What an import did, per file and in total: lines read, events imported, lines skipped by
-//! reason, and where the unreadable lines are.
+//! What an import did, per file and in total: lines (or an export's rows) read, events
+//! imported, rows skipped by reason, and the lines where the unreadable ones are.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -8,7 +8,7 @@ use std::path::PathBuf;
 /// in this order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SkipReason {
-    /// Not a combined log line, or not UTF-8.
+    /// Not a combined log line or a row of the export's format, or not UTF-8.
     Malformed,
     /// Not a GET.
     Method,
@@ -18,6 +18,9 @@ pub enum SkipReason {
     Redirect,
     /// Stylesheets, scripts, images, fonts, downloads, well-known paths.
     StaticAsset,
+    /// An export's row of a kind footfall does not store (Umami's link, pixel and performance
+    /// events).
+    EventType,
     /// Crawlers, tools and headless browsers, as live collection classifies them.
     Bot,
     /// A page request the collection parser refuses (a URL that is too long or not on the site).
@@ -25,12 +28,13 @@ pub enum SkipReason {
 }
 
 impl SkipReason {
-    pub const ALL: [SkipReason; 7] = [
+    pub const ALL: [SkipReason; 8] = [
         SkipReason::Malformed,
         SkipReason::Method,
         SkipReason::Status,
         SkipReason::Redirect,
         SkipReason::StaticAsset,
+        SkipReason::EventType,
         SkipReason::Bot,
         SkipReason::Invalid,
     ];
@@ -42,6 +46,7 @@ impl SkipReason {
             SkipReason::Status => "status",
             SkipReason::Redirect => "redirect",
             SkipReason::StaticAsset => "static_asset",
+            SkipReason::EventType => "event_type",
             SkipReason::Bot => "bot",
             SkipReason::Invalid => "invalid",
         }
@@ -85,6 +90,8 @@ impl Counts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileReport {
     pub path: PathBuf,
+    /// What was read: "lines" of a log, "rows" of a CSV export.
+    pub unit: &'static str,
     pub counts: Counts,
     /// The first line numbers (1-based) skipped for reasons that `keeps_line_numbers`.
     lines: [Vec<u64>; SkipReason::ALL.len()],
@@ -94,9 +101,10 @@ pub struct FileReport {
 }
 
 impl FileReport {
-    pub fn new(path: PathBuf) -> Self {
+    pub fn new(path: PathBuf, unit: &'static str) -> Self {
         Self {
             path,
+            unit,
             counts: Counts::default(),
             lines: Default::default(),
             error: None,
@@ -133,6 +141,11 @@ impl ImportReport {
         total
     }
 
+    /// What the files' counts are of (see `FileReport::unit`).
+    pub fn unit(&self) -> &'static str {
+        self.files.first().map_or("lines", |f| f.unit)
+    }
+
     /// True when every file was read to its end and every event stored.
     pub fn complete(&self) -> bool {
         self.refused == 0 && self.files.iter().all(|f| f.error.is_none())
@@ -143,12 +156,13 @@ impl ImportReport {
 /// not occur are left out.
 fn write_counts(
     f: &mut fmt::Formatter<'_>,
+    unit: &str,
     counts: &Counts,
     lines: Option<&[Vec<u64>; SkipReason::ALL.len()]>,
 ) -> fmt::Result {
     write!(
         f,
-        "read {} lines: imported {}, skipped {}",
+        "read {} {unit}: imported {}, skipped {}",
         counts.read,
         counts.imported,
         counts.skipped_total()
@@ -185,7 +199,7 @@ fn write_counts(
 impl fmt::Display for FileReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: ", self.path.display())?;
-        write_counts(f, &self.counts, Some(&self.lines))?;
+        write_counts(f, self.unit, &self.counts, Some(&self.lines))?;
         if let Some((line, error)) = &self.error {
             write!(f, "; reading stopped after line {line}: {error}")?;
         }
@@ -199,7 +213,7 @@ impl fmt::Display for ImportReport {
             writeln!(f, "{file}")?;
         }
         f.write_str("total: ")?;
-        write_counts(f, &self.total(), None)?;
+        write_counts(f, self.unit(), &self.total(), None)?;
         if self.refused > 0 {
             write!(
                 f,
@@ -217,7 +231,7 @@ mod tests {
 
     #[test]
     fn the_summary_names_each_reason_that_occurred_with_line_numbers_for_malformed_lines() {
-        let mut a = FileReport::new("access.log".into());
+        let mut a = FileReport::new("access.log".into(), "lines");
         a.counts.read = 30;
         a.counts.imported = 3;
         a.skip(SkipReason::Bot, 1);
@@ -225,7 +239,7 @@ mod tests {
             a.skip(SkipReason::Malformed, line);
         }
         a.skip(SkipReason::StaticAsset, 2);
-        let mut b = FileReport::new("access.log.1.gz".into());
+        let mut b = FileReport::new("access.log.1.gz".into(), "lines");
         b.counts.read = 2;
         b.counts.imported = 1;
         b.skip(SkipReason::Invalid, 2);

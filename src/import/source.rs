@@ -1,10 +1,8 @@
-//! Log files as streams of lines: plain or gzip (told apart by the magic bytes, since rotated
+//! Files as streams of bytes and lines: plain or gzip (told apart by the magic bytes, since rotated
 //! names vary: `access.log.2.gz`, `access.log-20261010`), read in bounded chunks so a file of any
 //! size takes a few hundred KiB of memory. Compressed bytes consumed are counted for the
 //! progress bar.
 
-use super::combined;
-use chrono::{DateTime, Utc};
 use flate2::bufread::MultiGzDecoder;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -18,7 +16,7 @@ const BUFFER_BYTES: usize = 256 * 1024;
 /// far below this even with long user agents and referrers.
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
 /// How far into a file to look for its first timestamp.
-const PROBE_LINES: usize = 1000;
+pub const PROBE_ROWS: usize = 1000;
 
 pub enum Line<'a> {
     /// The line without its `\n` or `\r\n`.
@@ -31,22 +29,26 @@ pub struct LineReader {
     buf: Vec<u8>,
 }
 
+/// `path`'s bytes, inflated when it is gzip, adding every byte read from disk to `consumed`.
+pub fn open(path: &Path, consumed: Arc<AtomicU64>) -> io::Result<Box<dyn BufRead + Send>> {
+    let file = File::open(path)?;
+    let mut raw = BufReader::with_capacity(BUFFER_BYTES, Counting { file, consumed });
+    Ok(if raw.fill_buf()?.starts_with(&GZIP_MAGIC) {
+        // Multi-member: `cat a.gz b.gz` is a valid gzip file too.
+        Box::new(BufReader::with_capacity(
+            BUFFER_BYTES,
+            MultiGzDecoder::new(raw),
+        ))
+    } else {
+        Box::new(raw)
+    })
+}
+
 impl LineReader {
-    /// Opens `path`, adding every byte read from disk to `consumed`.
+    /// Opens `path` (see `open`).
     pub fn open(path: &Path, consumed: Arc<AtomicU64>) -> io::Result<Self> {
-        let file = File::open(path)?;
-        let mut raw = BufReader::with_capacity(BUFFER_BYTES, Counting { file, consumed });
-        let inner: Box<dyn BufRead + Send> = if raw.fill_buf()?.starts_with(&GZIP_MAGIC) {
-            // Multi-member: `cat a.gz b.gz` is a valid gzip file too.
-            Box::new(BufReader::with_capacity(
-                BUFFER_BYTES,
-                MultiGzDecoder::new(raw),
-            ))
-        } else {
-            Box::new(raw)
-        };
         Ok(Self {
-            inner,
+            inner: open(path, consumed)?,
             buf: Vec::with_capacity(1024),
         })
     }
@@ -78,27 +80,6 @@ impl LineReader {
         line = line.strip_suffix(b"\r").unwrap_or(line);
         Ok(Some(Line::Bytes(line)))
     }
-}
-
-/// The time of the first readable line among the first `PROBE_LINES`, to order files by.
-/// Fails when the file cannot be opened or decompressed.
-pub fn first_timestamp(path: &Path) -> io::Result<Option<DateTime<Utc>>> {
-    let mut lines = LineReader::open(path, Arc::default())?;
-    for _ in 0..PROBE_LINES {
-        match lines.next_line()? {
-            None => break,
-            Some(Line::TooLong) => {}
-            Some(Line::Bytes(bytes)) => {
-                if let Some(line) = std::str::from_utf8(bytes)
-                    .ok()
-                    .and_then(|text| combined::parse(text).ok())
-                {
-                    return Ok(Some(line.time));
-                }
-            }
-        }
-    }
-    Ok(None)
 }
 
 struct Counting {

@@ -2,8 +2,8 @@
 //! a bot). Cheap checks run first — JSON, site, user agent — so junk and bots cost little;
 //! enrichment (URL, referrer, GeoIP, visitor hash) runs only for events we will keep.
 
-use super::enrich::geoip::GeoIp;
-use super::enrich::useragent::{BotReason, Classified};
+use super::enrich::geoip::{Geo, GeoIp};
+use super::enrich::useragent::{BotReason, Classified, UserAgent};
 use super::enrich::{classify_user_agent, referrer};
 use super::error::CollectError;
 use super::sites::SiteCache;
@@ -60,6 +60,75 @@ pub struct RequestMeta<'a> {
     pub received_at: DateTime<Utc>,
 }
 
+/// A row of another analytics tool's export (`footfall import`): there is no IP address, so the
+/// visitor is the export's own visitor or session key, hashed with the day's salt as an IP and
+/// user agent are, and the place is what the export recorded.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportMeta<'a> {
+    /// Never stored: only its keyed hash is.
+    pub visitor_key: &'a str,
+    pub agent: ExportAgent<'a>,
+    pub geo: &'a Geo,
+    pub received_at: DateTime<Utc>,
+}
+
+/// The browser of an exported row: a user agent the export kept, classified as the listener
+/// classifies it, or the browser, OS and device as the export names them (already mapped to
+/// footfall's names, bots told apart).
+#[derive(Debug, Clone, Copy)]
+pub enum ExportAgent<'a> {
+    UserAgent(&'a str),
+    Named(&'a Classified),
+}
+
+/// Who sent an event: a request (live, or logged by a web server) or an export's row.
+#[derive(Clone, Copy)]
+enum Client<'a> {
+    Request(RequestMeta<'a>),
+    Export(ExportMeta<'a>),
+}
+
+impl Client<'_> {
+    fn received_at(&self) -> DateTime<Utc> {
+        match self {
+            Client::Request(meta) => meta.received_at,
+            Client::Export(meta) => meta.received_at,
+        }
+    }
+
+    fn classify(&self) -> Classified {
+        match self {
+            Client::Request(meta) => classify_user_agent(meta.user_agent),
+            Client::Export(ExportMeta {
+                agent: ExportAgent::UserAgent(ua),
+                ..
+            }) => classify_user_agent(ua),
+            Client::Export(ExportMeta {
+                agent: ExportAgent::Named(named),
+                ..
+            }) => (*named).clone(),
+        }
+    }
+
+    fn geo(&self, geoip: Option<&GeoIp>) -> Geo {
+        match self {
+            Client::Request(meta) => geoip.map(|g| g.lookup(meta.ip)).unwrap_or_default(),
+            Client::Export(meta) => meta.geo.clone(),
+        }
+    }
+
+    fn visitor(&self, site: &Site, ctx: Enrichment<'_>) -> VisitorId {
+        match self {
+            Client::Request(meta) => visitor(site, *meta, ctx),
+            Client::Export(meta) => ctx.salts.export_visitor_id(
+                local_day(site, meta.received_at),
+                site.id,
+                meta.visitor_key,
+            ),
+        }
+    }
+}
+
 /// Lookups the parser needs; all in memory.
 #[derive(Clone, Copy)]
 pub struct Enrichment<'a> {
@@ -82,6 +151,24 @@ pub fn parse(
     meta: RequestMeta<'_>,
     ctx: Enrichment<'_>,
 ) -> Result<Parsed, CollectError> {
+    parse_from(body, Client::Request(meta), ctx)
+}
+
+/// `parse` for a row of an export. `"n":"engagement"` is refused: exports name custom events
+/// freely, and one named so is no engagement update of footfall's tracker.
+pub fn parse_exported(
+    body: &[u8],
+    meta: ExportMeta<'_>,
+    ctx: Enrichment<'_>,
+) -> Result<Parsed, CollectError> {
+    parse_from(body, Client::Export(meta), ctx)
+}
+
+fn parse_from(
+    body: &[u8],
+    client: Client<'_>,
+    ctx: Enrichment<'_>,
+) -> Result<Parsed, CollectError> {
     let mut de = serde_json::Deserializer::from_slice(body);
     let payload: Payload<'_> = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -100,13 +187,18 @@ pub fn parse(
         .get(&domain)
         .ok_or_else(|| CollectError::UnknownSite(truncate_chars(&domain, 100).to_owned()))?;
 
-    let ua = match classify_user_agent(meta.user_agent) {
+    let ua: UserAgent = match client.classify() {
         Classified::Bot(why) => return Ok(Parsed::Bot(why)),
         Classified::Human(ua) => ua,
     };
 
     if payload.n.trim() == ENGAGEMENT {
-        return engagement(&payload, &site, meta, ctx).map(Parsed::Engagement);
+        return match client {
+            Client::Request(meta) => engagement(&payload, &site, meta, ctx).map(Parsed::Engagement),
+            Client::Export(_) => Err(CollectError::InvalidField(format!(
+                "field n (event name): {ENGAGEMENT:?} is reserved for the tracker's engagement updates"
+            ))),
+        };
     }
     let name = EventName::parse(&payload.n).map_err(|e| CollectError::InvalidField(e.0))?;
     let revenue = match &payload.revenue {
@@ -144,12 +236,12 @@ pub fn parse(
         Some(r) if !r.is_empty() => referrer::source(r, site.domain.as_str()),
         _ => None,
     };
-    let geo = ctx.geoip.map(|g| g.lookup(meta.ip)).unwrap_or_default();
-    let visitor_id = visitor(&site, meta, ctx);
+    let geo = client.geo(ctx.geoip);
+    let visitor_id = client.visitor(&site, ctx);
 
     Ok(Parsed::Event(Box::new(Event {
         site_id: site.id,
-        created_at: meta.received_at,
+        created_at: client.received_at(),
         visitor_id,
         hostname: host.to_owned(),
         path,
@@ -225,13 +317,15 @@ fn page(u: &str, site: &Site) -> Result<(url::Url, PagePath), CollectError> {
 /// across midnight UTC on a site in New York stays one visitor.
 fn visitor(site: &Site, meta: RequestMeta<'_>, ctx: Enrichment<'_>) -> VisitorId {
     ctx.salts.visitor_id(
-        meta.received_at
-            .with_timezone(&site.timezone.0)
-            .date_naive(),
+        local_day(site, meta.received_at),
         site.id,
         meta.ip,
         meta.user_agent,
     )
+}
+
+fn local_day(site: &Site, at: DateTime<Utc>) -> chrono::NaiveDate {
+    at.with_timezone(&site.timezone.0).date_naive()
 }
 
 /// UTM parameters from the page URL; every other query parameter is dropped (it may carry

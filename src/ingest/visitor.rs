@@ -83,6 +83,12 @@ pub trait SaltSource: Send + Sync {
     fn visitor_id(&self, day: NaiveDate, site: SiteId, ip: IpAddr, user_agent: &str) -> VisitorId {
         hash(&self.key_for(day), site, ip, user_agent)
     }
+
+    /// The visitor id for a row of another tool's export on `day`, from that export's own
+    /// visitor or session key (it has no IP address).
+    fn export_visitor_id(&self, day: NaiveDate, site: SiteId, key: &str) -> VisitorId {
+        hash_export_key(&self.key_for(day), site, key)
+    }
 }
 
 impl SaltSource for Salts {
@@ -112,10 +118,25 @@ pub fn hash(key: &[u8; 32], site: SiteId, ip: IpAddr, user_agent: &str) -> Visit
     hasher.update(&site.0.to_le_bytes());
     hasher.update(&ip16);
     hasher.update(user_agent.as_bytes());
+    id_of(&hasher)
+}
+
+/// The id is the digest's first 8 bytes.
+fn id_of(hasher: &blake3::Hasher) -> VisitorId {
     let digest = hasher.finalize();
     let mut first = [0u8; 8];
     first.copy_from_slice(&digest.as_bytes()[..8]);
     VisitorId(i64::from_le_bytes(first))
+}
+
+/// `hash` for an export's visitor key. The day's key is first derived for this use, so no
+/// export key can hash to the id of some IP address and user agent.
+pub fn hash_export_key(key: &[u8; 32], site: SiteId, export_key: &str) -> VisitorId {
+    let derived = blake3::keyed_hash(key, b"footfall: visitor key of an imported export");
+    let mut hasher = blake3::Hasher::new_keyed(derived.as_bytes());
+    hasher.update(&site.0.to_le_bytes());
+    hasher.update(export_key.as_bytes());
+    id_of(&hasher)
 }
 
 /// Re-checks the salts every `every` (a new date's salt exists a day before it is used). Concurrent
@@ -174,6 +195,16 @@ mod tests {
         assert_eq!(salts.key_for(day(12)), [2; 32]);
         assert_eq!(salts.key_for(day(9)), [1; 32]);
         assert_eq!(Salts::default().key_for(day(9)), [0; 32]);
+    }
+
+    #[test]
+    fn an_export_key_hashes_per_day_key_and_site_and_never_as_an_address_would() {
+        let key = [7u8; 32];
+        let a = hash_export_key(&key, SiteId(1), "session-1");
+        assert_eq!(a, hash_export_key(&key, SiteId(1), "session-1"));
+        assert_ne!(a, hash_export_key(&[8u8; 32], SiteId(1), "session-1"));
+        assert_ne!(a, hash_export_key(&key, SiteId(2), "session-1"));
+        assert_ne!(a, hash_export_key(&key, SiteId(1), "session-2"));
     }
 
     #[test]
