@@ -9,6 +9,7 @@ pub mod error;
 pub mod listener;
 pub mod logic;
 pub mod parser;
+pub mod payload;
 pub mod pixel;
 pub mod queue;
 pub mod sites;

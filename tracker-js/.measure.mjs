@@ -1,0 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { transform } from 'esbuild';
+import { minify } from 'terser';
+import { gzipSync } from 'node:zlib';
+const [file, flagsArg, mode] = process.argv.slice(2);
+const FLAGS = ['ENGAGEMENT', 'COMPAT', 'PLAUSIBLE_ONLY', 'HASH', 'MANUAL', 'OUTBOUND', 'DOWNLOADS', 'FILES', 'TAGGED', 'PROPS', 'EXCLUSIONS', 'PA'];
+const flags = (flagsArg||'').split(',');
+const src = readFileSync(file, 'utf8');
+const { code } = await transform(src, { minify: true, target: 'es2020', format: 'iife', legalComments: 'none', charset: 'utf8', define: Object.fromEntries(FLAGS.map(f => [f, String(flags.includes(f))])) });
+const t = (await minify(code, { ecma: 2020, compress: { passes: 3, unsafe_arrows: true, ...JSON.parse(process.env.TO||"{}") }, mangle: true, format: { comments: false } })).code + '\n';
+console.log('esbuild', gzipSync(code, {level: 9}).length, 'terser', gzipSync(t, {level: 9}).length);
