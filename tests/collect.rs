@@ -965,6 +965,16 @@ impl IngestStore for FlakyStore {
     async fn set_site_retention(&self, site: SiteId, days: Option<u32>) -> Result<(), StoreError> {
         self.inner.set_site_retention(site, days).await
     }
+    async fn umami_ids(&self) -> Result<Vec<(footfall::domain::UmamiId, SiteId)>, StoreError> {
+        self.inner.umami_ids().await
+    }
+    async fn set_umami_id(
+        &self,
+        site: SiteId,
+        id: Option<&footfall::domain::UmamiId>,
+    ) -> Result<(), StoreError> {
+        self.inner.set_umami_id(site, id).await
+    }
 }
 
 both_backends!(

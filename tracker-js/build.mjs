@@ -14,6 +14,8 @@ import { minify } from 'terser';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const SOURCE = join(here, 'src', 'tracker.js');
+/** The source a build is made from: tracker.js unless it names another file in src/. */
+export const sourceOf = (options) => (options.source ? join(here, 'src', options.source) : SOURCE);
 export const OUT_DIR = join(here, '..', 'static', 'js');
 export const OUT = join(OUT_DIR, 'script.js');
 
@@ -75,6 +77,8 @@ export const VARIANTS = {
   // Plausible's per-site pa-*.js: pageviews and custom events, with the plausible.init() options
   // footfall has (tagged events, outbound links and downloads do not fit in its 1 KiB too).
   'plausible/pa.js': { flags: ['COMPAT', 'PLAUSIBLE_ONLY', 'PA'], budget: 1024 },
+  // What Umami's snippet loads (served at /script.js): src/umami.js.
+  'umami.js': { source: 'umami.js', flags: [], budget: 1024 },
 };
 
 /** Returns {js, gz, br} as Buffers for the given tracker source text. */
@@ -112,10 +116,10 @@ export async function buildBuffers(source, { flags = [] } = {}) {
 }
 
 export async function build() {
-  const source = await readFile(SOURCE, 'utf8');
   await mkdir(OUT_DIR, { recursive: true });
   const built = {};
   for (const [name, options] of Object.entries(VARIANTS)) {
+    const source = await readFile(sourceOf(options), 'utf8');
     const { js, gz, br } = (built[name] = await buildBuffers(source, options));
     const out = join(OUT_DIR, name);
     await mkdir(dirname(out), { recursive: true });

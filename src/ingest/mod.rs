@@ -14,5 +14,6 @@ pub mod pixel;
 pub mod queue;
 pub mod sites;
 pub mod spool;
+pub mod umami;
 pub mod visitor;
 pub mod writer;

@@ -2,6 +2,7 @@
 //! reports engaged time and scroll depth (too big for the default's 1 KiB budget); and every
 //! other file a Plausible snippet may name (`/js/script.hash.outbound-links.js`, `pa-….js`,
 //! see `plausible_file`), each mapped onto the build with the features its name asks for.
+//! `GET /script.js` (Umami's snippet) serves `static/js/umami.js`, which posts to `/api/send`.
 //! Embedded in the binary from `static/js/` (built from `tracker-js/` and committed, so
 //! building footfall needs no Node). Served precompressed when the client accepts brotli or
 //! gzip, with a long cache lifetime and an ETag for revalidation.
@@ -46,6 +47,15 @@ static ENGAGEMENT: LazyLock<Script> = LazyLock::new(|| {
         include_bytes!("../../static/js/script.engagement.js"),
         include_bytes!("../../static/js/script.engagement.js.gz"),
         include_bytes!("../../static/js/script.engagement.js.br"),
+    )
+});
+
+/// What Umami's snippet loads: footfall's tracker that speaks Umami's `/api/send`.
+static UMAMI: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        include_bytes!("../../static/js/umami.js"),
+        include_bytes!("../../static/js/umami.js.gz"),
+        include_bytes!("../../static/js/umami.js.br"),
     )
 });
 
@@ -120,7 +130,11 @@ fn plausible_file(file: &str) -> Result<String, String> {
 const CACHE_CONTROL: &str = "public, max-age=86400, stale-while-revalidate=604800";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/js/{file}", web::get().to(script));
+    cfg.route("/js/{file}", web::get().to(script)).route(
+        // Umami's snippet: `<script defer src="https://HOST/script.js" data-website-id="…">`.
+        "/script.js",
+        web::get().to(|req: HttpRequest| async move { serve(&UMAMI, &req) }),
+    );
 }
 
 async fn script(req: HttpRequest, file: web::Path<String>) -> HttpResponse {

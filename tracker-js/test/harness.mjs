@@ -7,7 +7,7 @@
 // checks that the committed static/js/script.js matches that build.
 import { readFileSync } from 'node:fs';
 import { JSDOM, VirtualConsole, requestInterceptor } from 'jsdom';
-import { buildBuffers, SOURCE, VARIANTS } from '../build.mjs';
+import { buildBuffers, sourceOf, VARIANTS } from '../build.mjs';
 
 export const SCRIPT_URL = 'https://stats.example.com/js/script.js';
 
@@ -22,7 +22,7 @@ export async function trackerCode(variant = 'script.js') {
   if (variant === false) variant = 'script.js';
   const options = VARIANTS[variant];
   if (!options) throw new Error(`no build ${variant}`);
-  built[variant] ??= (await buildBuffers(readFileSync(SOURCE, 'utf8'), options)).js.toString();
+  built[variant] ??= (await buildBuffers(readFileSync(sourceOf(options), 'utf8'), options)).js.toString();
   return built[variant];
 }
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync, gunzipSync, brotliDecompressSync } from 'node:zlib';
-import { buildBuffers, SOURCE, OUT_DIR, VARIANTS, PLAUSIBLE_EXTENSIONS, FLAGS } from '../build.mjs';
+import { buildBuffers, sourceOf, OUT_DIR, VARIANTS, PLAUSIBLE_EXTENSIONS, FLAGS } from '../build.mjs';
 
 test('the default script.js keeps its 1,024 B budget', () => {
   assert.equal(VARIANTS['script.js'].budget, 1024);
@@ -41,7 +41,7 @@ for (const [name, options] of Object.entries(VARIANTS)) {
   });
 
   test(`committed ${name} is up to date with src/tracker.js (run \`npm run build\`)`, async () => {
-    const fresh = await buildBuffers(readFileSync(SOURCE, 'utf8'), options);
+    const fresh = await buildBuffers(readFileSync(sourceOf(options), 'utf8'), options);
     assert.ok(fresh.js.equals(committed.js), `static/js/${name} is stale: run \`npm run build\` in tracker-js/`);
     // The compressed siblings are checked by content, not bytes: another zlib
     // build (other Node version or CPU features) may legitimately pick a
@@ -52,7 +52,7 @@ for (const [name, options] of Object.entries(VARIANTS)) {
   });
 
   test(`${name}: build is deterministic`, async () => {
-    const source = readFileSync(SOURCE, 'utf8');
+    const source = readFileSync(sourceOf(options), 'utf8');
     const [a, b] = [await buildBuffers(source, options), await buildBuffers(source, options)];
     for (const kind of ['js', 'gz', 'br']) assert.ok(a[kind].equals(b[kind]), kind);
   });
