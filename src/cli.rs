@@ -249,7 +249,11 @@ async fn site(url: &str, cmd: SiteCommand) -> anyhow::Result<()> {
             let umami_id = umami_id.as_deref().map(UmamiId::parse).transpose()?;
             // Checked before the site is added, so that a taken id adds nothing.
             if let Some(id) = &umami_id
-                && store.umami_ids().await?.iter().any(|(taken, _)| taken == id)
+                && store
+                    .umami_ids()
+                    .await?
+                    .iter()
+                    .any(|(taken, _)| taken == id)
             {
                 return Err(StoreError::UmamiIdTaken(id.to_string()).into());
             }
@@ -304,7 +308,9 @@ async fn site(url: &str, cmd: SiteCommand) -> anyhow::Result<()> {
                 println!("no sites yet: add one with `footfall site add example.com`");
             }
             for site in sites {
-                let id = umami.get(&site.id).map_or("-".to_owned(), ToString::to_string);
+                let id = umami
+                    .get(&site.id)
+                    .map_or("-".to_owned(), ToString::to_string);
                 println!(
                     "{}\t{}\t{}\t{id}",
                     site.id.0,

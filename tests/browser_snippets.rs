@@ -49,7 +49,10 @@ fn pages() -> HashMap<&'static str, String> {
     pages.insert(
         "/hash",
         page(
-            &plausible("script.hash.js", &format!(r#" data-api="{STATS}/api/event""#)),
+            &plausible(
+                "script.hash.js",
+                &format!(r#" data-api="{STATS}/api/event""#),
+            ),
             "",
         ),
     );
@@ -78,7 +81,10 @@ fn pages() -> HashMap<&'static str, String> {
     );
     pages.insert(
         "/props",
-        page(&plausible("script.pageview-props.js", r#" event-author="Ann""#), ""),
+        page(
+            &plausible("script.pageview-props.js", r#" event-author="Ann""#),
+            "",
+        ),
     );
     pages.insert(
         "/admin/secret",
@@ -170,19 +176,17 @@ fn serve_pages(pages: HashMap<&'static str, String>) -> (u16, actix_web::dev::Se
     use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
     let pages = web::Data::new(pages);
     let server = HttpServer::new(move || {
-        App::new()
-            .app_data(pages.clone())
-            .default_service(web::to(
-                |req: HttpRequest, pages: web::Data<HashMap<&'static str, String>>| async move {
-                    let body = pages
-                        .get(req.path())
-                        .cloned()
-                        .unwrap_or_else(|| page("", "<p>elsewhere</p>"));
-                    HttpResponse::Ok()
-                        .content_type("text/html; charset=utf-8")
-                        .body(body)
-                },
-            ))
+        App::new().app_data(pages.clone()).default_service(web::to(
+            |req: HttpRequest, pages: web::Data<HashMap<&'static str, String>>| async move {
+                let body = pages
+                    .get(req.path())
+                    .cloned()
+                    .unwrap_or_else(|| page("", "<p>elsewhere</p>"));
+                HttpResponse::Ok()
+                    .content_type("text/html; charset=utf-8")
+                    .body(body)
+            },
+        ))
     })
     .workers(1)
     .bind(("127.0.0.1", 0))
@@ -195,7 +199,14 @@ fn serve_pages(pages: HashMap<&'static str, String>) -> (u16, actix_web::dev::Se
 }
 
 /// One stored event as this test checks it.
-type Row = (String, String, String, Option<Value>, Option<i64>, Option<String>);
+type Row = (
+    String,
+    String,
+    String,
+    Option<Value>,
+    Option<i64>,
+    Option<String>,
+);
 
 fn row(e: &StoredEvent) -> Row {
     (
@@ -227,7 +238,10 @@ async fn every_snippet_variant_stores_what_its_visitor_did(backend: Backend) {
         let status = app
             .client
             .post(format!("{}/api/send", app.address))
-            .header("User-Agent", "Googlebot/2.1 (+http://www.google.com/bot.html)")
+            .header(
+                "User-Agent",
+                "Googlebot/2.1 (+http://www.google.com/bot.html)",
+            )
             .body(probe.to_string())
             .send()
             .await
@@ -236,7 +250,10 @@ async fn every_snippet_variant_stores_what_its_visitor_did(backend: Backend) {
         if status == 200 {
             break;
         }
-        assert!(Instant::now() < deadline, "the Umami id never reached the collector");
+        assert!(
+            Instant::now() < deadline,
+            "the Umami id never reached the collector"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
@@ -255,7 +272,14 @@ async fn every_snippet_variant_stores_what_its_visitor_did(backend: Backend) {
 
     let expected: Vec<Row> = {
         let r = |name: &str, path: &str, props: Option<Value>| {
-            (name.to_owned(), "example.com".to_owned(), path.to_owned(), props, None, None)
+            (
+                name.to_owned(),
+                "example.com".to_owned(),
+                path.to_owned(),
+                props,
+                None,
+                None,
+            )
         };
         vec![
             // script.js with Plausible's stub: the queued call comes after the pageview.
@@ -304,7 +328,11 @@ async fn every_snippet_variant_stores_what_its_visitor_did(backend: Backend) {
             r("pageview", "/props", Some(json!({"author": "Ann"}))),
             r("pageview", "/blog", None),
             r("pageview", "/combination", None),
-            r("Docs", "/combination", Some(json!({"url": "http://other.org/docs"}))),
+            r(
+                "Docs",
+                "/combination",
+                Some(json!({"url": "http://other.org/docs"})),
+            ),
             r("pageview", "/pa", None),
             r("pageview", "/umami", None),
             r("Signup", "/umami", Some(json!({"plan": "pro"}))),
@@ -347,7 +375,11 @@ async fn every_snippet_variant_stores_what_its_visitor_did(backend: Backend) {
     assert_eq!(stored, expected, "driver: {report}");
     for e in &events {
         // The visitor's browser, not a bot; its viewport (Umami: its screen) width.
-        assert_eq!((e.browser.as_str(), e.device.as_str()), ("Chrome", "desktop"), "{e:?}");
+        assert_eq!(
+            (e.browser.as_str(), e.device.as_str()),
+            ("Chrome", "desktop"),
+            "{e:?}"
+        );
         assert_eq!(e.viewport_width, Some(1280), "{e:?}");
         assert_eq!(e.revenue_currency.is_some(), e.name == "Purchase", "{e:?}");
     }

@@ -252,7 +252,11 @@ async fn plausible_fields_with_bad_values_are_refused_naming_the_field(backend: 
             400,
             "missing field `d`",
         ),
-        (format!(r#"{{"n":"pageview",{page},"h":2}}"#), 400, "field h"),
+        (
+            format!(r#"{{"n":"pageview",{page},"h":2}}"#),
+            400,
+            "field h",
+        ),
         (
             format!(r#"{{"n":"pageview",{page},"hashMode":"yes"}}"#),
             400,
@@ -307,9 +311,7 @@ async fn plausible_fields_with_bad_values_are_refused_naming_the_field(backend: 
     db.cleanup().await;
 }
 
-async fn every_plausible_script_name_is_served_and_unknown_ones_are_a_clear_404(
-    backend: Backend,
-) {
+async fn every_plausible_script_name_is_served_and_unknown_ones_are_a_clear_404(backend: Backend) {
     let Some(app) = TestApp::spawn(backend, Options::default()).await else {
         return;
     };
@@ -360,7 +362,10 @@ async fn every_plausible_script_name_is_served_and_unknown_ones_are_a_clear_404(
         etags.insert(name, etag(&response));
         let body = response.text().await.unwrap_or_default();
         assert!(body.contains("/api/event"), "{name}");
-        assert!(body.contains("plausible"), "{name}: answers to window.plausible");
+        assert!(
+            body.contains("plausible"),
+            "{name}: answers to window.plausible"
+        );
     }
     // The same extensions in another order are the same file; the ones footfall has no
     // behaviour for change nothing.
@@ -401,7 +406,10 @@ async fn every_plausible_script_name_is_served_and_unknown_ones_are_a_clear_404(
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(umami.status(), 200);
     let body = umami.text().await.unwrap_or_default();
-    assert!(body.contains("/api/send") && body.contains("umami"), "{body}");
+    assert!(
+        body.contains("/api/send") && body.contains("umami"),
+        "{body}"
+    );
     let (_, _, db) = app.stop().await;
     db.cleanup().await;
 }

@@ -178,7 +178,8 @@ async fn an_update_goes_to_the_latest_pageview_of_its_path_in_the_visit(backend:
         post(&app, &support::pageview(path), CHROME_UA).await;
     }
     // Hash mode (`h`), as the tracker sends it with data-hash.
-    let hash_pageview = r#"{"n":"pageview","u":"https://example.com/app#/settings","d":"example.com","h":1}"#;
+    let hash_pageview =
+        r#"{"n":"pageview","u":"https://example.com/app#/settings","d":"example.com","h":1}"#;
     post(&app, hash_pageview, CHROME_UA).await;
     app.wait_for_events("example.com", 4).await;
     post(&app, &update("/a", "1200", "30"), CHROME_UA).await;

@@ -23,14 +23,24 @@ async fn umami_ids_are_added_set_listed_and_refused_when_bad_or_taken(backend: B
         return;
     };
     let run = |args: &[&str]| footfall(&db, args);
-    let added = run(&["site", "add", "example.com", "--umami-id", &ID.to_uppercase()]);
+    let added = run(&[
+        "site",
+        "add",
+        "example.com",
+        "--umami-id",
+        &ID.to_uppercase(),
+    ]);
     assert!(added.status.success(), "{}", text(&added.stderr));
     assert!(text(&added.stdout).contains(&format!("Umami website id {ID}")));
     assert!(run(&["site", "add", "other.org"]).status.success());
 
     let taken = run(&["site", "add", "third.net", "--umami-id", ID]);
     assert!(!taken.status.success());
-    assert!(text(&taken.stderr).contains("belongs to another site"), "{}", text(&taken.stderr));
+    assert!(
+        text(&taken.stderr).contains("belongs to another site"),
+        "{}",
+        text(&taken.stderr)
+    );
     let bad = run(&["site", "add", "third.net", "--umami-id", "not-a-uuid"]);
     assert!(!bad.status.success());
     assert!(text(&bad.stderr).contains("is not an Umami website id"));
@@ -45,7 +55,10 @@ async fn umami_ids_are_added_set_listed_and_refused_when_bad_or_taken(backend: B
     assert!(text(&unknown.stderr).contains("no site nowhere.org"));
 
     let list = text(&run(&["site", "list"]).stdout);
-    let rows: Vec<Vec<&str>> = list.lines().map(|l| l.split('\t').skip(1).collect()).collect();
+    let rows: Vec<Vec<&str>> = list
+        .lines()
+        .map(|l| l.split('\t').skip(1).collect())
+        .collect();
     assert_eq!(
         rows,
         [
@@ -55,7 +68,11 @@ async fn umami_ids_are_added_set_listed_and_refused_when_bad_or_taken(backend: B
         "{list}"
     );
     // A failed command changed nothing; `none` removes an id.
-    assert!(run(&["site", "set", "example.com", "--umami-id", "none"]).status.success());
+    assert!(
+        run(&["site", "set", "example.com", "--umami-id", "none"])
+            .status
+            .success()
+    );
     let list = text(&run(&["site", "list"]).stdout);
     assert!(list.contains("example.com\tUTC\t-"), "{list}");
     assert!(!list.contains("third.net"), "{list}");
@@ -86,7 +103,10 @@ async fn post_send(app: &TestApp, body: &str, content_type: &str, ua: &str) -> (
         .unwrap_or_else(|e| panic!("POST /api/send: {e}"));
     let status = response.status().as_u16();
     assert_eq!(
-        response.headers().get("access-control-allow-origin").map(|v| v.as_bytes()),
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.as_bytes()),
         Some(&b"*"[..])
     );
     (status, response.json().await.unwrap_or(Value::Null))
@@ -217,7 +237,11 @@ async fn api_send_answers_bots_unknown_ids_and_bad_values_as_umami_clients_expec
             404,
             "unknown Umami website id \"0f6c1c2e-3b1a-4c5d-9e8f-112233445566\"",
         ),
-        (with("website", json!("example.com")), 400, "field payload.website"),
+        (
+            with("website", json!("example.com")),
+            400,
+            "field payload.website",
+        ),
         (
             json!({"payload": ok}).to_string(),
             400,
@@ -228,7 +252,11 @@ async fn api_send_answers_bots_unknown_ids_and_bad_values_as_umami_clients_expec
             400,
             "field type",
         ),
-        (json!({"type": "event"}).to_string(), 400, "missing field `payload`"),
+        (
+            json!({"type": "event"}).to_string(),
+            400,
+            "missing field `payload`",
+        ),
         (
             event(json!({"website": ID, "url": "/x"})),
             400,

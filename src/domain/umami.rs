@@ -14,7 +14,11 @@ impl UmamiId {
         let id = input.trim().to_ascii_lowercase();
         let groups: Vec<&str> = id.split('-').collect();
         let shape = groups.iter().map(|g| g.len()).collect::<Vec<_>>() == [8, 4, 4, 4, 12];
-        if !shape || !groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_hexdigit())) {
+        if !shape
+            || !groups
+                .iter()
+                .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
             return Err(Invalid(format!(
                 "{:?} is not an Umami website id (a UUID such as 94db1cb1-74f4-4a40-ad6c-962362670409)",
                 super::truncate_chars(input, 60)
@@ -46,7 +50,13 @@ mod tests {
 
     #[test]
     fn anything_else_is_refused_with_an_example() {
-        for bad in ["", "example.com", "94db1cb1-74f4-4a40-ad6c-96236267040", "94db1cb1-74f4-4a40-ad6c-96236267040g", "94db1cb174f44a40ad6c962362670409"] {
+        for bad in [
+            "",
+            "example.com",
+            "94db1cb1-74f4-4a40-ad6c-96236267040",
+            "94db1cb1-74f4-4a40-ad6c-96236267040g",
+            "94db1cb174f44a40ad6c962362670409",
+        ] {
             let err = UmamiId::parse(bad).err().map(|e| e.0).unwrap_or_default();
             assert!(err.contains("is not an Umami website id"), "{bad}: {err}");
         }

@@ -21,8 +21,8 @@ pub const MAX_URL_CHARS: usize = 2048;
 /// site owner's doing, not the visitor's.
 const MAX_UTM_CHARS: usize = 300;
 
-pub use super::payload::Payload;
 use super::payload::Fields;
+pub use super::payload::Payload;
 
 /// What the listener knows about a request besides its body.
 #[derive(Debug, Clone, Copy)]

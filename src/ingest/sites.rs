@@ -66,9 +66,10 @@ impl SiteCache {
     /// look again, as for a domain.
     pub fn by_umami_id(&self, id: &str) -> Option<Arc<Site>> {
         let known = self.known.read().unwrap_or_else(|p| p.into_inner());
-        let hit = known.umami.get(id).and_then(|site| {
-            known.by_domain.values().find(|s| s.id == *site).cloned()
-        });
+        let hit = known
+            .umami
+            .get(id)
+            .and_then(|site| known.by_domain.values().find(|s| s.id == *site).cloned());
         if hit.is_none() {
             self.missed.notify_one();
         }

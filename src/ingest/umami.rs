@@ -191,7 +191,10 @@ fn umami_names(e: CollectError) -> CollectError {
             ("field u (page URL)", "field payload.url"),
             ("field u:", "field payload.url:"),
             ("field r (referrer)", "field payload.referrer"),
-            ("field w (viewport width)", "field payload.screen (its width)"),
+            (
+                "field w (viewport width)",
+                "field payload.screen (its width)",
+            ),
         ]
         .iter()
         .fold(message, |m, (from, to)| m.replace(from, to))
@@ -208,7 +211,10 @@ async fn preflight() -> HttpResponse {
     HttpResponse::NoContent()
         .insert_header(("Access-Control-Allow-Origin", "*"))
         .insert_header(("Access-Control-Allow-Methods", "POST, OPTIONS"))
-        .insert_header(("Access-Control-Allow-Headers", "Content-Type, x-umami-cache"))
+        .insert_header((
+            "Access-Control-Allow-Headers",
+            "Content-Type, x-umami-cache",
+        ))
         .insert_header(("Access-Control-Max-Age", "86400"))
         .finish()
 }

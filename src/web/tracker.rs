@@ -93,10 +93,16 @@ fn plausible_file(file: &str) -> Result<String, String> {
         .strip_suffix(".js")
         .ok_or_else(|| format!("no such script {file:?}: scripts end in .js"))?;
     if let Some(id) = stem.strip_prefix("pa-") {
-        if !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        if !id.is_empty()
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
             return Ok("pa.js".to_owned());
         }
-        return Err(format!("no such script {file:?}: a per-site script is pa-<letters, digits, - or _>.js"));
+        return Err(format!(
+            "no such script {file:?}: a per-site script is pa-<letters, digits, - or _>.js"
+        ));
     }
     let mut parts = stem.split('.');
     if !matches!(parts.next(), Some("script" | "plausible")) {
@@ -213,8 +219,14 @@ mod tests {
     fn plausible_names_map_onto_one_build_whatever_the_order() {
         let file = |name: &str| plausible_file(name).unwrap_or_else(|e| e);
         assert_eq!(file("script.hash.js"), "script.hash.js");
-        assert_eq!(file("script.outbound-links.hash.js"), "script.hash.outbound-links.js");
-        assert_eq!(file("script.hash.outbound-links.js"), "script.hash.outbound-links.js");
+        assert_eq!(
+            file("script.outbound-links.hash.js"),
+            "script.hash.outbound-links.js"
+        );
+        assert_eq!(
+            file("script.hash.outbound-links.js"),
+            "script.hash.outbound-links.js"
+        );
         assert_eq!(
             file("plausible.tagged-events.file-downloads.manual.js"),
             "script.file-downloads.manual.tagged-events.js"
@@ -226,10 +238,18 @@ mod tests {
 
     #[test]
     fn unknown_names_and_extensions_are_refused_with_what_is_served() {
-        let err = plausible_file("script.hash.bogus.js").err().unwrap_or_default();
+        let err = plausible_file("script.hash.bogus.js")
+            .err()
+            .unwrap_or_default();
         assert!(err.contains("unknown script extension \"bogus\""), "{err}");
         assert!(err.contains("outbound-links"), "{err}");
-        for bad in ["other.js", "script.hash", "pa-.js", "pa-a/b.js", "script..js"] {
+        for bad in [
+            "other.js",
+            "script.hash",
+            "pa-.js",
+            "pa-a/b.js",
+            "script..js",
+        ] {
             assert!(plausible_file(bad).is_err(), "{bad}");
         }
     }
