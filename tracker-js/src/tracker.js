@@ -62,7 +62,8 @@ try {
   let script = doc.currentScript || [...doc.querySelectorAll('script[data-domain]')].pop();
   let data = script.dataset;
   let attr = (name) => script.getAttribute(name);
-  // HASH (script.hash.js) || false folds away in the other builds.
+  // Always on in script.hash.js; data-hash (or pa-*.js's hashBasedRouting)
+  // elsewhere.
   let hashMode = HASH || (PA ? 'hash' in data || config.hashBasedRouting : 'hash' in data);
   // Events go to the server that served the script unless told otherwise, so
   // self-hosters need no extra configuration. Throws (and so disables us) for
@@ -85,11 +86,11 @@ try {
   let matches =
     EXCLUSIONS &&
     ((list) =>
-    list?.split(',').some((pattern) =>
-      RegExp('^' + pattern.trim().replace(/\*\*?/g, (s) => (s[1] ? '.*' : '[^/]*')) + '/?$').test(
-        loc.pathname + (hashMode ? loc.hash : ''),
-      ),
-    ));
+      list?.split(',').some((pattern) =>
+        RegExp('^' + pattern.trim().replace(/\*\*?/g, (s) => (s[1] ? '.*' : '[^/]*')) + '/?$').test(
+          loc.pathname + (hashMode ? loc.hash : ''),
+        ),
+      ));
 
   // Checked per event rather than once, so flipping the opt-out flag or DNT
   // takes effect without a reload.
