@@ -2,7 +2,7 @@
 
 use crate::config::redact;
 use crate::config::{DEFAULT_DATABASE_URL, DEFAULT_LISTEN, ServeConfig};
-use crate::domain::{SiteDomain, TimeZone};
+use crate::domain::{SiteDomain, TimeZone, UmamiId};
 use crate::ingest::writer::WriterConfig;
 use crate::seed::{self, SeedOptions};
 use crate::startup::Application;
@@ -160,8 +160,20 @@ pub enum SiteCommand {
         /// IANA time zone for the dashboard's days and hours.
         #[arg(long, env = "FOOTFALL_SITE_TIMEZONE", default_value = "UTC")]
         timezone: String,
+        /// The site's Umami website id (a UUID), so Umami snippets and `/api/send` senders
+        /// reach it.
+        #[arg(long)]
+        umami_id: Option<String>,
     },
-    /// List registered sites.
+    /// Change a site's settings.
+    Set {
+        /// Domain of an existing site.
+        domain: String,
+        /// The site's Umami website id (a UUID); `none` removes it.
+        #[arg(long)]
+        umami_id: String,
+    },
+    /// List registered sites: id, domain, time zone, Umami website id.
     List,
 }
 
@@ -227,30 +239,84 @@ async fn open(url: &str) -> anyhow::Result<store::DynStore> {
 async fn site(url: &str, cmd: SiteCommand) -> anyhow::Result<()> {
     let store = open(url).await?;
     match cmd {
-        SiteCommand::Add { domain, timezone } => {
+        SiteCommand::Add {
+            domain,
+            timezone,
+            umami_id,
+        } => {
             let domain = SiteDomain::parse(&domain)?;
             let timezone = TimeZone::parse(&timezone)?;
-            match store.add_site(&domain, timezone).await {
-                Ok(site) => {
-                    println!(
-                        "added site {} (id {}, time zone {})",
-                        site.domain,
-                        site.id.0,
-                        site.timezone.name()
-                    );
-                    Ok(())
-                }
-                Err(e @ StoreError::SiteExists(_)) => Err(e.into()),
-                Err(e) => Err(anyhow::Error::new(e).context("adding the site")),
+            let umami_id = umami_id.as_deref().map(UmamiId::parse).transpose()?;
+            // Checked before the site is added, so that a taken id adds nothing.
+            if let Some(id) = &umami_id
+                && store
+                    .umami_ids()
+                    .await?
+                    .iter()
+                    .any(|(taken, _)| taken == id)
+            {
+                return Err(StoreError::UmamiIdTaken(id.to_string()).into());
             }
+            let site = match store.add_site(&domain, timezone).await {
+                Ok(site) => site,
+                Err(e @ StoreError::SiteExists(_)) => return Err(e.into()),
+                Err(e) => return Err(anyhow::Error::new(e).context("adding the site")),
+            };
+            let umami = match &umami_id {
+                Some(id) => {
+                    store.set_umami_id(site.id, Some(id)).await?;
+                    format!(", Umami website id {id}")
+                }
+                None => String::new(),
+            };
+            println!(
+                "added site {} (id {}, time zone {}{umami})",
+                site.domain,
+                site.id.0,
+                site.timezone.name()
+            );
+            Ok(())
+        }
+        SiteCommand::Set { domain, umami_id } => {
+            let domain = SiteDomain::parse(&domain)?;
+            let umami_id = match umami_id.trim() {
+                "none" | "" => None,
+                id => Some(UmamiId::parse(id)?),
+            };
+            let site = store
+                .list_sites()
+                .await?
+                .into_iter()
+                .find(|s| s.domain == domain)
+                .with_context(|| format!("no site {domain}: see `footfall site list`"))?;
+            store.set_umami_id(site.id, umami_id.as_ref()).await?;
+            match umami_id {
+                Some(id) => println!("site {domain}: Umami website id {id}"),
+                None => println!("site {domain}: no Umami website id"),
+            }
+            Ok(())
         }
         SiteCommand::List => {
             let sites = store.list_sites().await?;
+            let umami: std::collections::HashMap<_, _> = store
+                .umami_ids()
+                .await?
+                .into_iter()
+                .map(|(id, site)| (site, id))
+                .collect();
             if sites.is_empty() {
                 println!("no sites yet: add one with `footfall site add example.com`");
             }
             for site in sites {
-                println!("{}\t{}\t{}", site.id.0, site.domain, site.timezone.name());
+                let id = umami
+                    .get(&site.id)
+                    .map_or("-".to_owned(), ToString::to_string);
+                println!(
+                    "{}\t{}\t{}\t{id}",
+                    site.id.0,
+                    site.domain,
+                    site.timezone.name()
+                );
             }
             Ok(())
         }

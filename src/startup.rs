@@ -167,6 +167,7 @@ impl Application {
                 .app_data(auth.clone())
                 .configure(listener::configure)
                 .configure(crate::ingest::pixel::configure)
+                .configure(crate::ingest::umami::configure)
                 .configure(web::configure)
                 .configure(auth::configure)
                 .app_data(store_data.clone())

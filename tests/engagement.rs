@@ -174,18 +174,18 @@ async fn an_update_goes_to_the_latest_pageview_of_its_path_in_the_visit(backend:
     let Some(app) = TestApp::spawn(backend, Options::default()).await else {
         return;
     };
-    for path in ["/a", "/b", "/a", "/app#/settings"] {
+    for path in ["/a", "/b", "/a"] {
         post(&app, &support::pageview(path), CHROME_UA).await;
     }
+    // Hash mode (`h`), as the tracker sends it with data-hash.
+    let hash_pageview =
+        r#"{"n":"pageview","u":"https://example.com/app#/settings","d":"example.com","h":1}"#;
+    post(&app, hash_pageview, CHROME_UA).await;
     app.wait_for_events("example.com", 4).await;
     post(&app, &update("/a", "1200", "30"), CHROME_UA).await;
     // The query string is no part of the path; hash mode's fragment is.
-    post(
-        &app,
-        &update("/app?utm_source=x#/settings", "700", "100"),
-        CHROME_UA,
-    )
-    .await;
+    let hash_update = r#"{"n":"engagement","u":"https://example.com/app?utm_source=x#/settings","d":"example.com","h":1,"e":700,"s":100}"#;
+    post(&app, hash_update, CHROME_UA).await;
     wait_for_updates(&app, 2).await;
     assert_eq!(
         stored(&app.db).await,

@@ -7,6 +7,7 @@ mod engagement;
 mod event;
 mod revenue;
 mod site;
+mod umami;
 mod user;
 pub mod visits;
 
@@ -19,6 +20,7 @@ pub use event::{
 };
 pub use revenue::{Revenue, currency_code};
 pub use site::{Site, SiteDomain, SiteId, TimeZone};
+pub use umami::UmamiId;
 pub use user::{Email, User, UserId};
 
 /// Why an input could not become a domain value; the message names the problem for the client.

@@ -13,6 +13,10 @@ pub enum CollectError {
     InvalidField(String),
     #[error("unknown site {0:?} (field d): add it with `footfall site add`")]
     UnknownSite(String),
+    #[error(
+        "unknown Umami website id {0:?} (field payload.website): map it to a site with `footfall site set DOMAIN --umami-id {0}`"
+    )]
+    UnknownUmamiId(String),
     #[error("page host {host:?} (field u) is not {domain} or one of its subdomains")]
     HostMismatch { host: String, domain: String },
     #[error("request body is larger than {max} bytes")]
@@ -30,7 +34,7 @@ impl CollectError {
         match self {
             Self::InvalidJson(_) => Rejection::InvalidJson,
             Self::InvalidField(_) => Rejection::InvalidField,
-            Self::UnknownSite(_) => Rejection::UnknownSite,
+            Self::UnknownSite(_) | Self::UnknownUmamiId(_) => Rejection::UnknownSite,
             Self::HostMismatch { .. } => Rejection::HostMismatch,
             Self::TooLarge { .. } => Rejection::TooLarge,
             Self::UnsupportedMediaType(_) => Rejection::UnsupportedMediaType,
@@ -46,7 +50,7 @@ impl ResponseError for CollectError {
             Self::InvalidJson(_) | Self::InvalidField(_) | Self::HostMismatch { .. } => {
                 StatusCode::BAD_REQUEST
             }
-            Self::UnknownSite(_) => StatusCode::NOT_FOUND,
+            Self::UnknownSite(_) | Self::UnknownUmamiId(_) => StatusCode::NOT_FOUND,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::QueueFull | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,

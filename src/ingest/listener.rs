@@ -72,9 +72,17 @@ async fn accept(
         .finish())
 }
 
+/// What became of a body the collector took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ingested {
+    Queued,
+    /// From a bot: counted, not stored.
+    Bot,
+}
+
 impl Collector {
     /// Parses, enriches and queues one event body sent with `req`.
-    pub fn ingest(&self, req: &HttpRequest, body: &[u8]) -> Result<(), CollectError> {
+    pub fn ingest(&self, req: &HttpRequest, body: &[u8]) -> Result<Ingested, CollectError> {
         let user_agent = req
             .headers()
             .get(header::USER_AGENT)
@@ -100,6 +108,7 @@ impl Collector {
         match parser::parse(body, meta, ctx)? {
             Parsed::Bot(why) => {
                 self.metrics.bot(why);
+                return Ok(Ingested::Bot);
             }
             Parsed::Event(event) => {
                 self.queue.try_push(*event)?;
@@ -108,12 +117,12 @@ impl Collector {
             // Counted when written: applied, or unmatched (`footfall_engagement_*`).
             Parsed::Engagement(update) => self.queue.try_push(update)?,
         }
-        Ok(())
+        Ok(Ingested::Queued)
     }
 }
 
 /// Reads at most `MAX_BODY_BYTES`, refusing early when the declared length is already too big.
-async fn read_body(
+pub(crate) async fn read_body(
     req: &HttpRequest,
     mut payload: web::Payload,
 ) -> Result<web::BytesMut, CollectError> {

@@ -13,9 +13,6 @@ use crate::domain::{
     VisitorId, decode, strip_hidden_chars, truncate_chars,
 };
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use serde_json::value::RawValue;
-use std::borrow::Cow;
 use std::net::IpAddr;
 
 /// Longest accepted page URL and referrer, in characters.
@@ -24,33 +21,8 @@ pub const MAX_URL_CHARS: usize = 2048;
 /// site owner's doing, not the visitor's.
 const MAX_UTM_CHARS: usize = 300;
 
-/// The collection contract's JSON body (see DESIGN.md). Strings borrow from the request body.
-/// Public for `examples/ceiling.rs`, which measures parsing it and nothing else.
-#[derive(Debug, Deserialize)]
-pub struct Payload<'a> {
-    #[serde(borrow)]
-    n: Cow<'a, str>,
-    #[serde(borrow)]
-    u: Cow<'a, str>,
-    #[serde(borrow)]
-    d: Cow<'a, str>,
-    #[serde(borrow, default)]
-    r: Option<Cow<'a, str>>,
-    #[serde(default)]
-    w: Option<f64>,
-    #[serde(default)]
-    p: Option<serde_json::Map<String, serde_json::Value>>,
-    /// Revenue, `{"amount": 12.5, "currency": "EUR"}`; `null` is the same as absent (what
-    /// `JSON.stringify` makes of an unset option).
-    #[serde(rename = "$", default)]
-    revenue: Option<serde_json::Value>,
-    /// Engaged milliseconds and scroll depth (percent) of an engagement update, as written (see
-    /// `Figures::parse`). Ignored on other events: a tracker that sends them there loses nothing.
-    #[serde(borrow, default)]
-    e: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    s: Option<&'a RawValue>,
-}
+use super::payload::Fields;
+pub use super::payload::Payload;
 
 /// What the listener knows about a request besides its body.
 #[derive(Debug, Clone, Copy)]
@@ -180,19 +152,15 @@ fn parse_from(
     })?;
     de.end()
         .map_err(|e| CollectError::InvalidJson(e.to_string()))?;
-
-    let domain = payload.d.trim().to_ascii_lowercase();
-    let site = ctx
-        .sites
-        .get(&domain)
-        .ok_or_else(|| CollectError::UnknownSite(truncate_chars(&domain, 100).to_owned()))?;
+    let payload = payload.fields()?;
+    let site = site_of(payload.domain, ctx.sites)?;
 
     let ua: UserAgent = match client.classify() {
         Classified::Bot(why) => return Ok(Parsed::Bot(why)),
         Classified::Human(ua) => ua,
     };
 
-    if payload.n.trim() == ENGAGEMENT {
+    if payload.name.trim() == ENGAGEMENT {
         return match client {
             Client::Request(meta) => engagement(&payload, &site, meta, ctx).map(Parsed::Engagement),
             Client::Export(_) => Err(CollectError::InvalidField(format!(
@@ -200,8 +168,8 @@ fn parse_from(
             ))),
         };
     }
-    let name = EventName::parse(&payload.n).map_err(|e| CollectError::InvalidField(e.0))?;
-    let revenue = match &payload.revenue {
+    let name = EventName::parse(payload.name).map_err(|e| CollectError::InvalidField(e.0))?;
+    let revenue = match payload.revenue {
         None => None,
         // Revenue goals count custom events (a purchase); a page view earns nothing itself.
         Some(_) if name.is_pageview() => {
@@ -211,13 +179,13 @@ fn parse_from(
         }
         Some(value) => Some(Revenue::parse(value).map_err(|e| CollectError::InvalidField(e.0))?),
     };
-    let (url, path) = page(&payload.u, &site)?;
+    let (url, path) = page(payload.url, payload.hash_mode, &site)?;
     let host = url.host_str().unwrap_or_default();
-    let props = match &payload.p {
+    let props = match &payload.props {
         Some(map) => Props::parse(map).map_err(|e| CollectError::InvalidField(e.to_string()))?,
         None => Props::default(),
     };
-    let viewport_width = match payload.w {
+    let viewport_width = match payload.width {
         None => None,
         // Browsers report whole CSS pixels; anything outside this range is not a screen.
         Some(w) if (0.0..=100_000.0).contains(&w) => Some(w.round() as i32),
@@ -227,7 +195,7 @@ fn parse_from(
             ));
         }
     };
-    let referrer = match payload.r.as_deref().map(str::trim) {
+    let referrer = match payload.referrer.map(str::trim) {
         Some(r) if r.chars().count() > MAX_URL_CHARS => {
             return Err(CollectError::InvalidField(format!(
                 "field r (referrer) is longer than {MAX_URL_CHARS} characters"
@@ -268,14 +236,14 @@ fn parse_from(
 /// pageview carries them already, and a tracker that sends its page's props with every request
 /// (as some do) loses nothing.
 fn engagement(
-    payload: &Payload<'_>,
+    payload: &Fields<'_>,
     site: &Site,
     meta: RequestMeta<'_>,
     ctx: Enrichment<'_>,
 ) -> Result<Engagement, CollectError> {
-    let figures =
-        Figures::parse(payload.e, payload.s).map_err(|e| CollectError::InvalidField(e.0))?;
-    let (_, path) = page(&payload.u, site)?;
+    let figures = Figures::parse(payload.engaged, payload.scroll)
+        .map_err(|e| CollectError::InvalidField(e.0))?;
+    let (_, path) = page(payload.url, payload.hash_mode, site)?;
     Ok(Engagement {
         site_id: site.id,
         created_at: meta.received_at,
@@ -285,8 +253,31 @@ fn engagement(
     })
 }
 
-/// The page URL `u`, checked, and its path as stored (with the fragment in hash mode).
-fn page(u: &str, site: &Site) -> Result<(url::Url, PagePath), CollectError> {
+/// The site `d` names: as registered, else without a leading `www.`. Plausible's trackers may
+/// name several sites (`d: "a.com,b.com"`, one event for each); footfall stores it once, for
+/// the first it knows.
+pub fn site_of(d: &str, sites: &SiteCache) -> Result<std::sync::Arc<Site>, CollectError> {
+    let mut first = None;
+    for candidate in d.split(',') {
+        let domain = candidate.trim().to_ascii_lowercase();
+        let bare = domain.strip_prefix("www.");
+        if let Some(site) = sites
+            .get(&domain)
+            .or_else(|| bare.and_then(|bare| sites.get(bare)))
+        {
+            return Ok(site);
+        }
+        first.get_or_insert(domain);
+    }
+    let domain = first.unwrap_or_default();
+    Err(CollectError::UnknownSite(
+        truncate_chars(&domain, 100).to_owned(),
+    ))
+}
+
+/// The page URL `u`, checked, and its path as stored: with the fragment only in hash mode (`h`),
+/// as Plausible stores it, so `/docs#install` is the page `/docs` unless the site routes by hash.
+fn page(u: &str, hash_mode: bool, site: &Site) -> Result<(url::Url, PagePath), CollectError> {
     if u.chars().count() > MAX_URL_CHARS {
         return Err(CollectError::InvalidField(format!(
             "field u (page URL) is longer than {MAX_URL_CHARS} characters"
@@ -308,7 +299,8 @@ fn page(u: &str, site: &Site) -> Result<(url::Url, PagePath), CollectError> {
             domain: site.domain.to_string(),
         });
     }
-    let path = PagePath::parse(url.path(), url.fragment())
+    let fragment = url.fragment().filter(|_| hash_mode);
+    let path = PagePath::parse(url.path(), fragment)
         .map_err(|e| CollectError::InvalidField(format!("field u: {}", e.0)))?;
     Ok((url, path))
 }

@@ -2,7 +2,7 @@
 //! Refreshed every few seconds (`REFRESH_EVERY`: a site deleted by another collector stops being
 //! accepted here within that), soon after a request names a domain we do not know (a site just
 //! added with `footfall site add` from another process), and at once when this process deletes
-//! a site (`forget`).
+//! a site (`forget`). Umami website ids (`/api/send`) are read with the sites.
 
 use crate::domain::{Site, SiteId};
 use crate::store::{IngestStore, StoreError};
@@ -20,6 +20,8 @@ struct Known {
     /// Shared, so a lookup on the request path costs a reference count, not a copy.
     by_domain: HashMap<String, Arc<Site>>,
     ids: HashSet<SiteId>,
+    /// Umami website id (lower-case) → site.
+    umami: HashMap<String, SiteId>,
 }
 
 #[derive(Debug, Default)]
@@ -36,20 +38,42 @@ impl SiteCache {
     }
 
     pub async fn refresh(&self, store: &dyn IngestStore) -> Result<(), StoreError> {
-        self.replace(store.list_sites().await?);
+        let sites = store.list_sites().await?;
+        let umami = store.umami_ids().await?;
+        self.replace(sites);
+        let umami = umami
+            .into_iter()
+            .map(|(id, site)| (id.as_str().to_owned(), site))
+            .collect();
+        self.known.write().unwrap_or_else(|p| p.into_inner()).umami = umami;
         Ok(())
     }
 
-    /// Holds exactly `sites` from now on (a list just read from the store).
+    /// Holds exactly `sites` from now on (a list just read from the store); Umami ids of sites
+    /// no longer there go with them.
     pub fn replace(&self, sites: Vec<Site>) {
-        let known = Known {
-            ids: sites.iter().map(|s| s.id).collect(),
-            by_domain: sites
-                .into_iter()
-                .map(|s| (s.domain.as_str().to_owned(), Arc::new(s)))
-                .collect(),
-        };
-        *self.known.write().unwrap_or_else(|p| p.into_inner()) = known;
+        let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
+        known.ids = sites.iter().map(|s| s.id).collect();
+        known.by_domain = sites
+            .into_iter()
+            .map(|s| (s.domain.as_str().to_owned(), Arc::new(s)))
+            .collect();
+        let Known { ids, umami, .. } = &mut *known;
+        umami.retain(|_, site| ids.contains(site));
+    }
+
+    /// The site an Umami website id (lower-case) is mapped to. A miss asks the refresher to
+    /// look again, as for a domain.
+    pub fn by_umami_id(&self, id: &str) -> Option<Arc<Site>> {
+        let known = self.known.read().unwrap_or_else(|p| p.into_inner());
+        let hit = known
+            .umami
+            .get(id)
+            .and_then(|site| known.by_domain.values().find(|s| s.id == *site).cloned());
+        if hit.is_none() {
+            self.missed.notify_one();
+        }
+        hit
     }
 
     /// The site registered as `domain` (lower-case). A miss asks the refresher to look again.
@@ -81,6 +105,7 @@ impl SiteCache {
         let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
         known.ids.remove(&site);
         known.by_domain.retain(|_, s| s.id != site);
+        known.umami.retain(|_, s| *s != site);
     }
 }
 

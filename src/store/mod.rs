@@ -22,7 +22,7 @@ pub use engine::{BuildReport, CLOSE_AFTER, EngineCounts, build_pending};
 pub use live::LiveCursor;
 pub use stats::StatsStore;
 
-use crate::domain::{Batch, SessionId, Site, SiteDomain, SiteId, TimeZone, VisitorId};
+use crate::domain::{Batch, SessionId, Site, SiteDomain, SiteId, TimeZone, UmamiId, VisitorId};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::sync::Arc;
@@ -41,6 +41,8 @@ pub enum StoreError {
     UserExists(String),
     #[error("this site has a segment named {0:?} already")]
     SegmentExists(String),
+    #[error("Umami website id {0} belongs to another site already")]
+    UmamiIdTaken(String),
     #[error("this site has a goal named {0:?} already")]
     GoalExists(String),
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
@@ -324,6 +326,12 @@ pub trait IngestStore: Send + Sync {
     /// A site's own retention and how far it went.
     async fn site_retention(&self, site: SiteId) -> Result<SiteRetention, StoreError>;
     async fn set_site_retention(&self, site: SiteId, days: Option<u32>) -> Result<(), StoreError>;
+
+    /// Every Umami website id mapped to a site (`/api/send`).
+    async fn umami_ids(&self) -> Result<Vec<(UmamiId, SiteId)>, StoreError>;
+    /// Maps `id` to `site`, replacing the site's previous id; `None` removes it. An id another
+    /// site has is `StoreError::UmamiIdTaken`.
+    async fn set_umami_id(&self, site: SiteId, id: Option<&UmamiId>) -> Result<(), StoreError>;
 }
 
 /// Runs `work` as `job` if it is due and free (`IngestStore::take_job`); `None` when another

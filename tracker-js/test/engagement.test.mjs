@@ -81,6 +81,7 @@ describe('engagement update', () => {
       n: 'engagement',
       u: URL0,
       d: 'example.com',
+      h: 0,
       e: 6000,
       s: 50,
     });

@@ -19,6 +19,7 @@ describe('custom events', () => {
         d: 'example.com',
         r: null,
         w: 1024,
+        h: 0,
         p: { plan: 'pro', seats: 3 },
       },
     ]);
@@ -121,6 +122,7 @@ describe('outbound links and downloads', () => {
         d: 'example.com',
         r: null,
         w: 1024,
+        h: 0,
         p: { url: 'https://other.org/page?x=1' },
       },
     ]);

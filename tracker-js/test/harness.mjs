@@ -7,15 +7,23 @@
 // checks that the committed static/js/script.js matches that build.
 import { readFileSync } from 'node:fs';
 import { JSDOM, VirtualConsole, requestInterceptor } from 'jsdom';
-import { buildBuffers, SOURCE } from '../build.mjs';
+import { buildBuffers, sourceOf, VARIANTS } from '../build.mjs';
 
 export const SCRIPT_URL = 'https://stats.example.com/js/script.js';
 
 const built = {};
-/** The minified tracker: script.js, or script.engagement.js with engagement true. */
-export async function trackerCode(engagement = false) {
-  built[engagement] ??= (await buildBuffers(readFileSync(SOURCE, 'utf8'), { engagement })).js.toString();
-  return built[engagement];
+/**
+ * The minified tracker build named by `variant`, a VARIANTS key ('script.js',
+ * 'script.engagement.js', 'plausible/script.hash.js'...); true is
+ * 'script.engagement.js' and false 'script.js', as the suites used to say.
+ */
+export async function trackerCode(variant = 'script.js') {
+  if (variant === true) variant = 'script.engagement.js';
+  if (variant === false) variant = 'script.js';
+  const options = VARIANTS[variant];
+  if (!options) throw new Error(`no build ${variant}`);
+  built[variant] ??= (await buildBuffers(readFileSync(sourceOf(options), 'utf8'), options)).js.toString();
+  return built[variant];
 }
 
 const escapeAttr = (v) => String(v).replace(/&/g, '&amp;').replace(/"/g, '&quot;');
@@ -40,6 +48,9 @@ const escapeAttr = (v) => String(v).replace(/&/g, '&amp;').replace(/"/g, '&quot;
  *  serve      false: answer the script URL with 404 too (a page without us)
  *  engagement true: serve the script.engagement.js build (default: when
  *             FOOTFALL_TRACKER_BUILD=engagement)
+ *  variant    serve this build instead (a VARIANTS key, e.g.
+ *             'plausible/script.tagged-events.js')
+ *  tagAttrs   attributes without the data- prefix (file-types, event-author)
  */
 export async function load(opts = {}) {
   const {
@@ -55,8 +66,10 @@ export async function load(opts = {}) {
     serve = true,
     // npm test runs the suites a second time against script.engagement.js.
     engagement = process.env.FOOTFALL_TRACKER_BUILD === 'engagement',
+    variant = engagement ? 'script.engagement.js' : 'script.js',
+    tagAttrs = {},
   } = opts;
-  const code = await trackerCode(engagement);
+  const code = await trackerCode(variant);
 
   const beacons = [];
   const fetches = [];
@@ -71,7 +84,10 @@ export async function load(opts = {}) {
 
   const attrHtml = Object.entries(attrs)
     .map(([k, v]) => (v === true ? ` data-${k}` : ` data-${k}="${escapeAttr(v)}"`))
-    .join('');
+    .join('') +
+    Object.entries(tagAttrs)
+      .map(([k, v]) => ` ${k}="${escapeAttr(v)}"`)
+      .join('');
   const html = `<!doctype html><html><head>${head}<script ${viaEval ? 'type="text/plain"' : 'defer'}${attrHtml} ${src == null ? '' : ` src="${escapeAttr(src)}"`}></script></head><body>${body}</body></html>`;
 
   const dom = new JSDOM(html, {

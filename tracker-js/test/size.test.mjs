@@ -6,11 +6,24 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync, gunzipSync, brotliDecompressSync } from 'node:zlib';
-import { buildBuffers, SOURCE, OUT_DIR, VARIANTS } from '../build.mjs';
+import { buildBuffers, sourceOf, OUT_DIR, VARIANTS, PLAUSIBLE_EXTENSIONS, FLAGS } from '../build.mjs';
 
 test('the default script.js keeps its 1,024 B budget', () => {
   assert.equal(VARIANTS['script.js'].budget, 1024);
-  assert.equal(VARIANTS['script.js'].engagement, false);
+  assert.ok(!VARIANTS['script.js'].flags.includes('ENGAGEMENT'));
+});
+
+test('every Plausible file with at most one extension, and pa-*.js, keeps the 1,024 B budget', () => {
+  const singles = Object.keys(VARIANTS).filter((name) => /^plausible\/(script(\.[a-z-]+)?\.js|pa\.js)$/.test(name));
+  assert.equal(singles.length, 1 + Object.values(PLAUSIBLE_EXTENSIONS).filter(Boolean).length + 1);
+  for (const name of singles) assert.equal(VARIANTS[name].budget, 1024, name);
+});
+
+test('one Plausible build per set of extensions that changes something', () => {
+  const flags = Object.values(PLAUSIBLE_EXTENSIONS).filter(Boolean);
+  const builds = Object.keys(VARIANTS).filter((name) => name.startsWith('plausible/script'));
+  assert.equal(builds.length, 2 ** flags.length);
+  assert.equal(new Set(builds.map((name) => VARIANTS[name].flags.sort().join())).size, builds.length);
 });
 
 for (const [name, options] of Object.entries(VARIANTS)) {
@@ -28,7 +41,7 @@ for (const [name, options] of Object.entries(VARIANTS)) {
   });
 
   test(`committed ${name} is up to date with src/tracker.js (run \`npm run build\`)`, async () => {
-    const fresh = await buildBuffers(readFileSync(SOURCE, 'utf8'), options);
+    const fresh = await buildBuffers(readFileSync(sourceOf(options), 'utf8'), options);
     assert.ok(fresh.js.equals(committed.js), `static/js/${name} is stale: run \`npm run build\` in tracker-js/`);
     // The compressed siblings are checked by content, not bytes: another zlib
     // build (other Node version or CPU features) may legitimately pick a
@@ -39,7 +52,7 @@ for (const [name, options] of Object.entries(VARIANTS)) {
   });
 
   test(`${name}: build is deterministic`, async () => {
-    const source = readFileSync(SOURCE, 'utf8');
+    const source = readFileSync(sourceOf(options), 'utf8');
     const [a, b] = [await buildBuffers(source, options), await buildBuffers(source, options)];
     for (const kind of ['js', 'gz', 'br']) assert.ok(a[kind].equals(b[kind]), kind);
   });
@@ -48,7 +61,7 @@ for (const [name, options] of Object.entries(VARIANTS)) {
     const js = committed.js.toString();
     assert.match(js, /^\(\(\)=>\{.*\}\)\(\);\n?$/s);
     assert.doesNotMatch(js, /\/\/ |\/\*/);
-    assert.doesNotMatch(js, /ENGAGEMENT/);
+    for (const flag of FLAGS) assert.doesNotMatch(js, new RegExp(`\\b${flag}\\b`));
   });
 }
 

@@ -6,7 +6,7 @@ use super::stored::{
     EVENT_COLUMNS, EVENT_KINDS, SESSION_COLUMNS, SESSION_KINDS, stored_event, stored_session,
 };
 use super::{Bind, Dialect, Kind, Sql};
-use crate::domain::{Batch, SessionId, Site, SiteDomain, SiteId, TimeZone, VisitorId};
+use crate::domain::{Batch, SessionId, Site, SiteDomain, SiteId, TimeZone, UmamiId, VisitorId};
 use crate::store::backend::Backend;
 use crate::store::once::{self, Held, Job};
 use crate::store::{
@@ -97,6 +97,7 @@ impl<B: Backend> IngestStore for B {
             .await?;
         }
         for delete in [
+            "DELETE FROM umami_ids WHERE site_id = ",
             "DELETE FROM events WHERE site_id = ",
             "DELETE FROM sessions WHERE site_id = ",
             "DELETE FROM sites WHERE id = ",
@@ -333,6 +334,47 @@ impl<B: Backend> IngestStore for B {
         sql.push(") ON CONFLICT (site_id) DO UPDATE SET days = excluded.days");
         self.exec().execute(&sql).await?;
         Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn umami_ids(&self) -> Result<Vec<(UmamiId, SiteId)>, StoreError> {
+        let mut sql = Sql::new(self.exec().dialect());
+        sql.push("SELECT website_id, site_id FROM umami_ids ORDER BY website_id");
+        let rows = self.exec().fetch(&sql, &[Kind::Text, Kind::Int]).await?;
+        rows.iter()
+            .map(|row| {
+                let id = UmamiId::parse(&row.string(0)?).map_err(corrupt)?;
+                Ok((id, SiteId(row.int(1)?)))
+            })
+            .collect()
+    }
+
+    /// In one transaction: the site's old id goes, the new one comes, or neither.
+    #[tracing::instrument(skip_all)]
+    async fn set_umami_id(&self, site: SiteId, id: Option<&UmamiId>) -> Result<(), StoreError> {
+        let d = self.exec().dialect();
+        let mut tx = self.exec().begin().await?;
+        tx.execute(
+            Sql::new(d)
+                .push("DELETE FROM umami_ids WHERE site_id = ")
+                .int(site.0),
+        )
+        .await?;
+        if let Some(id) = id {
+            let mut insert = Sql::new(d);
+            insert
+                .push("INSERT INTO umami_ids (website_id, site_id) VALUES (")
+                .list([Bind::Text(id.as_str().to_owned()), Bind::Int(site.0)])
+                .push(")");
+            if let Err(e) = tx.execute(&insert).await {
+                return Err(if e.is_unique_violation() {
+                    StoreError::UmamiIdTaken(id.to_string())
+                } else {
+                    e
+                });
+            }
+        }
+        tx.commit().await
     }
 
     /// On the primary: the tag is taken by a write.
