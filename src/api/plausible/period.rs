@@ -79,6 +79,9 @@ impl When {
     }
 }
 
+/// v1's periods (the OpenAPI test checks the document lists them).
+pub const V1_PERIODS: [&str; 8] = ["day", "7d", "30d", "month", "6mo", "12mo", "year", "custom"];
+
 fn date(value: &str) -> Result<NaiveDate, String> {
     crate::stats::params::parse_date("date", value.trim())
 }
@@ -216,6 +219,10 @@ mod tests {
         assert!(v1("custom", Some("2026-01-31,2026-01-01")).is_err());
         assert!(v1("custom", None).is_err());
         assert!(v1("forever", None).is_err());
+        for p in V1_PERIODS {
+            let date = (p == "custom").then_some("2026-01-01,2026-01-02");
+            assert!(v1(p, date).is_ok(), "{p}");
+        }
         let v2 = |range: serde_json::Value| {
             v2(&range, None)
                 .and_then(|w| w.range(today))
