@@ -17,6 +17,9 @@ use serde_json::Value;
 
 use super::names;
 
+/// Longest filter value, in characters: footfall's own filters' limit (`stats::params`).
+const MAX_VALUE_CHARS: usize = 2048;
+
 /// The filters of a Plausible-style question, in footfall's terms.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Where {
@@ -54,6 +57,11 @@ fn simple(property: &str, op: Op, clauses: &[String]) -> Result<Cond, String> {
     let Some(first) = clauses.first() else {
         return Err(format!("filter on {property}: no value to compare with"));
     };
+    if clauses.iter().any(|v| v.chars().count() > MAX_VALUE_CHARS) {
+        return Err(format!(
+            "filter on {property}: values are at most {MAX_VALUE_CHARS} characters"
+        ));
+    }
     if clauses.len() > 1 {
         if op != Op::Is {
             return Err(format!(
@@ -488,6 +496,7 @@ mod tests {
             "event:page==/a*|/b",
             "visit:country_name==Germany",
             "visit:source==A|B;visit:country==DE|FR",
+            &format!("event:page=={}", "x".repeat(2049)),
         ] {
             assert!(parse_v1(bad).is_err(), "{bad}");
         }
