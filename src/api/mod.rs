@@ -3,6 +3,8 @@
 //! same numbers. `endpoint` lists what each endpoint accepts, `params` turns the query string
 //! into a question, `auth` checks the key and its sites, `routes` answers, `error` shapes the
 //! refusals, `openapi` describes it all at `/api/v1/openapi.json`; `cli` is `footfall apikey`.
+//! `plausible` answers the same questions asked in Plausible's Stats API words (v1 parameters
+//! with `site_id`, and `POST /api/v2/query`), so scripts written for Plausible keep working.
 
 mod auth;
 pub mod cli;
@@ -10,6 +12,7 @@ pub mod endpoint;
 mod error;
 pub mod openapi;
 pub mod params;
+pub mod plausible;
 mod routes;
 
 pub use error::ApiError;

@@ -17,6 +17,8 @@ pub async fn serve() -> HttpResponse {
 mod tests {
     use super::DOCUMENT;
     use crate::api::params::{DEFAULT_LIMIT, Endpoint, MAX_LIMIT};
+    use crate::api::plausible::names::{PMetric, PROPERTIES};
+    use crate::api::plausible::{period::V1_PERIODS, v1, v2};
     use crate::stats::Dimension;
     use crate::stats::period::Period;
     use serde_json::Value;
@@ -65,9 +67,11 @@ mod tests {
                 .iter()
                 .filter_map(|p| p["name"].as_str().map(str::to_owned))
                 .collect();
+            // footfall's own parameters and, with `site_id`, Plausible's.
             let accepted: BTreeSet<String> = endpoint
                 .parameters()
                 .iter()
+                .chain(v1::parameters(endpoint))
                 .map(|s| (*s).to_owned())
                 .collect();
             assert_eq!(documented, accepted, "{}", endpoint.name());
@@ -87,17 +91,29 @@ mod tests {
             if metrics.is_empty() {
                 assert!(param("metrics").is_null(), "{}", endpoint.name());
             } else {
+                let items = &param("metrics")["schema"]["items"]["anyOf"];
                 assert_eq!(
-                    strings(&param("metrics")["schema"]["items"]["enum"]),
+                    strings(&items[0]["enum"]),
                     metrics,
                     "{} metrics",
                     endpoint.name()
                 );
+                let plausible: BTreeSet<String> = PMetric::ALL
+                    .iter()
+                    .filter(|m| **m != PMetric::Percentage)
+                    .map(|m| m.name().to_owned())
+                    .collect();
+                assert_eq!(strings(&items[1]["enum"]), plausible, "{}", endpoint.name());
             }
             let mut periods: BTreeSet<String> =
                 Period::NAMED.iter().map(|(n, _)| (*n).to_owned()).collect();
             periods.insert("custom".into());
-            assert_eq!(strings(&param("period")["schema"]["enum"]), periods);
+            let period = &param("period")["schema"]["anyOf"];
+            assert_eq!(strings(&period[0]["enum"]), periods);
+            assert_eq!(
+                strings(&period[1]["enum"]),
+                V1_PERIODS.iter().map(|p| (*p).to_owned()).collect()
+            );
             for status in ["200", "400", "401", "403", "500"] {
                 let path = format!("/api/v1/stats/{}", endpoint.name());
                 assert!(
@@ -115,10 +131,38 @@ mod tests {
             strings(&components["property"]["schema"]["anyOf"][0]["enum"]),
             dims
         );
+        let plausible: BTreeSet<String> = PROPERTIES
+            .iter()
+            .filter(|p| !p.ends_with("KEY"))
+            .map(|p| (*p).to_owned())
+            .collect();
         assert_eq!(
-            strings(&components["interval"]["schema"]["enum"]),
+            strings(&components["property"]["schema"]["anyOf"][3]["enum"]),
+            plausible
+        );
+        assert_eq!(
+            strings(&components["interval"]["schema"]["anyOf"][0]["enum"]),
             ["day".to_owned(), "hour".to_owned()].into()
         );
+        // POST /api/v2/query: every key of the query, every metric, the refusals.
+        let query = &doc["components"]["schemas"]["PlausibleQuery"];
+        let keys: BTreeSet<String> = query["properties"]
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        assert_eq!(keys, v2::KEYS.iter().map(|k| (*k).to_owned()).collect());
+        assert_eq!(
+            strings(&query["properties"]["metrics"]["items"]["enum"]),
+            PMetric::ALL.iter().map(|m| m.name().to_owned()).collect()
+        );
+        let post = &doc["paths"]["/api/v2/query"]["post"];
+        assert_eq!(
+            post["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/PlausibleQuery"
+        );
+        for status in ["200", "400", "401", "403", "500"] {
+            assert!(post["responses"][status].is_object(), "v2 {status}");
+        }
         assert_eq!(components["limit"]["schema"]["maximum"], MAX_LIMIT);
         assert_eq!(components["limit"]["schema"]["default"], DEFAULT_LIMIT);
         // Every `$ref` points at something.

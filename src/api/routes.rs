@@ -30,6 +30,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(get("/stats/funnel", funnel))
             .service(get("/openapi.json", super::openapi::serve)),
     );
+    cfg.service(
+        web::scope("/api/v2")
+            .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
+            .service(
+                web::resource("/query")
+                    .route(web::post().to(super::plausible::v2::query))
+                    .default_service(web::to(method_not_allowed)),
+            ),
+    );
 }
 
 /// A GET-only resource; other methods get the JSON 405.
@@ -42,6 +51,31 @@ where
     web::resource(path)
         .route(web::get().to(handler))
         .default_service(web::to(method_not_allowed))
+}
+
+fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, ApiError> {
+    Ok(
+        web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+            .map_err(|e| BadParameter {
+                parameter: "query string".into(),
+                message: format!("invalid query string: {e}"),
+            })?
+            .into_inner(),
+    )
+}
+
+/// A request in Plausible's v1 parameters (`site_id`), answered in Plausible's shapes
+/// (`plausible::v1`); `None` for footfall's own.
+async fn plausible_v1(
+    req: &HttpRequest,
+    store: &DynStore,
+    endpoint: Endpoint,
+) -> Option<Result<HttpResponse, ApiError>> {
+    let pairs = query_pairs(req).ok()?;
+    if !super::plausible::v1::asks(&pairs) {
+        return None;
+    }
+    Some(super::plausible::v1::answer(req, store, endpoint, &pairs).await)
 }
 
 /// A checked question: what was asked, about which site, as the query layer's `StatsQuery`.
@@ -60,12 +94,7 @@ async fn question(
     endpoint: Endpoint,
 ) -> Result<Question, ApiError> {
     let key = authenticate(req, store).await?;
-    let pairs = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-        .map_err(|e| BadParameter {
-            parameter: "query string".into(),
-            message: format!("invalid query string: {e}"),
-        })?
-        .into_inner();
+    let pairs = query_pairs(req)?;
     let request = params::parse(endpoint, &pairs)?;
     let site = site_for(&key, store, &request.site).await?;
     // "Today" as the dashboard works it out: the site's local date.
@@ -151,7 +180,7 @@ fn envelope(q: &Question) -> Map<String, Value> {
     body
 }
 
-fn aggregate_value(a: &Aggregate, metric: Metric) -> Value {
+pub(super) fn aggregate_value(a: &Aggregate, metric: Metric) -> Value {
     match metric {
         Metric::Visitors => json!(a.visitors),
         Metric::Visits => json!(a.visits),
@@ -165,7 +194,7 @@ fn aggregate_value(a: &Aggregate, metric: Metric) -> Value {
 
 /// A bucket's or row's value of `metric`: counts as they are, visit metrics from the sums
 /// (ratios computed as the aggregate's are); null only if the sums were not asked for.
-fn row_value(
+pub(super) fn row_value(
     visitors: i64,
     pageviews: i64,
     events: i64,
@@ -184,7 +213,7 @@ fn row_value(
 }
 
 /// What the store computes for `metrics`: the visit sums only when a visit metric is asked for.
-fn store_metrics(metrics: &[Metric]) -> Metrics {
+pub(super) fn store_metrics(metrics: &[Metric]) -> Metrics {
     if metrics.iter().any(|m| m.is_about_visits()) {
         Metrics::WithVisits
     } else {
@@ -193,6 +222,9 @@ fn store_metrics(metrics: &[Metric]) -> Metrics {
 }
 
 async fn aggregate(req: HttpRequest, store: web::Data<DynStore>) -> Result<HttpResponse, ApiError> {
+    if let Some(answer) = plausible_v1(&req, &store, Endpoint::Aggregate).await {
+        return answer;
+    }
     let q = question(&req, &store, Endpoint::Aggregate).await?;
     let totals = store.aggregate(&q.query).await?;
     let results: Map<String, Value> = q
@@ -210,6 +242,9 @@ async fn timeseries(
     req: HttpRequest,
     store: web::Data<DynStore>,
 ) -> Result<HttpResponse, ApiError> {
+    if let Some(answer) = plausible_v1(&req, &store, Endpoint::Timeseries).await {
+        return answer;
+    }
     let q = question(&req, &store, Endpoint::Timeseries).await?;
     let points = store
         .timeseries_with(&q.query, q.interval, store_metrics(&q.request.metrics))
@@ -239,6 +274,9 @@ async fn timeseries(
 }
 
 async fn breakdown(req: HttpRequest, store: web::Data<DynStore>) -> Result<HttpResponse, ApiError> {
+    if let Some(answer) = plausible_v1(&req, &store, Endpoint::Breakdown).await {
+        return answer;
+    }
     let q = question(&req, &store, Endpoint::Breakdown).await?;
     let property = q.request.property.clone().ok_or_else(|| BadParameter {
         parameter: "property".into(),
