@@ -41,7 +41,7 @@ use crate::store::deadline::{self, Deadline};
 use crate::store::sql::exec::Exec;
 use crate::store::sql::segments as statements;
 use filter::{Compiled, Matches, Pred, StepTest};
-use scan::{Day, Memo, Question};
+use scan::{Day, EngagedMemo, Memo, Question};
 use segment::Segment;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
@@ -122,6 +122,7 @@ type SpanConversions = (Vec<Pred>, Arc<Vec<i64>>);
 pub(crate) struct Stored {
     pub seg: Segment,
     memo: Memo,
+    engaged: EngagedMemo,
     matches: Mutex<Vec<(Compiled, Arc<Matches>)>>,
     /// By goal test: its `filter::spanning_conversions` on this segment.
     spans: Mutex<Vec<SpanConversions>>,
@@ -132,6 +133,7 @@ impl Stored {
         Arc::new(Self {
             seg,
             memo: Memo::default(),
+            engaged: EngagedMemo::default(),
             matches: Mutex::new(Vec::new()),
             spans: Mutex::new(Vec::new()),
         })
@@ -272,6 +274,7 @@ impl View {
                     seg: &s.seg,
                     m,
                     memo: (unfiltered && *memo).then_some(&s.memo),
+                    engaged: (unfiltered && *memo).then_some(&s.engaged),
                 })
                 .collect(),
             start: self.start,

@@ -10,7 +10,9 @@ use super::column::Column;
 use super::filter::{Compiled, Matches, prop_key};
 use super::rows::session_dim;
 use super::segment::Segment;
-use crate::stats::{Aggregate, BreakdownRow, Dimension, Interval, Metrics, VisitSums};
+use crate::stats::{
+    Aggregate, BreakdownRow, Dimension, EngagementSums, Interval, Metrics, VisitSums,
+};
 use crate::store::deadline::Deadline;
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
@@ -72,12 +74,17 @@ pub(crate) enum Part {
     PropKeys,
 }
 
+/// Per-segment engagement sums of unfiltered questions (`engagement`), by grouping: a closed
+/// day's never change, and every dashboard opens with three such questions.
+pub(crate) type EngagedMemo = Mutex<HashMap<Option<usize>, Arc<[EngagementSums]>>>;
+
 /// One day of a question: its segment, what passes the filters there, and (for unfiltered
-/// questions) the segment's memo.
+/// questions) the segment's memos.
 pub(crate) struct Day<'a> {
     pub seg: &'a Segment,
     pub m: &'a Matches,
     pub memo: Option<&'a Memo>,
+    pub engaged: Option<&'a EngagedMemo>,
 }
 
 impl Day<'_> {
