@@ -203,11 +203,16 @@ pub async fn render(
 
     let s = store.as_ref();
     let dims: Vec<&Dimension> = GROUPS.iter().flat_map(|(_, dims)| dims.iter()).collect();
-    let (engaged, engaged_before, engaged_pages) = tokio::try_join!(
-        s.engagement(&query, None),
-        s.engagement(&previous, None),
+    // The view's figures by page, whose sum is the view's (every pageview has a page): one pass
+    // over its measured pageviews instead of two.
+    let (engaged_pages, engaged_before) = tokio::try_join!(
         s.engagement(&query, Some(&Dimension::Page)),
+        s.engagement(&previous, None),
     )?;
+    let mut engaged = EngagementSums::default();
+    for (_, e) in &engaged_pages {
+        engaged.add(e);
+    }
     let (current, before, points, current_visitors, tables, events, keys) = tokio::try_join!(
         s.aggregate(&query),
         s.aggregate(&previous),
@@ -350,7 +355,12 @@ pub async fn render(
         from: from.to_string(),
         to: to.to_string(),
         chips,
-        top: top_stats(&current, &before, engaged[0].1, engaged_before[0].1),
+        top: top_stats(
+            &current,
+            &before,
+            engaged,
+            engaged_before.first().map(|(_, e)| *e).unwrap_or_default(),
+        ),
         chart: chart::build(&points, interval),
         current_visitors,
         no_events: current.events == 0 && before.events == 0 && view.filters.is_empty(),

@@ -43,7 +43,14 @@ async fn collect(
     payload: web::Payload,
     collector: web::Data<Collector>,
 ) -> Result<HttpResponse, CollectError> {
-    let result = accept(&req, payload, &collector).await;
+    counted(&collector, accept(&req, payload, &collector).await)
+}
+
+/// `result`, its error counted as a rejection.
+pub(crate) fn counted(
+    collector: &Collector,
+    result: Result<HttpResponse, CollectError>,
+) -> Result<HttpResponse, CollectError> {
     if let Err(e) = &result {
         collector.metrics.reject(e.rejection());
     }
@@ -55,17 +62,7 @@ async fn accept(
     payload: web::Payload,
     collector: &Collector,
 ) -> Result<HttpResponse, CollectError> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap_or("(not text)"));
-    parser::content_type_allowed(content_type)?;
-    let body = read_body(req, payload).await?;
-    // Overloaded: refuse before spending CPU on parsing an event we could not queue anyway;
-    // that CPU is better left to the writer, which is what has to catch up.
-    if collector.queue.is_full() {
-        return Err(CollectError::QueueFull);
-    }
+    let body = accepted_body(req, payload, collector).await?;
     collector.ingest(req, &body)?;
     Ok(HttpResponse::Accepted()
         .insert_header(("Access-Control-Allow-Origin", "*"))
@@ -121,8 +118,28 @@ impl Collector {
     }
 }
 
+/// The body of a collection request, once its content type, its size and the queue allow it.
+pub(crate) async fn accepted_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+    collector: &Collector,
+) -> Result<web::BytesMut, CollectError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("(not text)"));
+    parser::content_type_allowed(content_type)?;
+    let body = read_body(req, payload).await?;
+    // Overloaded: refuse before spending CPU on parsing an event we could not queue anyway;
+    // that CPU is better left to the writer, which is what has to catch up.
+    if collector.queue.is_full() {
+        return Err(CollectError::QueueFull);
+    }
+    Ok(body)
+}
+
 /// Reads at most `MAX_BODY_BYTES`, refusing early when the declared length is already too big.
-pub(crate) async fn read_body(
+async fn read_body(
     req: &HttpRequest,
     mut payload: web::Payload,
 ) -> Result<web::BytesMut, CollectError> {

@@ -10,10 +10,9 @@
 //! session token, so it answers `{}` — no `cache`, and the tracker sends no header.
 
 use super::error::CollectError;
-use super::listener::{Collector, Ingested, read_body};
-use super::parser;
+use super::listener::{Collector, Ingested, accepted_body, counted};
 use crate::domain::UmamiId;
-use actix_web::http::{Method, header};
+use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -61,11 +60,7 @@ async fn send(
     payload: web::Payload,
     collector: web::Data<Collector>,
 ) -> Result<HttpResponse, CollectError> {
-    let result = accept(&req, payload, &collector).await;
-    if let Err(e) = &result {
-        collector.metrics.reject(e.rejection());
-    }
-    result
+    counted(&collector, accept(&req, payload, &collector).await)
 }
 
 async fn accept(
@@ -73,15 +68,7 @@ async fn accept(
     payload: web::Payload,
     collector: &Collector,
 ) -> Result<HttpResponse, CollectError> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap_or("(not text)"));
-    parser::content_type_allowed(content_type)?;
-    let body = read_body(req, payload).await?;
-    if collector.queue.is_full() {
-        return Err(CollectError::QueueFull);
-    }
+    let body = accepted_body(req, payload, collector).await?;
     let answer = match contract_body(&body, collector)? {
         None => json!({}),
         Some(event) => match collector.ingest(req, &event).map_err(umami_names)? {

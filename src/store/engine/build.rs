@@ -101,34 +101,14 @@ pub(crate) async fn build(
     let d = s.dialect();
     let progress = progress(s, db).await?;
     let mut touched: BTreeMap<i64, Vec<[i64; 3]>> = BTreeMap::new();
+    // Late events, and pageviews whose engagement figures were raised.
     if let Some(after) = progress.after.filter(|a| *a < progress.upper) {
-        let rows = s
-            .fetch(
-                &statements::changes(d, after, progress.upper),
-                &[Kind::Int; 4],
-            )
-            .await?;
-        for row in rows {
-            touched
-                .entry(row.int(0)?)
-                .or_default()
-                .push([row.int(1)?, row.int(2)?, row.int(3)?]);
-        }
+        let sql = statements::changes(d, after, progress.upper);
+        touch(s, &sql, &mut touched).await?;
     }
-    // Pageviews whose engagement figures were raised: their days.
     if let Some(after) = progress.log_after.filter(|a| *a < progress.log_upper) {
-        let rows = s
-            .fetch(
-                &statements::engagement_changes(d, after, progress.log_upper),
-                &[Kind::Int; 4],
-            )
-            .await?;
-        for row in rows {
-            touched
-                .entry(row.int(0)?)
-                .or_default()
-                .push([row.int(1)?, row.int(2)?, row.int(3)?]);
-        }
+        let sql = statements::engagement_changes(d, after, progress.log_upper);
+        touch(s, &sql, &mut touched).await?;
     }
     // Segments of an older encoding: those sites start over.
     for row in s
@@ -172,6 +152,22 @@ pub(crate) async fn build(
     ])
     .await?;
     Ok(report)
+}
+
+/// Adds the quarter hours of `changes` (site, then `[event, visit start, visit first seen]`) to
+/// `touched`, by site.
+async fn touch(
+    s: &mut dyn BuildSession,
+    changes: &Sql,
+    touched: &mut BTreeMap<i64, Vec<[i64; 3]>>,
+) -> Result<(), StoreError> {
+    for row in s.fetch(changes, &[Kind::Int; 4]).await? {
+        touched
+            .entry(row.int(0)?)
+            .or_default()
+            .push([row.int(1)?, row.int(2)?, row.int(3)?]);
+    }
+    Ok(())
 }
 
 /// Local days touched by changes of quarter hours `[event, visit start, visit first seen]`.
