@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod params;
 pub mod plausible;
 mod routes;
+mod values;
 
 pub use error::ApiError;
 pub use routes::configure;

@@ -4,15 +4,14 @@
 
 use super::auth::{authenticate, site_for};
 use super::error::ApiError;
-use super::params::{self, BadParameter, Endpoint, Metric, Request};
+use super::params::{self, BadParameter, Endpoint, Request};
+use super::values::{aggregate_value, conversion_rate, row_value, store_metrics};
 use crate::domain::Site;
 use crate::http_error::method_not_allowed;
 use crate::stats::funnel;
 use crate::stats::goal::{self, Goal};
 use crate::stats::params::{MAX_FILTERS, format_filter, saved_filters};
-use crate::stats::{
-    Aggregate, BreakdownRow, Filter, Interval, Metrics, Point, StatsQuery, VisitSums,
-};
+use crate::stats::{BreakdownRow, Filter, Interval, Point, StatsQuery};
 use crate::store::DynStore;
 use actix_web::http::header;
 use actix_web::middleware::DefaultHeaders;
@@ -178,47 +177,6 @@ fn envelope(q: &Question) -> Map<String, Value> {
         body.insert("segment".into(), json!(id));
     }
     body
-}
-
-pub(super) fn aggregate_value(a: &Aggregate, metric: Metric) -> Value {
-    match metric {
-        Metric::Visitors => json!(a.visitors),
-        Metric::Visits => json!(a.visits),
-        Metric::Pageviews => json!(a.pageviews),
-        Metric::ViewsPerVisit => json!(a.views_per_visit),
-        Metric::BounceRate => json!(a.bounce_rate),
-        Metric::VisitDuration => json!(a.visit_duration),
-        Metric::Events => json!(a.events),
-    }
-}
-
-/// A bucket's or row's value of `metric`: counts as they are, visit metrics from the sums
-/// (ratios computed as the aggregate's are); null only if the sums were not asked for.
-pub(super) fn row_value(
-    visitors: i64,
-    pageviews: i64,
-    events: i64,
-    visits: Option<VisitSums>,
-    metric: Metric,
-) -> Value {
-    match (metric, visits) {
-        (Metric::Visitors, _) => json!(visitors),
-        (Metric::Pageviews, _) => json!(pageviews),
-        (Metric::Events, _) => json!(events),
-        (_, Some(sums)) => {
-            aggregate_value(&Aggregate::new(visitors, pageviews, events, sums), metric)
-        }
-        (_, None) => Value::Null,
-    }
-}
-
-/// What the store computes for `metrics`: the visit sums only when a visit metric is asked for.
-pub(super) fn store_metrics(metrics: &[Metric]) -> Metrics {
-    if metrics.iter().any(|m| m.is_about_visits()) {
-        Metrics::WithVisits
-    } else {
-        Metrics::Counts
-    }
 }
 
 async fn aggregate(req: HttpRequest, store: web::Data<DynStore>) -> Result<HttpResponse, ApiError> {
@@ -401,13 +359,4 @@ async fn funnel(req: HttpRequest, store: web::Data<DynStore>) -> Result<HttpResp
     body.insert("steps".into(), json!(q.request.steps));
     body.insert("results".into(), Value::Array(results));
     Ok(HttpResponse::Ok().json(body))
-}
-
-/// `converted` over `visitors`, percent rounded to one decimal (0 without visitors).
-pub(crate) fn conversion_rate(converted: i64, visitors: i64) -> f64 {
-    if visitors > 0 {
-        (converted as f64 * 1000.0 / visitors as f64).round() / 10.0
-    } else {
-        0.0
-    }
 }

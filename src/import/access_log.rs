@@ -2,8 +2,8 @@
 //! views (`filter`), and posted as a pageview from the logged client.
 
 use super::collect::{Body, Client, Collector};
-use super::format::{Row, Rows};
 use super::report::SkipReason;
+use super::row::{Row, Rows};
 use super::source::{Line, LineReader, PROBE_ROWS};
 use super::{combined, filter};
 use crate::domain::Event;

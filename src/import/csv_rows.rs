@@ -9,8 +9,8 @@
 //! file ends with an error, so the import exits non-zero.
 
 use super::collect::Collector;
-use super::format::{ProbeError, Row, Rows};
 use super::report::SkipReason;
+use super::row::{ProbeError, Row, Rows};
 use super::source::{self, PROBE_ROWS};
 use crate::domain::Event;
 use chrono::{DateTime, NaiveDateTime, Utc};

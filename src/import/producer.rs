@@ -9,8 +9,8 @@
 
 use super::cli::LogFormat;
 use super::collect::Collector;
-use super::format::Rows;
 use super::report::FileReport;
+use super::row::Rows;
 use super::salts::ImportSalts;
 use crate::domain::{Event, Site};
 use crate::ingest::enrich::geoip::GeoIp;

@@ -8,7 +8,7 @@ use super::filters::Where;
 use super::names::PMetric;
 use crate::api::ApiError;
 use crate::api::params::{BadParameter, MAX_HOURLY_DAYS, Metric};
-use crate::api::routes::{aggregate_value, conversion_rate, row_value, store_metrics};
+use crate::api::values::{aggregate_value, conversion_rate, row_value, store_metrics};
 use crate::domain::Site;
 use crate::stats::goal::{self, Goal, GoalTarget};
 use crate::stats::{Dimension, EngagementSums, Filter, FilterOp, Interval, StatsQuery};
