@@ -12,7 +12,7 @@ use footfall::store::StoredEvent;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
-use support::driver::{CHROMIUM, require_browser, run_driver};
+use support::driver::{CHROMIUM, require_browser, run_driver, serve_pages};
 use support::{Backend, Options, TestApp, TestDb};
 
 both_backends!(browser: every_snippet_variant_stores_what_its_visitor_did);
@@ -171,33 +171,6 @@ fn scenarios() -> Value {
     ])
 }
 
-/// Serves `pages` by path on 127.0.0.1:<random>; returns the port and the handle that stops it.
-fn serve_pages(pages: HashMap<&'static str, String>) -> (u16, actix_web::dev::ServerHandle) {
-    use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-    let pages = web::Data::new(pages);
-    let server = HttpServer::new(move || {
-        App::new().app_data(pages.clone()).default_service(web::to(
-            |req: HttpRequest, pages: web::Data<HashMap<&'static str, String>>| async move {
-                let body = pages
-                    .get(req.path())
-                    .cloned()
-                    .unwrap_or_else(|| page("", "<p>elsewhere</p>"));
-                HttpResponse::Ok()
-                    .content_type("text/html; charset=utf-8")
-                    .body(body)
-            },
-        ))
-    })
-    .workers(1)
-    .bind(("127.0.0.1", 0))
-    .unwrap_or_else(|e| panic!("binding the page server: {e}"));
-    let port = server.addrs()[0].port();
-    let server = server.run();
-    let handle = server.handle();
-    tokio::spawn(server);
-    (port, handle)
-}
-
 /// One stored event as this test checks it.
 type Row = (
     String,
@@ -257,7 +230,7 @@ async fn every_snippet_variant_stores_what_its_visitor_did(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let (site_port, page_server) = serve_pages(pages());
+    let (site_port, page_server) = serve_pages(pages(), page("", "<p>elsewhere</p>"));
     let config = json!({
         "site_port": site_port,
         "stats_port": app.port,

@@ -2,6 +2,7 @@
 //! driving Debian's `chromium`): what they need, and one run to completion with its report.
 
 use serde_json::Value;
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -116,13 +117,27 @@ pub fn run_driver(script: &'static str, config: &str) -> DriverRun {
 /// Serves `page` for every path on 127.0.0.1:<random> (the customer's site of a browser test,
 /// which the drivers map `example.com` to); returns the port and the handle that stops it.
 pub fn serve_page(page: &'static str) -> (u16, actix_web::dev::ServerHandle) {
-    use actix_web::{App, HttpResponse, HttpServer, web};
+    serve_pages(HashMap::new(), page.to_owned())
+}
+
+/// `serve_page` with a page per path: `pages` by path, `fallback` for every other one.
+pub fn serve_pages(
+    pages: HashMap<&'static str, String>,
+    fallback: String,
+) -> (u16, actix_web::dev::ServerHandle) {
+    use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+    let pages = web::Data::new((pages, fallback));
+    type Pages = (HashMap<&'static str, String>, String);
     let server = HttpServer::new(move || {
-        App::new().default_service(web::to(move || async move {
-            HttpResponse::Ok()
-                .content_type("text/html; charset=utf-8")
-                .body(page)
-        }))
+        App::new().app_data(pages.clone()).default_service(web::to(
+            |req: HttpRequest, pages: web::Data<Pages>| async move {
+                let (by_path, fallback) = pages.get_ref();
+                let body = by_path.get(req.path()).unwrap_or(fallback).clone();
+                HttpResponse::Ok()
+                    .content_type("text/html; charset=utf-8")
+                    .body(body)
+            },
+        ))
     })
     .workers(1)
     .bind(("127.0.0.1", 0))
